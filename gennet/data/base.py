@@ -1,0 +1,157 @@
+"""What every gennet DataModule shares: argument checks, the image transform, the dataloaders.
+
+A dataset module (one file per dataset) only says where its images come from and how they are
+split; this file turns them into ``(image, label)`` pairs with ``image`` float32 ``(C, H, W)`` in
+[-1, 1] and ``label`` int64, and into the three dataloaders Lightning asks for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.datasets.folder import pil_loader
+from torchvision.transforms import v2
+
+from gennet.errors import ConfigError
+
+Split = tuple[Dataset, Dataset, Dataset]
+
+
+def check_int(key: str, value: Any, minimum: int, maximum: int | None = None, why: str = "") -> int:
+    """Return ``value`` if it is an int in ``[minimum, maximum]``, else raise ``ConfigError(key, …)``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"expected an integer, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ConfigError(key, f"must be {bounds}{why}, got {value}")
+    return value
+
+
+def check_directory(path: str | os.PathLike | None, what: str = "") -> Path:
+    """``path`` as a :class:`Path` if it is an existing directory, else ``ConfigError("data.root", …)``."""
+    if path is None or str(path) == "":
+        raise ConfigError("data.root", f"no directory given{what}")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ConfigError("data.root", f"directory '{path}' does not exist{what}")
+    if not path.is_dir():
+        raise ConfigError("data.root", f"'{path}' is not a directory{what}")
+    return path
+
+
+def image_transform(image_size: int, num_channels: int, crop: int | None = None) -> v2.Compose:
+    """PIL image → float32 ``(num_channels, image_size, image_size)`` in [-1, 1] (torchvision v2).
+
+    ``crop=None`` takes the largest centered square (resize the shorter side to ``image_size``, then
+    center-crop); an int first center-crops a ``crop × crop`` square (CelebA: 178), then resizes.
+    """
+    color = v2.RGB() if num_channels == 3 else v2.Grayscale(num_output_channels=1)
+    if crop is None:
+        geometry = [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
+    else:
+        geometry = [v2.CenterCrop(crop), v2.Resize((image_size, image_size), antialias=True)]
+    return v2.Compose([
+        v2.ToImage(),
+        color,
+        *geometry,
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize([0.5] * num_channels, [0.5] * num_channels),  # [0, 1] → [-1, 1]
+    ])
+
+
+class ImageFileDataset(Dataset):
+    """Images read from a list of files: ``(transform(image), label)`` with ``label`` int64.
+
+    Args:
+        paths: image files, opened with torchvision's ``pil_loader`` (converted to RGB).
+        transform: e.g. :func:`image_transform`.
+        labels: one int per path; all 0 when omitted (dataset without labels).
+    """
+
+    def __init__(self, paths: Sequence[Path], transform: Callable, labels: Sequence[int] | None = None) -> None:
+        self.paths = list(paths)
+        self.labels = [0] * len(self.paths) if labels is None else list(labels)
+        if len(self.labels) != len(self.paths):
+            raise ValueError(f"{len(self.paths)} paths but {len(self.labels)} labels")
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = self.transform(pil_loader(str(self.paths[index])))
+        return image, torch.tensor(self.labels[index], dtype=torch.int64)
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Base of gennet's DataModules: checks the common arguments and builds the dataloaders.
+
+    Subclasses set ``num_channels``, validate their own inputs in ``__init__`` (so that a bad config
+    fails before training starts) and implement :meth:`make_datasets`.
+
+    Args:
+        batch_size: images per batch (``data.batch_size``, >= 1).
+        image_size: side ``H = W`` of the returned images (``data.image_size``, checked by subclasses).
+        num_workers: dataloader worker processes (``data.num_workers``, >= 0; 0 loads in the main process).
+        seed: seeds the training shuffle (and the split, where a split is random).
+
+    Raises:
+        ConfigError: ``"data.batch_size"`` if < 1, ``"data.num_workers"`` if < 0, ``"data.seed"`` if not an int.
+    """
+
+    num_channels: int = 3
+
+    def __init__(self, batch_size: int, image_size: int, num_workers: int, seed: int) -> None:
+        super().__init__()
+        self.batch_size = check_int("data.batch_size", batch_size, 1)
+        self.num_workers = check_int("data.num_workers", num_workers, 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError("data.seed", f"expected an integer, got {seed!r}")
+        self.seed = seed
+        self.image_size = image_size
+        self.train_dataset: Dataset | None = None
+        self.val_dataset: Dataset | None = None
+        self.test_dataset: Dataset | None = None
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image."""
+        return (self.num_channels, self.image_size, self.image_size)
+
+    def make_datasets(self) -> Split:
+        """Return the ``(train, val, test)`` datasets."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_dataset is None:
+            self.train_dataset, self.val_dataset, self.test_dataset = self.make_datasets()
+
+    def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=train,
+            generator=torch.Generator().manual_seed(self.seed) if train else None,
+            drop_last=train and len(dataset) > self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()  # a no-op under a Trainer; lets the loaders be used without one
+        return self._loader(self.train_dataset, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.val_dataset, train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.test_dataset, train=False)

@@ -1,0 +1,157 @@
+"""The sparse-inverse generator ``G(w) = U⁻¹ D HISTA(w; L∘D)`` (DESIGN §6).
+
+Path of one image (STYLE.md): ``x ─U─▶ U x ─L─▶ w = Φ(x) ─HISTA(A = L∘D)─▶ z ─D─▶ D z ─U⁻¹─▶ x̃``.
+This module only wires the pieces: the fixed embedding (``transforms``), the learned dictionary and
+the unrolled homotopy ISTA (``sparse``).
+
+Source: S. Mallat, "Interpretable deep neural networks" (seed 001, "Generation as an inverse
+problem", T. Angles & F. Guth); J. Zarka et al., ICLR 2020 (homotopy ISTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..sparse.dictionary import ConvDictionary, CoarseConvOperator
+from ..sparse.homotopy import HomotopyISTA
+from ..transforms.embedding import Embedding2D
+
+__all__ = ["SparseInverseGenerator", "CodeStatistics"]
+
+
+@dataclass
+class CodeStatistics:
+    """Statistics of the sparse codes of a batch (detached scalars).
+
+    Attributes:
+        sparsity: mean ‖z‖₀ / (K·h·w), fraction of active coefficients.
+        support_size: mean ‖z‖₀ per image.
+        relative_residual: mean ‖w − A z‖ / ‖w‖.
+        lambda_final: λ of the last homotopy layer (= λ* unless the schedule ends elsewhere).
+    """
+
+    sparsity: torch.Tensor
+    support_size: torch.Tensor
+    relative_residual: torch.Tensor
+    lambda_final: torch.Tensor
+
+    def as_dict(self, prefix: str = "") -> dict[str, torch.Tensor]:
+        return {f"{prefix}{k}": v for k, v in vars(self).items()}
+
+
+class SparseInverseGenerator(nn.Module):
+    """Generator that inverts ``Φ = L∘U`` through a sparse code in a learned convolutional dictionary.
+
+    ``encode(x) = Φ(x)``; ``decode(w)`` solves the Lasso ``min_z ½‖w − Ã z‖² + λ*‖z‖₁`` (``z ≥ 0`` when
+    ``positive``) with ``n_layers`` unrolled homotopy-ISTA layers, where ``Ã = A·diag(1/‖a_k‖)`` is
+    ``A = L∘D`` with columns normalized (so λ* has the same meaning whatever the atoms' low-pass
+    energy: a weighted ℓ1 penalty ``λ* Σ_k ‖a_k‖ |z_k|`` on the code of ``D``), then synthesizes
+    ``x̃ = U⁻¹ D z``. Only the dictionary (and λ* when ``learn_lambda``) are learned.
+
+    Args:
+        shape: ``(H, W)`` image size in pixels, divisible by ``2**J``.
+        channels: ``C``, image channels.
+        J, L, A: scales, orientations, phases of the encoder (A even ≥ 4).
+        num_atoms: ``K``, number of atoms of ``D``.
+        n_layers: unrolled homotopy layers ``N ≥ 1``.
+        lambda_star: final Lasso weight ``λ* > 0``.
+        atom_size: atom support in coarse cells.
+        positive: non-negative codes.
+        learn_lambda: learn ``log λ*``.
+        seed: seed of the dictionary's random initialization.
+
+    Shapes: ``x: (B, C, H, W)`` float32 in [−1, 1]; ``w: (B, C·(1+J·L·A), H/2^J, W/2^J)``;
+    ``z: (B, K, H/2^J, W/2^J)``.
+
+    Raises:
+        ValueError: for ``2**J`` too large or not dividing the size, odd ``A``, ``λ* ≤ 0``, ``n_layers < 1``,
+            ``num_atoms < 1`` or an ``atom_size`` that does not fit.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        channels: int,
+        J: int,
+        L: int = 8,
+        A: int = 4,
+        num_atoms: int = 256,
+        n_layers: int = 12,
+        lambda_star: float = 0.05,
+        atom_size: int = 2,
+        positive: bool = True,
+        learn_lambda: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.embedding = Embedding2D(shape, J, L, A)
+        generator = torch.Generator().manual_seed(seed)
+        self.dictionary = ConvDictionary(num_atoms, channels, shape, J, L, A, atom_size, generator=generator)
+        self.hista = HomotopyISTA(lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda)
+        self.channels = int(channels)
+
+    # -- the pieces of the path ------------------------------------------------------------------
+    @property
+    def rectified(self):
+        return self.embedding.rectified
+
+    @property
+    def lowpass(self):
+        return self.embedding.lowpass
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``w = Φ(x)``: ``(B, C, H, W) → (B, C·(1+J·L·A), H/2^J, W/2^J)``."""
+        if x.dim() != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"expected images (B, {self.channels}, H, W), got {tuple(x.shape)}")
+        return self.embedding(x)
+
+    def operator(self) -> tuple[CoarseConvOperator, torch.Tensor]:
+        """``(Ã, column_norms)``: the column-normalized ``A = L∘D`` and the norms ``‖a_k‖`` ``(K,)``."""
+        kernel = self.dictionary.coarse_kernel(self.lowpass)
+        norms = kernel.flatten(1).norm(dim=1).clamp_min(1e-12)
+        return CoarseConvOperator(kernel / norms.view(-1, 1, 1, 1)), norms
+
+    def sparse_code(self, w: torch.Tensor, return_stats: bool = False):
+        """The code ``z: (B, K, h, w)`` of ``D`` for embeddings ``w`` (and :class:`CodeStatistics`)."""
+        op, norms = self.operator()
+        out = self.hista(w, op, return_stats=return_stats)
+        z_tilde, stats = out if return_stats else (out, None)
+        z = z_tilde / norms.view(1, -1, 1, 1)
+        if not return_stats:
+            return z
+        return z, CodeStatistics(
+            sparsity=stats.sparsity,
+            support_size=stats.support_size,
+            relative_residual=stats.relative_residual,
+            lambda_final=stats.lambda_final,
+        )
+
+    def synthesize(self, z: torch.Tensor) -> torch.Tensor:
+        """``x̃ = U⁻¹ D z``: codes ``(B, K, h, w)`` → images ``(B, C, H, W)``."""
+        return self.rectified.inverse(self.dictionary(z))
+
+    def decode(self, w: torch.Tensor, return_stats: bool = False):
+        """``G(w) = U⁻¹ D HISTA(w)``: ``(B, C·(1+JLA), h, w) → (B, C, H, W)`` (and :class:`CodeStatistics`)."""
+        if return_stats:
+            z, stats = self.sparse_code(w, return_stats=True)
+            return self.synthesize(z), stats
+        return self.synthesize(self.sparse_code(w))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction ``G(Φ(x))``: ``(B, C, H, W) → (B, C, H, W)``."""
+        return self.decode(self.encode(x))
+
+    def lowpass_image(self, w: torch.Tensor) -> torch.Tensor:
+        """Baseline: the image seen by the low-pass channel of ``w`` alone (upsampled ``x ⋆ φ_J``), ``(B, C, H, W)``."""
+        B, _, h, wdt = w.shape
+        per_input = self.lowpass.channels_per_input
+        lowpass = w.reshape(B, self.channels, per_input, h, wdt)[:, :, 0]
+        return self.rectified.upsample_lowpass(lowpass)
+
+    @torch.no_grad()
+    def normalize_atoms_(self) -> None:
+        """Unit ℓ2 norm for every atom of ``D`` (after each optimizer step)."""
+        self.dictionary.normalize_()

@@ -1,0 +1,266 @@
+"""Convolutional dictionary ``D`` in the space of ``U x`` and the composed operator ``A = L ∘ D`` (DESIGN §4).
+
+A sparse code ``z: (B, K, h, w)`` lives on the coarse 2^J grid (``h = H/2^J``). Atom ``k`` is a patch of
+``U``-space spanning ``atom_size × atom_size`` coarse cells at every resolution: a kernel
+``(C, p, p)`` for the low-pass channel and ``(C·L·A, p·2^(J−j), p·2^(J−j))`` for band ``j``
+(``p = atom_size``). ``D z`` places atom ``k`` with weight ``z[k, n]`` centred on coarse position ``n``
+(a transposed convolution of stride ``2^(J−j)`` per band, periodic boundary). Atoms have unit ℓ2 norm
+across all their pieces; :meth:`ConvDictionary.normalize_` restores it after an optimizer step.
+
+Because ``L`` and ``D`` both commute with coarse-grid translations, ``A = L ∘ D`` is a convolution on
+the coarse grid whose kernel ``a[k] = L(D δ_k)`` is obtained exactly by averaging each atom with
+``φ_J`` (a small matrix product per band). :meth:`ConvDictionary.operator` builds it once per
+forward pass, differentiably in the atoms, and applies it by FFT on the coarse grid, so the
+unrolled homotopy layers never touch full-resolution ``U``-space.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..transforms.lowpass import LowPass2D
+from ..transforms.rectified import WaveletCoefficients
+from .operator import LinearOperator
+
+__all__ = ["ConvDictionary", "CoarseConvOperator"]
+
+
+class CoarseConvOperator(LinearOperator):
+    """Multi-channel periodic convolution on the coarse grid: ``(B, K, h, w) → (B, C_w, h, w)``.
+
+    ``forward(z)[c, m] = Σ_k Σ_n kernel[k, c, m − n] z[k, n]`` (indices mod ``(h, w)``); ``adjoint`` is its
+    transpose. Computed per frequency of ``rfft2``, where the operator is a complex ``K × C_w`` matrix
+    ``Â(Ω)``, applied as the real ``2K × 2C_w`` matrix ``[[Re Â, Im Â], [−Im Â, Re Â]]`` (one real
+    batched matmul; the adjoint uses its transpose). ``norm_squared`` is exact: the largest squared
+    singular value of ``Â(Ω)`` over frequencies.
+
+    Args:
+        kernel: ``(K, C_w, h, w)`` real tensor; gradients flow through it.
+    """
+
+    def __init__(self, kernel: torch.Tensor) -> None:
+        self.kernel = kernel
+        K, C_w, h, w = kernel.shape
+        self.code_shape = (K, h, w)
+        self.signal_shape = (C_w, h, w)
+        with torch.autocast(device_type=kernel.device.type, enabled=False):
+            k_hat = torch.fft.rfft2(kernel if kernel.dtype == torch.float64 else kernel.float())
+        self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
+        re, im = k_hat.real.permute(2, 3, 0, 1), k_hat.imag.permute(2, 3, 0, 1)  # (h, w', K, C_w)
+        block = torch.cat([torch.cat([re, im], dim=-1), torch.cat([-im, re], dim=-1)], dim=-2)
+        self._matrix = block.reshape(-1, 2 * K, 2 * C_w)  # (F, 2K, 2C_w)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._matrix.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self._matrix.device
+
+    def _apply(self, x: torch.Tensor, matrix: torch.Tensor, out_channels: int) -> torch.Tensor:
+        """Per-frequency real matmul: ``x (B, n, h, w)`` → ``(B, out_channels, h, w)``."""
+        B, n, h, w = x.shape
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x_hat = torch.fft.rfft2(x.to(self.dtype))  # (B, n, h, w')
+            wf = x_hat.shape[-1]
+            stacked = torch.cat([x_hat.real, x_hat.imag], dim=1).flatten(2).permute(2, 0, 1)  # (F, B, 2n)
+            out = torch.bmm(stacked, matrix).permute(1, 2, 0)  # (B, 2m, F)
+            out = torch.complex(out[:, :out_channels], out[:, out_channels:]).reshape(B, out_channels, h, wf)
+            return torch.fft.irfft2(out, s=(h, w))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self._apply(z, self._matrix, self.signal_shape[0])
+
+    def adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        return self._apply(y, self._matrix.transpose(1, 2), self.code_shape[0])
+
+    def norm_squared(self) -> torch.Tensor:
+        """Exact ``‖A‖²`` = max over coarse frequencies of ``σ_max(Â(Ω))²`` (no gradient)."""
+        with torch.no_grad():
+            per_frequency = self.kernel_hat.detach().permute(2, 3, 1, 0)  # (h, w', C_w, K)
+            return torch.linalg.matrix_norm(per_frequency, ord=2).max() ** 2
+
+
+def _fold_periodic(out: torch.Tensor, size: tuple[int, int], offset: int) -> torch.Tensor:
+    """Wrap a transposed-convolution output onto the periodic grid ``size`` and centre it.
+
+    ``out[..., t1, t2]`` is added to position ``((t1 − offset) mod H, (t2 − offset) mod W)``.
+    """
+    H, W = size
+    periods_h, periods_w = math.ceil(out.shape[-2] / H), math.ceil(out.shape[-1] / W)
+    out = F.pad(out, (0, periods_w * W - out.shape[-1], 0, periods_h * H - out.shape[-2]))
+    out = out.reshape(*out.shape[:-2], periods_h, H, periods_w, W).sum(dim=(-4, -2))
+    return torch.roll(out, shifts=(-offset, -offset), dims=(-2, -1))
+
+
+class ConvDictionary(nn.Module):
+    """Learned convolutional dictionary ``D`` of ``K`` unit-norm atoms in ``U``-space (DESIGN §4).
+
+    Args:
+        num_atoms: ``K``.
+        channels: ``C``, image channels.
+        shape: ``(H, W)`` image size (pixels).
+        J, L, A: scales, orientations, phases of ``U``.
+        atom_size: ``p``, atom support in coarse cells (``p × p``; ``2^J·p`` pixels wide), ``1 ≤ p ≤ min(h, w)``.
+        generator: optional ``torch.Generator`` for the random (Gaussian, normalized) initialization.
+
+    Attributes:
+        lowpass_atoms: ``(K, C, p, p)`` parameter.
+        band_atoms: ``J`` parameters, band ``j`` is ``(K, C·L·A, p·2^(J−j), p·2^(J−j))``.
+
+    Raises:
+        ValueError: for a non-positive ``num_atoms`` or an ``atom_size`` that does not fit the coarse grid.
+    """
+
+    def __init__(
+        self,
+        num_atoms: int,
+        channels: int,
+        shape: tuple[int, int],
+        J: int,
+        L: int = 8,
+        A: int = 4,
+        atom_size: int = 2,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        H, W = int(shape[0]), int(shape[1])
+        h, w = H // 2**J, W // 2**J
+        if num_atoms < 1:
+            raise ValueError(f"num_atoms must be ≥ 1, got {num_atoms}")
+        if not 1 <= atom_size <= min(h, w):
+            raise ValueError(f"atom_size must be in [1, {min(h, w)}] (the coarse grid is {h}×{w}), got {atom_size}")
+        self.K, self.C, self.H, self.W = int(num_atoms), int(channels), H, W
+        self.J, self.L, self.A, self.atom_size = int(J), int(L), int(A), int(atom_size)
+        p = self.atom_size
+        self.lowpass_atoms = nn.Parameter(torch.randn(self.K, self.C, p, p, generator=generator))
+        self.band_atoms = nn.ParameterList(
+            nn.Parameter(torch.randn(self.K, self.C * L * A, p * self.stride(j), p * self.stride(j), generator=generator))
+            for j in range(self.J)
+        )
+        self.normalize_()
+
+    @property
+    def coarse_shape(self) -> tuple[int, int]:
+        return self.H // 2**self.J, self.W // 2**self.J
+
+    @property
+    def signal_channels(self) -> int:
+        """``C_w = C·(1 + J·L·A)``: channels of ``w`` (and of ``A z``)."""
+        return self.C * (1 + self.J * self.L * self.A)
+
+    def stride(self, j: int) -> int:
+        """Upsampling factor from the coarse grid to band ``j``: ``2^(J−j)``."""
+        return 2 ** (self.J - j)
+
+    def pieces(self) -> list[torch.Tensor]:
+        """The atom pieces ``[lowpass_atoms, band_atoms[0], …]``."""
+        return [self.lowpass_atoms, *self.band_atoms]
+
+    def atom_norms(self) -> torch.Tensor:
+        """``(K,)`` ℓ2 norms of the atoms across all pieces."""
+        return torch.sqrt(sum(piece.pow(2).flatten(1).sum(1) for piece in self.pieces()))
+
+    @torch.no_grad()
+    def normalize_(self) -> None:
+        """Rescale every atom to unit ℓ2 norm, in place (call after each optimizer step)."""
+        norms = self.atom_norms().clamp_min(1e-12)
+        for piece in self.pieces():
+            piece.div_(norms.view(-1, 1, 1, 1))
+
+    @torch.no_grad()
+    def init_from_coefficients_(self, coeffs: WaveletCoefficients, generator: torch.Generator | None = None) -> None:
+        """Initialize every atom with a patch of ``U x`` from a batch, then normalize (in place).
+
+        Atom ``k`` becomes the piece of ``coeffs`` that atom ``k`` would cover if placed at a random
+        coarse position of a random image of the batch (periodic), so ``D`` starts in the span of the
+        data — the usual data-patch initialization of dictionary learning. ``coeffs`` is laid out as
+        :class:`WaveletCoefficients` for images of this dictionary's shape and channels.
+        """
+        lowpass, bands = coeffs
+        B = lowpass.shape[0]
+        h, w = self.coarse_shape
+        device = self.lowpass_atoms.device
+        image = torch.randint(B, (self.K,), generator=generator).to(device)
+        row = torch.randint(h, (self.K,), generator=generator).to(device)
+        col = torch.randint(w, (self.K,), generator=generator).to(device)
+        pieces = [(lowpass.to(device), self.lowpass_atoms, 1)]
+        pieces += [(band.flatten(1, 3).to(device), atoms, self.stride(j)) for j, (band, atoms) in enumerate(zip(bands, self.band_atoms))]
+        for source, atoms, s in pieces:
+            k = atoms.shape[-1]
+            size_r, size_c = source.shape[-2:]
+            u = torch.arange(k, device=device) - (self.atom_size * s) // 2 if s > 1 else torch.arange(k, device=device) - self.atom_size // 2
+            rows = (s * row[:, None] + u[None, :]) % size_r  # (K, k)
+            cols = (s * col[:, None] + u[None, :]) % size_c
+            patch = source[image[:, None, None, None], torch.arange(source.shape[1], device=device)[None, :, None, None],
+                           rows[:, None, :, None], cols[:, None, None, :]]
+            atoms.copy_(patch.to(atoms.dtype))
+        self.normalize_()
+
+    # -- D ----------------------------------------------------------------------------------------
+    def forward(self, z: torch.Tensor) -> WaveletCoefficients:
+        """``D z``: codes ``(B, K, h, w)`` → coefficients in ``U``-space (layout of :class:`WaveletCoefficients`)."""
+        if z.dim() != 4 or z.shape[1] != self.K or tuple(z.shape[2:]) != self.coarse_shape:
+            raise ValueError(f"expected codes of shape (B, {self.K}, {self.coarse_shape[0]}, {self.coarse_shape[1]}), got {tuple(z.shape)}")
+        B = z.shape[0]
+        p = self.atom_size
+        lowpass = _fold_periodic(F.conv_transpose2d(z, self.lowpass_atoms), self.coarse_shape, p // 2)
+        bands = []
+        for j, atoms in enumerate(self.band_atoms):
+            s = self.stride(j)
+            size = (self.H // 2**j, self.W // 2**j)
+            band = _fold_periodic(F.conv_transpose2d(z, atoms, stride=s), size, (p * s) // 2)
+            bands.append(band.reshape(B, self.C, self.L, self.A, *size))
+        return WaveletCoefficients(lowpass, tuple(bands))
+
+    # -- A = L ∘ D ------------------------------------------------------------------------------
+    def coarse_kernel(self, lowpass: LowPass2D) -> torch.Tensor:
+        """Kernel ``(K, C_w, h, w)`` of ``A = L ∘ D``: ``a[k] = L(D δ_k)``, channels laid out as ``w``'s."""
+        h, w = self.coarse_shape
+        p = self.atom_size
+        # Low-pass channel: L is the identity there; the atom is placed centred at the origin.
+        low = self._average(self.lowpass_atoms, None, 1, (h, w), p // 2)
+        parts = [low.reshape(self.K, self.C, 1, h, w)]
+        for j, atoms in enumerate(self.band_atoms):
+            s = self.stride(j)
+            averaged = self._average(atoms, lowpass.phi_spatial(j), s, (h, w), (p * s) // 2)
+            parts.append(averaged.reshape(self.K, self.C, self.L * self.A, h, w))
+        return torch.cat(parts, dim=2).reshape(self.K, self.signal_channels, h, w)
+
+    @staticmethod
+    def _average(
+        atoms: torch.Tensor, phi: torch.Tensor | None, s: int, coarse: tuple[int, int], offset: int
+    ) -> torch.Tensor:
+        """``(atom ⋆ φ)(s m)`` on the coarse grid for atoms centred at the origin (periodic).
+
+        ``atoms: (K, c, k, k)`` → ``(K, c, h, w)``; ``phi`` is the periodic spatial filter at the atoms'
+        resolution (``None`` = identity, at ``s = 1``).
+        """
+        h, w = coarse
+        k = atoms.shape[-1]
+        u = torch.arange(k, device=atoms.device)
+        rows = (s * torch.arange(h, device=atoms.device)[:, None] - u[None, :] + offset)  # (h, k)
+        cols = (s * torch.arange(w, device=atoms.device)[:, None] - u[None, :] + offset)  # (w, k)
+        if phi is None:
+            weight_r = (rows % h == 0).to(atoms.dtype)
+            weight_c = (cols % w == 0).to(atoms.dtype)
+            matrix = weight_r[:, None, :, None] * weight_c[None, :, None, :]
+        else:
+            phi = phi.to(device=atoms.device, dtype=atoms.dtype)
+            matrix = phi[(rows % phi.shape[0])[:, None, :, None], (cols % phi.shape[1])[None, :, None, :]]
+        matrix = matrix.reshape(h * w, k * k)  # (coarse position m, atom pixel u)
+        out = atoms.reshape(-1, k * k) @ matrix.T
+        return out.reshape(*atoms.shape[:2], h, w)
+
+    def operator(self, lowpass: LowPass2D) -> CoarseConvOperator:
+        """``A = L ∘ D`` as a :class:`CoarseConvOperator` (differentiable in the atoms)."""
+        return CoarseConvOperator(self.coarse_kernel(lowpass))
+
+    def extra_repr(self) -> str:
+        return (f"num_atoms={self.K}, channels={self.C}, shape=({self.H}, {self.W}), J={self.J}, "
+                f"L={self.L}, A={self.A}, atom_size={self.atom_size}")

@@ -1,0 +1,103 @@
+"""Linear operators ``A: code -> signal`` for the sparse-coding layers (DESIGN.md §4–§5).
+
+Homotopy ISTA only ever applies ``A`` and ``Aᵀ`` to batches, so a dictionary is anything that
+implements :class:`LinearOperator`: a dense matrix (:class:`DenseOperator`) or the coarse-grid
+convolution ``A = L∘D`` of :mod:`gennet.sparse.dictionary`. Operators are plain objects (not
+``nn.Module``): they are rebuilt, differentiably in their parameters, at every forward pass.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+class LinearOperator:
+    """Abstract linear map ``A`` from codes ``(B, *code_shape)`` to signals ``(B, *signal_shape)``.
+
+    Subclasses set ``code_shape`` (shape of one code, no batch dimension) and implement
+    :meth:`forward` and :meth:`adjoint`; both must be batched over the leading dimension and
+    differentiable in the input and in the operator's own tensors. :meth:`norm_squared` defaults
+    to a power iteration; override it where ``‖A‖²`` is known exactly. The default needs
+    ``dtype`` and ``device`` (properties to override, or attributes to set) to draw its probe.
+    """
+
+    code_shape: tuple[int, ...]
+
+    def forward(self, z: Tensor) -> Tensor:
+        """``A z``: ``(B, *code_shape) -> (B, *signal_shape)``."""
+        raise NotImplementedError
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        """``Aᵀ y``: ``(B, *signal_shape) -> (B, *code_shape)``."""
+        raise NotImplementedError
+
+    def __call__(self, z: Tensor) -> Tensor:
+        return self.forward(z)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        raise NotImplementedError(f"{type(self).__name__} must define `dtype` for the default norm_squared")
+
+    @property
+    def device(self) -> torch.device:
+        raise NotImplementedError(f"{type(self).__name__} must define `device` for the default norm_squared")
+
+    def norm_squared(self, n_iter: int = 100, rtol: float = 1e-4, seed: int = 0) -> Tensor:
+        """Largest eigenvalue of ``AᵀA`` (scalar tensor, no gradient) by power iteration.
+
+        Starts from a seeded Gaussian code; stops when two consecutive estimates agree to
+        ``rtol`` (≈ 1e-3 relative accuracy of the eigenvalue in practice) or after ``n_iter``.
+        """
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        with torch.no_grad():
+            v = torch.randn((1, *self.code_shape), generator=gen, dtype=torch.float64)
+            v = (v / v.norm()).to(dtype=self.dtype, device=self.device)
+            estimate = torch.zeros((), dtype=self.dtype, device=self.device)
+            for _ in range(n_iter):
+                w = self.adjoint(self.forward(v))
+                new = (v * w).sum()  # Rayleigh quotient, ‖v‖ = 1
+                v = w / w.norm().clamp_min(torch.finfo(w.dtype).tiny)
+                converged = bool((new - estimate).abs() <= rtol * new.abs())
+                estimate = new
+                if converged:
+                    break
+        return estimate
+
+
+class DenseOperator(LinearOperator):
+    """A dense dictionary ``matrix: (d, K)`` (atoms as columns): codes ``(B, K)``, signals ``(B, d)``."""
+
+    def __init__(self, matrix: Tensor) -> None:
+        if matrix.ndim != 2:
+            raise ValueError(f"matrix must have shape (d, K), got {tuple(matrix.shape)}")
+        self.matrix = matrix
+        self.code_shape = (matrix.shape[1],)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.matrix.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.matrix.device
+
+    def forward(self, z: Tensor) -> Tensor:
+        return z @ self.matrix.T
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        return y @ self.matrix
+
+    def norm_squared(self) -> Tensor:  # type: ignore[override]
+        """Exact ``‖A‖²`` (squared spectral norm), no gradient."""
+        with torch.no_grad():
+            return torch.linalg.matrix_norm(self.matrix, ord=2) ** 2
+
+
+def as_operator(A: Tensor | LinearOperator) -> LinearOperator:
+    """Wrap a dense ``(d, K)`` tensor into :class:`DenseOperator`; pass operators through."""
+    if isinstance(A, LinearOperator):
+        return A
+    if isinstance(A, Tensor):
+        return DenseOperator(A)
+    raise TypeError(f"A must be a (d, K) tensor or a LinearOperator, got {type(A).__name__}")

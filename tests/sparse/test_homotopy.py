@@ -1,0 +1,199 @@
+"""Homotopy ISTA against scikit-learn's Lasso, KKT conditions, robustness and gradients."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Lasso
+
+from gennet.sparse import HomotopyISTA, LinearOperator, homotopy_ista, lasso_objective, soft_threshold
+
+
+def make_problem(d, K, s, lam, positive, trials=6, noise=0.05, seed=0, dtype=torch.float32):
+    """Unit-norm Gaussian dictionary, s-sparse codes + noise, unit-norm signals, sklearn reference."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((d, K))
+    A /= np.linalg.norm(A, axis=0)
+    Z = np.zeros((trials, K))
+    for b in range(trials):
+        amp = rng.standard_normal(s)
+        Z[b, rng.choice(K, s, replace=False)] = np.abs(amp) if positive else amp
+    Y = Z @ A.T
+    Y += noise * np.linalg.norm(Y, axis=1, keepdims=True) / np.sqrt(d) * rng.standard_normal(Y.shape)
+    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+    ref = np.stack([
+        Lasso(alpha=lam / d, fit_intercept=False, tol=1e-12, max_iter=100_000, positive=positive).fit(A, Y[b]).coef_
+        for b in range(trials)
+    ])
+    return torch.tensor(A, dtype=dtype), torch.tensor(Y, dtype=dtype), ref
+
+
+def rel_err(z, ref):
+    return np.linalg.norm(z.detach().double().numpy() - ref, axis=1) / np.linalg.norm(ref, axis=1)
+
+
+def geometric_istc(y, A, lam, n_layers, positive):
+    """Zarka et al.'s plain schedule (step 1), the baseline to beat."""
+    c = y @ A
+    lam_max = (c.amax(1).clamp_min(0) if positive else c.abs().amax(1))[:, None]
+    z = torch.zeros_like(c)
+    for n in range(1, n_layers + 1):
+        z = soft_threshold(z + (y - z @ A.T) @ A, lam_max * (lam / lam_max) ** (n / n_layers), positive)
+    return z
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["signed", "positive"])
+def lasso_problem(request):
+    positive = request.param
+    return positive, 0.05, *make_problem(200, 512, 15, 0.05, positive, seed=1 + positive)
+
+
+def test_matches_sklearn_at_24_layers(lasso_problem):
+    positive, lam, A, Y, ref = lasso_problem
+    err = rel_err(homotopy_ista(Y, A, lam, 24, positive), ref)
+    assert err.mean() <= 5e-3, err
+    assert np.median(err) <= 5e-3, err
+
+
+def test_beats_geometric_schedule_at_12_layers(lasso_problem):
+    positive, lam, A, Y, ref = lasso_problem
+    ours = rel_err(homotopy_ista(Y, A, lam, 12, positive), ref)
+    geometric = rel_err(geometric_istc(Y, A, lam, 12, positive), ref)
+    assert ours.mean() < geometric.mean(), (ours, geometric)
+
+
+def test_converges_to_lasso_solution_as_layers_grow(lasso_problem):
+    positive, lam, A, Y, ref = lasso_problem
+    errors = [rel_err(homotopy_ista(Y, A, lam, n, positive), ref).mean() for n in (6, 12, 24, 48)]
+    assert all(later <= 1.05 * earlier + 1e-5 for earlier, later in zip(errors, errors[1:])), errors
+    assert errors[0] > 10 * errors[-1], errors
+    assert rel_err(homotopy_ista(Y, A, lam, 48, positive), ref).max() <= 5e-3
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_kkt_conditions_at_many_layers(positive):
+    A, Y, _ = make_problem(64, 160, 6, 0.05, positive, trials=4, seed=3, dtype=torch.float64)
+    lam = 0.05
+    z = homotopy_ista(Y, A, lam, 64, positive)
+    corr = (Y - z @ A.T) @ A
+    support = z != 0
+    assert support.any(1).all()
+    tol = 1e-6
+    if positive:
+        assert (z >= 0).all()
+        assert (corr <= lam + tol).all()
+    else:
+        assert (corr.abs() <= lam + tol).all()
+    torch.testing.assert_close(corr[support], lam * torch.sign(z[support]), atol=tol, rtol=0)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_no_blow_up_on_coherent_dictionary(positive):
+    """d=128, K=1024, heavy noise, small λ*: supports near d/2; every N stays finite and descends."""
+    lam = 0.02
+    A, Y, ref = make_problem(128, 1024, 10, lam, positive, trials=6, noise=0.2, seed=4)
+    f_zero = lasso_objective(Y, A, torch.zeros(Y.shape[0], 1024), lam)
+    for n in (1, 2, 3, 5, 6, 9, 12, 24):
+        z = homotopy_ista(Y, A, lam, n, positive)
+        assert torch.isfinite(z).all(), n
+        if n >= 3:  # N ≤ 2 takes a unit step near λ* without history: finite but crude
+            assert (lasso_objective(Y, A, z, lam) <= f_zero).all(), n
+            assert rel_err(z, ref).max() < 1.0, n
+        if positive:
+            assert (z >= 0).all()
+
+
+def test_zero_signal_gives_zero_code_and_finite_gradients():
+    A, Y, _ = make_problem(32, 64, 4, 0.05, False, trials=3, seed=5)
+    Y = Y.clone()
+    Y[1] = 0.0
+    Y.requires_grad_(True)
+    A = A.clone().requires_grad_(True)
+    lam = torch.tensor(0.05, requires_grad=True)
+    z, stats = homotopy_ista(Y, A, lam, 12, return_stats=True)
+    assert torch.isfinite(z).all() and (z[1] == 0).all() and (z[0] != 0).any()
+    assert torch.isfinite(stats.relative_residual)
+    z.square().sum().backward()
+    for t in (Y, A, lam):
+        assert torch.isfinite(t.grad).all()
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_gradcheck_unrolled_graph(positive):
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((6, 10))
+    A /= np.linalg.norm(A, axis=0)
+    A = torch.tensor(A, requires_grad=True)
+    y = torch.tensor(rng.standard_normal((2, 6)), requires_grad=True)
+    lam = torch.tensor(0.1, dtype=torch.float64, requires_grad=True)
+    z = homotopy_ista(y, A, lam, 10, positive)
+    assert (z != 0).any()
+    assert torch.autograd.gradcheck(lambda y, A, lam: homotopy_ista(y, A, lam, 10, positive), (y, A, lam))
+
+
+def test_gradient_reaches_learnable_lambda_and_dictionary():
+    A, Y, _ = make_problem(32, 64, 4, 0.05, True, trials=4, seed=7)
+    A = A.clone().requires_grad_(True)
+    layer = HomotopyISTA(lambda_star=0.05, n_layers=12, positive=True, learn_lambda=True)
+    z = layer(Y, A)
+    ((Y - z @ A.T) ** 2).sum().backward()
+    assert layer.log_lambda.grad is not None and layer.log_lambda.grad.abs() > 0
+    assert A.grad is not None and A.grad.abs().sum() > 0
+
+
+class ReshapedOperator(LinearOperator):
+    def __init__(self, matrix, code_shape, signal_shape):
+        self.matrix, self.code_shape, self.signal_shape = matrix, code_shape, signal_shape
+
+    def forward(self, z):
+        return (z.flatten(1) @ self.matrix.T).reshape(-1, *self.signal_shape)
+
+    def adjoint(self, y):
+        return (y.flatten(1) @ self.matrix).reshape(-1, *self.code_shape)
+
+
+def test_operator_with_multidimensional_shapes_matches_dense():
+    A, Y, _ = make_problem(48, 120, 5, 0.05, False, trials=3, seed=8, dtype=torch.float64)
+    op = ReshapedOperator(A, (4, 5, 6), (6, 8))
+    z_op = homotopy_ista(Y.reshape(3, 6, 8), op, 0.05, 16)
+    assert z_op.shape == (3, 4, 5, 6)
+    torch.testing.assert_close(z_op.reshape(3, 120), homotopy_ista(Y, A, 0.05, 16))
+
+
+def test_stats_and_module():
+    A, Y, ref = make_problem(64, 128, 5, 0.05, True, trials=4, seed=9)
+    layer = HomotopyISTA(lambda_star=0.05, n_layers=24, positive=True)
+    assert "log_lambda" in dict(layer.named_buffers()) and not list(layer.parameters())
+    z, stats = layer(Y, A, return_stats=True)
+    nnz = (z != 0).sum(1).float()
+    torch.testing.assert_close(stats.support_size, nnz.mean())
+    torch.testing.assert_close(stats.sparsity, (nnz / 128).mean())
+    torch.testing.assert_close(stats.lambda_final, torch.tensor(0.05))
+    residual = ((Y - z @ A.T).norm(dim=1) / Y.norm(dim=1)).mean()
+    torch.testing.assert_close(stats.relative_residual, residual)
+    assert not any(t.requires_grad for t in vars(stats).values())
+    floored = HomotopyISTA(lambda_star=0.01, lambda_min=0.05, learn_lambda=True)
+    assert float(floored.lambda_star.detach()) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(lambda_star=0.0), "lambda_star must be > 0, got 0.0"),
+        (dict(lambda_star=-0.1), "lambda_star must be > 0, got -0.1"),
+        (dict(n_layers=0), "n_layers must be an integer >= 1, got 0"),
+        (dict(lambda_min=-1.0), "lambda_min must be >= 0"),
+    ],
+)
+def test_module_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        HomotopyISTA(**kwargs)
+
+
+def test_function_rejects_bad_arguments():
+    A, Y = torch.randn(8, 16), torch.randn(2, 8)
+    with pytest.raises(ValueError, match="lambda_star must be > 0"):
+        homotopy_ista(Y, A, 0.0)
+    with pytest.raises(ValueError, match="n_layers must be >= 1, got 0"):
+        homotopy_ista(Y, A, 0.1, n_layers=0)
+    with pytest.raises(ValueError, match="n_homotopy"):
+        homotopy_ista(Y, A, 0.1, n_layers=4, n_homotopy=5)
