@@ -81,3 +81,16 @@ def image_folder_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             face.save(root / "faces" / "more" / f"lfw_{i:03d}{('.png', '.jpeg')[i % 2]}")
     (root / "README.txt").write_text("not an image\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def photographs() -> dict[str, np.ndarray]:
+    """Real grayscale photographs from scikit-image, float64 in [0, 1], full size (512×512 or not square)."""
+    from skimage import color, data
+
+    return {
+        "camera": data.camera().astype(np.float64) / 255.0,
+        "astronaut": color.rgb2gray(data.astronaut()),
+        "coffee": color.rgb2gray(data.coffee()),  # 400×600
+        "chelsea": color.rgb2gray(data.chelsea()),  # 300×451
+    }

@@ -29,6 +29,8 @@ class GeneratorModule(pl.LightningModule):
         encoder: ``{J, L, A}`` of the fixed embedding ``Φ = L∘U``.
         num_atoms, n_layers, lambda_star, atom_size, positive, learn_lambda: see
             :class:`~gennet.models.SparseInverseGenerator`.
+        atom_init: ``"data"`` — at the start of a fresh fit, atoms are patches of ``U x`` from up to 256
+            training images drawn with ``seed`` (the same on every rank); ``"random"`` — Gaussian.
         loss: ``"mse"`` or ``"l1"``.
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``lr``, ``weight_decay`` its settings.
         seed: seed of the dictionary initialization.
@@ -52,6 +54,7 @@ class GeneratorModule(pl.LightningModule):
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,
+        atom_init: str = "data",
         loss: str = "mse",
         optimizer: str = "adam",
         lr: float = 1e-3,
@@ -59,8 +62,11 @@ class GeneratorModule(pl.LightningModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        # Plain types only in the hyper-parameters: checkpoints then load with weights_only=True.
+        encoder = {k: int(v) for k, v in dict(encoder or {"J": 3, "L": 8, "A": 4}).items()}
         self.save_hyperparameters()
-        encoder = dict(encoder or {"J": 3, "L": 8, "A": 4})
+        if atom_init not in ("data", "random"):
+            raise ValueError(f"atom_init must be 'data' or 'random', got {atom_init!r}")
         if loss not in ("mse", "l1"):
             raise ValueError(f"loss must be 'mse' or 'l1', got {loss!r}")
         if optimizer not in _OPTIMIZERS:
@@ -87,6 +93,17 @@ class GeneratorModule(pl.LightningModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.generator(x)
+
+    def on_fit_start(self) -> None:
+        trainer = self.trainer
+        if self.hparams.atom_init != "data" or trainer.ckpt_path is not None or trainer.datamodule is None:
+            return
+        dataset = trainer.datamodule.train_dataset
+        generator = torch.Generator().manual_seed(self.hparams.seed)
+        indices = torch.randperm(len(dataset), generator=generator)[:256].tolist()
+        images = torch.stack([dataset[i][0] for i in indices]).to(self.device)
+        with torch.no_grad():
+            self.generator.dictionary.init_from_coefficients_(self.generator.rectified(images), generator)
 
     def _loss(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(x_hat, x) if self.hparams.loss == "mse" else F.l1_loss(x_hat, x)

@@ -52,7 +52,8 @@ class CoarseConvOperator(LinearOperator):
         self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
         re, im = k_hat.real.permute(2, 3, 0, 1), k_hat.imag.permute(2, 3, 0, 1)  # (h, w', K, C_w)
         block = torch.cat([torch.cat([re, im], dim=-1), torch.cat([-im, re], dim=-1)], dim=-2)
-        self._matrix = block.reshape(-1, 2 * K, 2 * C_w)  # (F, 2K, 2C_w)
+        self._matrix = block.reshape(-1, 2 * K, 2 * C_w).contiguous()  # (F, 2K, 2C_w)
+        self._matrix_t = self._matrix.transpose(1, 2).contiguous()  # (F, 2C_w, 2K), for the adjoint
 
     @property
     def dtype(self) -> torch.dtype:
@@ -68,7 +69,7 @@ class CoarseConvOperator(LinearOperator):
         with torch.autocast(device_type=x.device.type, enabled=False):
             x_hat = torch.fft.rfft2(x.to(self.dtype))  # (B, n, h, w')
             wf = x_hat.shape[-1]
-            stacked = torch.cat([x_hat.real, x_hat.imag], dim=1).flatten(2).permute(2, 0, 1)  # (F, B, 2n)
+            stacked = torch.cat([x_hat.real, x_hat.imag], dim=1).flatten(2).permute(2, 0, 1).contiguous()  # (F, B, 2n)
             out = torch.bmm(stacked, matrix).permute(1, 2, 0)  # (B, 2m, F)
             out = torch.complex(out[:, :out_channels], out[:, out_channels:]).reshape(B, out_channels, h, wf)
             return torch.fft.irfft2(out, s=(h, w))
@@ -77,7 +78,7 @@ class CoarseConvOperator(LinearOperator):
         return self._apply(z, self._matrix, self.signal_shape[0])
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        return self._apply(y, self._matrix.transpose(1, 2), self.code_shape[0])
+        return self._apply(y, self._matrix_t, self.code_shape[0])
 
     def norm_squared(self) -> torch.Tensor:
         """Exact ``‖A‖²`` = max over coarse frequencies of ``σ_max(Â(Ω))²`` (no gradient)."""

@@ -1,0 +1,1 @@
+"""Hydra entry points (``train``), config validation and user-error handling."""

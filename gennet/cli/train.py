@@ -1,0 +1,117 @@
+"""``python train.py`` / ``gennet-train``: seed → instantiate → fit → test (best checkpoint) → metrics.json.
+
+Hydra composes ``conf/train.yaml`` (groups ``data``, ``model``, ``trainer``, ``logger``, ``callbacks``,
+``paths``; experiments with ``+experiment=NAME``). Outputs go to the Hydra run directory
+(``hydra.run.dir=…`` works as usual)::
+
+    <run_dir>/metrics.json        flat metrics: train/psnr, val/psnr, test/psnr, test/ssim, test/psnr_lowpass, …
+    <run_dir>/checkpoints/        last.ckpt and the best checkpoint (val/psnr)
+    <run_dir>/samples/*.png       grids of originals, reconstructions, low-pass baselines
+    <run_dir>/wandb/              the (offline) wandb run
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from .errors import user_errors
+from .resolvers import register_resolvers
+from .validate import validate_train_config
+
+__all__ = ["main", "train"]
+
+register_resolvers()
+
+#: The ``conf/`` folder at the repository root (the package is installed in editable mode).
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def _flat_metrics(metrics: dict) -> dict[str, float]:
+    """``{key: float}`` from Lightning's callback metrics; ``x_epoch`` → ``x``, step values dropped."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if key.endswith("_step"):
+            continue
+        key = key[: -len("_epoch")] if key.endswith("_epoch") else key
+        value = float(value)
+        out[key] = value if math.isfinite(value) else None
+    return out
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Run one training job from a composed config; returns the metrics written to ``metrics.json``."""
+    import lightning.pytorch as pl
+    from hydra.utils import instantiate
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    run_dir = Path(cfg.paths.output_dir)
+    with user_errors():
+        validate_train_config(cfg)
+        pl.seed_everything(cfg.seed, workers=True)
+        datamodule = instantiate(cfg.data)
+        model = instantiate(cfg.model, _convert_="all", image_size=datamodule.image_size, channels=datamodule.num_channels)
+        logger = instantiate(cfg.logger) if cfg.get("logger") else False
+        callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+        trainer = instantiate(cfg.trainer, logger=logger, callbacks=callbacks)
+        if cfg.get("ckpt_path") and not Path(cfg.ckpt_path).is_file():
+            raise FileNotFoundError(f"ckpt_path: no checkpoint at '{cfg.ckpt_path}'")
+
+    if logger:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    fit_seconds = time.perf_counter() - start
+    metrics = _flat_metrics(trainer.callback_metrics)
+
+    checkpoint = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
+    if cfg.get("test", True):
+        best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
+        trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True) if best else trainer.test(model, datamodule=datamodule)
+        metrics.update(_flat_metrics(trainer.callback_metrics))
+    metrics["time/fit_seconds"] = fit_seconds
+
+    if trainer.is_global_zero:
+        (run_dir / "metrics.json").write_text(json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+        _report(run_dir, metrics, checkpoint)
+    _finish_wandb(logger)
+    return metrics
+
+
+def _report(run_dir: Path, metrics: dict[str, float], checkpoint) -> None:
+    shown = ("train/psnr", "val/psnr", "test/psnr", "test/ssim", "test/psnr_lowpass")
+    print("\n" + "  ".join(f"{k} {metrics[k]:.3f}" for k in shown if metrics.get(k) is not None))
+    print(f"run directory   {run_dir.resolve()}")
+    print(f"metrics         {run_dir / 'metrics.json'}")
+    if checkpoint is not None:
+        print(f"checkpoints     {Path(checkpoint.dirpath)} (best: {Path(checkpoint.best_model_path).name or '-'}, last.ckpt)")
+    samples = run_dir / "samples"
+    if samples.is_dir():
+        print(f"image grids     {samples}")
+    wandb_dir = run_dir / "wandb"
+    if wandb_dir.is_dir():
+        print(f"wandb           {wandb_dir} (offline runs: wandb sync {wandb_dir}/offline-run-*)")
+
+
+def _finish_wandb(logger) -> None:
+    from lightning.pytorch.loggers import WandbLogger
+
+    if isinstance(logger, WandbLogger):
+        import wandb
+
+        wandb.finish()
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``gennet-train`` and ``python train.py``)."""
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Callbacks that let users see their work: image grids written to disk and to the logger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from torchvision.utils import make_grid, save_image
+
+__all__ = ["ReconstructionGrids", "log_image_grid"]
+
+
+def log_image_grid(trainer: pl.Trainer, key: str, grid: torch.Tensor) -> None:
+    """Send a ``(3, H, W)`` grid in [0, 1] to every logger of ``trainer`` that takes images."""
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.log_image(key=key, images=[grid], step=trainer.global_step)
+        elif isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image(key, grid, global_step=trainer.global_step)
+
+
+class ReconstructionGrids(pl.Callback):
+    """Every validation epoch: grids of originals, reconstructions ``G(Φ(x))`` and the low-pass baseline.
+
+    The same ``num_images`` validation images (the first ones of the validation set) are shown
+    every epoch. PNGs go to ``<dirpath>/epoch_{E:03d}_{originals,reconstructions,lowpass}.png``
+    (images in [−1, 1] mapped to [0, 1], ``nrow`` per row); the grids are also logged under
+    ``val/originals``, ``val/reconstructions``, ``val/lowpass`` to wandb or TensorBoard. Only
+    rank 0 writes; the sanity-check epoch is skipped.
+
+    Args:
+        dirpath: output folder (``${paths.output_dir}/samples``).
+        num_images: images per grid.
+        nrow: images per grid row.
+    """
+
+    def __init__(self, dirpath: str, num_images: int = 32, nrow: int = 8) -> None:
+        self.dirpath = Path(dirpath)
+        self.num_images = int(num_images)
+        self.nrow = int(nrow)
+        self._images: torch.Tensor | None = None
+
+    def _validation_images(self, trainer: pl.Trainer) -> torch.Tensor:
+        if self._images is None:
+            dataset = trainer.datamodule.val_dataset
+            count = min(self.num_images, len(dataset))
+            self._images = torch.stack([dataset[i][0] for i in range(count)])
+        return self._images
+
+    @torch.no_grad()
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        generator = pl_module.generator
+        x = self._validation_images(trainer).to(pl_module.device)
+        w = generator.encode(x)
+        grids = {
+            "originals": x,
+            "reconstructions": generator.decode(w),
+            "lowpass": generator.lowpass_image(w),
+        }
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        for name, images in grids.items():
+            grid = make_grid(images.float().clamp(-1, 1).cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1))
+            save_image(grid, self.dirpath / f"epoch_{trainer.current_epoch:03d}_{name}.png")
+            log_image_grid(trainer, f"val/{name}", grid)
