@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ConfigError(ValueError):
     """A bad user value (config key, path, image, checkpoint).
@@ -14,3 +16,13 @@ class ConfigError(ValueError):
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message
+
+
+def check_int(key: str, value: Any, minimum: int, maximum: int | None = None, why: str = "") -> int:
+    """Return ``value`` if it is an int in ``[minimum, maximum]``, else raise ``ConfigError(key, …)``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"expected an integer, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ConfigError(key, f"must be {bounds}{why}, got {value}")
+    return value

@@ -10,18 +10,9 @@ from numbers import Real
 
 from omegaconf import DictConfig
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_int
 
 __all__ = ["validate_train_config"]
-
-
-def _int(key: str, value, minimum: int, maximum: int | None = None, hint: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(key, f"expected an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ConfigError(key, f"must be {allowed}{hint}, got {value}")
-    return value
 
 
 def _positive(key: str, value) -> float:
@@ -36,7 +27,7 @@ def validate_train_config(cfg: DictConfig) -> None:
     image_size = data.get("image_size") if data is not None else None
     if model is not None and "encoder" in model:
         encoder = model.encoder
-        J = _int("model.encoder.J", encoder.get("J"), 1)
+        J = check_int("model.encoder.J", encoder.get("J"), 1)
         if isinstance(image_size, int) and not isinstance(image_size, bool):
             if 2**J > image_size:
                 raise ConfigError(
@@ -46,19 +37,19 @@ def validate_train_config(cfg: DictConfig) -> None:
                 )
             if image_size % 2**J:
                 raise ConfigError("model.encoder.J", f"2**J = {2**J} must divide data.image_size = {image_size}")
-        _int("model.encoder.L", encoder.get("L", 8), 1)
-        A = _int("model.encoder.A", encoder.get("A", 4), 4)
+        check_int("model.encoder.L", encoder.get("L", 8), 1)
+        A = check_int("model.encoder.A", encoder.get("A", 4), 4)
         if A % 2:
             raise ConfigError("model.encoder.A", f"must be even and >= 4, got {A}")
         if "atom_size" in model and isinstance(image_size, int):
-            _int("model.atom_size", model.atom_size, 1, max(image_size // 2**J, 1), hint=" (the coarse grid size)")
+            check_int("model.atom_size", model.atom_size, 1, max(image_size // 2**J, 1), why=" (the coarse grid size)")
     if model is not None:
         for key in ("num_atoms", "n_layers"):
             if key in model:
-                _int(f"model.{key}", model.get(key), 1)
+                check_int(f"model.{key}", model.get(key), 1)
         for key in ("lambda_star", "lr"):
             if key in model:
                 _positive(f"model.{key}", model.get(key))
     trainer = cfg.get("trainer")
     if trainer is not None and trainer.get("max_epochs") not in (None, -1):
-        _int("trainer.max_epochs", trainer.get("max_epochs"), 1, hint=" (or -1 for no limit)")
+        check_int("trainer.max_epochs", trainer.get("max_epochs"), 1, why=" (or -1 for no limit)")

@@ -18,19 +18,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets.folder import pil_loader
 from torchvision.transforms import v2
 
-from gennet.errors import ConfigError
+from gennet.errors import ConfigError, check_int
 
 Split = tuple[Dataset, Dataset, Dataset]
-
-
-def check_int(key: str, value: Any, minimum: int, maximum: int | None = None, why: str = "") -> int:
-    """Return ``value`` if it is an int in ``[minimum, maximum]``, else raise ``ConfigError(key, …)``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(key, f"expected an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise ConfigError(key, f"must be {bounds}{why}, got {value}")
-    return value
 
 
 def check_directory(path: str | os.PathLike | None, what: str = "") -> Path:

@@ -9,8 +9,8 @@ import torch
 import torchvision
 from torch.utils.data import Dataset
 
-from gennet.data.base import ImageDataModule, ImageFileDataset, Split, check_directory, check_int, image_transform
-from gennet.errors import ConfigError
+from gennet.data.base import ImageDataModule, ImageFileDataset, Split, check_directory, image_transform
+from gennet.errors import ConfigError, check_int
 
 CROP = 178  # aligned CelebA images are 178 wide, 218 high
 SPLITS = {"train": 0, "valid": 1, "test": 2}  # codes of list_eval_partition.txt, names of torchvision's CelebA

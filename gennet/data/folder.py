@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
 
-from gennet.data.base import ImageDataModule, ImageFileDataset, Split, check_directory, check_int, image_transform
-from gennet.errors import ConfigError
+from gennet.data.base import ImageDataModule, ImageFileDataset, Split, check_directory, image_transform
+from gennet.errors import ConfigError, check_int
 
 
 def find_images(root: Path) -> list[Path]:

@@ -8,7 +8,8 @@ import torch
 from torch.utils.data import TensorDataset
 from torchvision.transforms.v2 import functional as TF
 
-from gennet.data.base import ImageDataModule, Split, check_int
+from gennet.data.base import ImageDataModule, Split
+from gennet.errors import check_int
 
 DIGIT_SIZE = 28
 SPLIT_SIZES = {"train": 4000, "val": 500, "test": 500}

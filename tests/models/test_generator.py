@@ -50,10 +50,12 @@ def test_training_step_reduces_reconstruction_error():
     X, _ = mnist_data()
     x = torch.nn.functional.pad(torch.tensor(X[:32], dtype=torch.float32).view(-1, 1, 28, 28) / 127.5 - 1, (2, 2, 2, 2), value=-1.0)
     torch.manual_seed(0)
-    G = _generator(num_atoms=32)
+    G = _generator(J=2, num_atoms=32)
+    with torch.no_grad():
+        G.dictionary.init_from_coefficients_(G.rectified(x), torch.Generator().manual_seed(0))
     optimizer = torch.optim.Adam(G.parameters(), lr=3e-3)
     losses = []
-    for _ in range(8):
+    for _ in range(10):
         loss = (G(x) - x).pow(2).mean()
         optimizer.zero_grad()
         loss.backward()

@@ -82,7 +82,7 @@ def test_convolutional_lasso_matches_sklearn_on_unrolled_matrix(photographs):
     phi = Embedding2D((H, H), J, L=4, A=4).double()
     torch.manual_seed(0)
     D = ConvDictionary(K, 1, (H, H), J, L=4, A=4, atom_size=2).double()
-    kernel = D.coarse_kernel(phi.lowpass)
+    kernel = D.coarse_kernel(phi.lowpass).detach()
     kernel = kernel / kernel.flatten(1).norm(dim=1).view(-1, 1, 1, 1)  # unit-norm columns
     from gennet.sparse.dictionary import CoarseConvOperator
 
@@ -95,7 +95,7 @@ def test_convolutional_lasso_matches_sklearn_on_unrolled_matrix(photographs):
     for positive in (True, False):
         reference = Lasso(alpha=lam / matrix.shape[0], fit_intercept=False, positive=positive, tol=1e-12, max_iter=200_000)
         reference.fit(matrix, w.flatten().numpy())
-        z = homotopy_ista(w, op, lam, n_layers=64, positive=positive)
+        z = homotopy_ista(w, op, lam, n_layers=64, positive=positive).detach()
         error = np.linalg.norm(z.flatten().numpy() - reference.coef_) / np.linalg.norm(reference.coef_)
         assert error < 1e-3, (positive, error)
 
