@@ -53,7 +53,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.output_dir)
     with user_errors():
         validate_train_config(cfg)
-        pl.seed_everything(cfg.seed, workers=True)
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, _convert_="all", image_size=datamodule.image_size, channels=datamodule.num_channels)
         logger = instantiate(cfg.logger) if cfg.get("logger") else False

@@ -33,6 +33,7 @@ class GeneratorModule(pl.LightningModule):
             training images drawn with ``seed`` (the same on every rank); ``"random"`` — Gaussian.
         loss: ``"mse"`` or ``"l1"``.
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``lr``, ``weight_decay`` its settings.
+        lr_schedule: ``"cosine"`` (cosine decay to 0 over all training steps, per step) or ``"constant"``.
         seed: seed of the dictionary initialization.
 
     Logged: ``train/loss``, ``train/psnr``, ``train/sparsity``, ``train/support_size``,
@@ -59,6 +60,7 @@ class GeneratorModule(pl.LightningModule):
         optimizer: str = "adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
+        lr_schedule: str = "cosine",
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -67,6 +69,8 @@ class GeneratorModule(pl.LightningModule):
         self.save_hyperparameters()
         if atom_init not in ("data", "random"):
             raise ValueError(f"atom_init must be 'data' or 'random', got {atom_init!r}")
+        if lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
         if loss not in ("mse", "l1"):
             raise ValueError(f"loss must be 'mse' or 'l1', got {loss!r}")
         if optimizer not in _OPTIMIZERS:
@@ -152,5 +156,10 @@ class GeneratorModule(pl.LightningModule):
 
     def configure_optimizers(self):
         cls = _OPTIMIZERS[self.hparams.optimizer]
-        return cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        optimizer = cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        if self.hparams.lr_schedule == "constant":
+            return optimizer
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
