@@ -20,6 +20,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from ..errors import ConfigError
 from .errors import user_errors
 from .resolvers import register_resolvers
 from .validate import validate_train_config
@@ -53,26 +54,26 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.output_dir)
     with user_errors():
         validate_train_config(cfg)
+        if cfg.get("ckpt_path") and cfg.ckpt_path not in ("last", "hpc") and not Path(cfg.ckpt_path).is_file():
+            raise ConfigError("ckpt_path", f"no checkpoint file at '{cfg.ckpt_path}'")
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, _convert_="all", image_size=datamodule.image_size, channels=datamodule.num_channels)
         logger = instantiate(cfg.logger) if cfg.get("logger") else False
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         trainer = instantiate(cfg.trainer, logger=logger, callbacks=callbacks)
-        if cfg.get("ckpt_path") and not Path(cfg.ckpt_path).is_file():
-            raise FileNotFoundError(f"ckpt_path: no checkpoint at '{cfg.ckpt_path}'")
 
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     fit_seconds = time.perf_counter() - start
     metrics = _flat_metrics(trainer.callback_metrics)
 
     checkpoint = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
     if cfg.get("test", True):
         best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
-        trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True) if best else trainer.test(model, datamodule=datamodule)
+        trainer.test(model, datamodule=datamodule, ckpt_path=best, weights_only=True)
         metrics.update(_flat_metrics(trainer.callback_metrics))
     metrics["time/fit_seconds"] = fit_seconds
 

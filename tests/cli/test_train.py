@@ -73,6 +73,7 @@ def test_celeba_experiment_on_real_faces(tmp_path, celeba_root):
         ("data.batch_size=0", "data.batch_size"),
         ("model.n_layers=0", "model.n_layers"),
         ("model.encoder.A=3", "model.encoder.A"),
+        ("ckpt_path=/nonexistent/last.ckpt", "ckpt_path"),
     ],
 )
 def test_bad_values_stop_with_one_line(tmp_path, override, key):
