@@ -224,14 +224,16 @@ class ConvDictionary(nn.Module):
         """Kernel ``(K, C_w, h, w)`` of ``A = L ∘ D``: ``a[k] = L(D δ_k)``, channels laid out as ``w``'s."""
         h, w = self.coarse_shape
         p = self.atom_size
-        # Low-pass channel: L is the identity there; the atom is placed centred at the origin.
-        low = self._average(self.lowpass_atoms, None, 1, (h, w), p // 2)
-        parts = [low.reshape(self.K, self.C, 1, h, w)]
-        for j, atoms in enumerate(self.band_atoms):
-            s = self.stride(j)
-            averaged = self._average(atoms, lowpass.phi_spatial(j), s, (h, w), (p * s) // 2)
-            parts.append(averaged.reshape(self.K, self.C, self.L * self.A, h, w))
-        return torch.cat(parts, dim=2).reshape(self.K, self.signal_channels, h, w)
+        # Full precision even under autocast: the unrolled layers are sensitive to errors in A.
+        with torch.autocast(device_type=self.lowpass_atoms.device.type, enabled=False):
+            # Low-pass channel: L is the identity there; the atom is placed centred at the origin.
+            low = self._average(self.lowpass_atoms, None, 1, (h, w), p // 2)
+            parts = [low.reshape(self.K, self.C, 1, h, w)]
+            for j, atoms in enumerate(self.band_atoms):
+                s = self.stride(j)
+                averaged = self._average(atoms, lowpass.phi_spatial(j), s, (h, w), (p * s) // 2)
+                parts.append(averaged.reshape(self.K, self.C, self.L * self.A, h, w))
+            return torch.cat(parts, dim=2).reshape(self.K, self.signal_channels, h, w)
 
     @staticmethod
     def _average(
