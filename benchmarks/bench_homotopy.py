@@ -9,9 +9,10 @@ the positive case); ``y = A z₀ + ε`` with white noise at 5% of ``‖A z₀‖
 an ill-conditioned regime where only "no blow-up" is asked. Reference: scikit-learn ``Lasso``
 (``alpha = λ*/d``, ``fit_intercept=False``, ``tol=1e-12``), i.e. ``½‖y − Az‖² + λ*‖z‖₁``.
 Error: ``‖z − z_sk‖ / ‖z_sk‖`` per sample; table cells are means over the ``--trials``
-samples of a row, the ``worst`` lines the maxima over samples.
+samples of a row and over the ``--seeds`` seeds ``seed, seed+1, …`` (fresh problems each), the
+``worst`` lines the maxima over samples, per seed and over all seeds.
 
-    python benchmarks/bench_homotopy.py --trials 8 --seed 0
+    python benchmarks/bench_homotopy.py --trials 8 --seed 0 --seeds 4
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ def geometric_istc(y: torch.Tensor, A: torch.Tensor, lambda_star: float, n_layer
     return z
 
 
-def fista(y: torch.Tensor, A: torch.Tensor, lambda_star: float, n_layers: int, positive: bool) -> torch.Tensor:
-    """FISTA (Beck & Teboulle 2009), step ``1/‖A‖²``, ``λ*`` fixed, ``z_0 = 0``."""
-    step = 1.0 / torch.linalg.matrix_norm(A, ord=2) ** 2
+def fista(
+    y: torch.Tensor, A: torch.Tensor, lambda_star: float, n_layers: int, positive: bool, norm2: float | None = None
+) -> torch.Tensor:
+    """FISTA (Beck & Teboulle 2009), step ``1/‖A‖²`` (``norm2`` if given), ``λ*`` fixed, ``z_0 = 0``."""
+    step = 1.0 / (torch.linalg.matrix_norm(A.double(), ord=2).item() ** 2 if norm2 is None else norm2)
     z = x = torch.zeros(y.shape[0], A.shape[1], dtype=y.dtype)
     t = 1.0
     for _ in range(n_layers):
@@ -85,35 +88,65 @@ def make_problem(d, K, s, lambda_star, noise, positive, trials, rng):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=8, help="samples per setting")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (seed, seed+1, ...)")
     args = parser.parse_args()
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-    rng = np.random.default_rng(args.seed)
+    torch.set_num_threads(1)
     methods = {"ours": homotopy_ista, "geom": geometric_istc, "fista": fista}
     start = time.time()
-    header = f"{'setting':<38}" + "".join(f"{m}{n:>3}".rjust(9) for m in methods for n in LAYERS)
-    print(header)
-    print("-" * len(header))
-    worst = {tag: {(m, n): 0.0 for m in methods for n in LAYERS} for tag in ("calibrated", "all")}
+    keys = [(m, n) for m in methods for n in LAYERS]
+    rows = [(positive, *setting) for positive in (False, True) for setting in SETTINGS]
+    errors = {}  # (seed, row index) -> {(method, N): per-sample errors}
     nonfinite = 0
-    for positive in (False, True):
-        for d, K, s, lam, noise, tag in SETTINGS:
+    for seed in range(args.seed, args.seed + args.seeds):
+        rng = np.random.default_rng(seed)
+        for r, (positive, d, K, s, lam, noise, tag) in enumerate(rows):
             A, Y, Z_ref = make_problem(d, K, s, lam, noise, positive, args.trials, rng)
+            norm2 = float(np.linalg.norm(A.double().numpy(), 2) ** 2)
             ref_norm = np.linalg.norm(Z_ref, axis=1)
-            row = f"{'pos' if positive else 'sgn'} d={d} K={K} s={s} λ*={lam} {tag}"
-            cells = []
+            cell = errors[(seed, r)] = {}
             for name, solve in methods.items():
                 for n in LAYERS:
-                    z = solve(Y, A, lam, n, positive).double().numpy()
+                    extra = {"norm2": norm2} if name == "fista" else {}
+                    z = solve(Y, A, lam, n, positive, **extra).double().numpy()
                     nonfinite += int(not np.isfinite(z).all())
-                    err = np.linalg.norm(z - Z_ref, axis=1) / ref_norm
-                    cells.append(f"{err.mean():9.4f}")
-                    for key in ("all",) + (() if tag else ("calibrated",)):
-                        worst[key][(name, n)] = max(worst[key][(name, n)], float(err.max()))
-            print(f"{row:<38}" + "".join(cells))
+                    cell[(name, n)] = np.linalg.norm(z - Z_ref, axis=1) / ref_norm
+    seeds = range(args.seed, args.seed + args.seeds)
+    header = f"{'setting':<38}" + "".join(f"{m}{n:>3}".rjust(9) for m, n in keys)
+    print(f"mean relative error to sklearn's Lasso over {args.trials} trials x {args.seeds} seed(s)")
+    print(header)
     print("-" * len(header))
-    for key, values in worst.items():
-        print(f"{'worst (' + key + ')':<38}" + "".join(f"{values[(m, n)]:9.4f}" for m in methods for n in LAYERS))
+    for r, (positive, d, K, s, lam, noise, tag) in enumerate(rows):
+        label = f"{'pos' if positive else 'sgn'} d={d} K={K} s={s} λ*={lam} {tag}"
+        cells = [np.concatenate([errors[(seed, r)][key] for seed in seeds]).mean() for key in keys]
+        print(f"{label:<38}" + "".join(f"{c:9.4f}" if c < 100 else f"{c:9.3g}" for c in cells))
+    print("-" * len(header))
+
+    def worst(seed_list, calibrated_only):
+        return [
+            max(
+                float(errors[(seed, r)][key].max())
+                for seed in seed_list
+                for r, row in enumerate(rows)
+                if not (calibrated_only and row[-1])
+            )
+            for key in keys
+        ]
+
+    def mean(seed_list):
+        calibrated = [r for r, row in enumerate(rows) if not row[-1]]
+        return [
+            float(np.mean([errors[(seed, r)][key].mean() for seed in seed_list for r in calibrated])) for key in keys
+        ]
+
+    def fmt(values):
+        return "".join(f"{v:9.4f}" if v < 100 else f"{v:9.3g}" for v in values)
+
+    print(f"{'mean (calibrated)':<38}" + fmt(mean(seeds)))
+    for seed in seeds if args.seeds > 1 else ():
+        print(f"{f'worst (calibrated, seed {seed})':<38}" + fmt(worst([seed], True)))
+    print(f"{'worst (calibrated)':<38}" + fmt(worst(seeds, True)))
+    print(f"{'worst (all)':<38}" + fmt(worst(seeds, False)))
     print(f"non-finite outputs: {nonfinite}; {time.time() - start:.1f}s")
 
 

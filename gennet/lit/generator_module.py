@@ -27,7 +27,7 @@ class GeneratorModule(pl.LightningModule):
         image_size: ``H = W`` in pixels (``${data.image_size}``).
         channels: image channels ``C`` (``${data.channels}``).
         encoder: ``{J, L, A}`` of the fixed embedding ``Φ = L∘U``.
-        num_atoms, n_layers, lambda_star, atom_size, positive, learn_lambda: see
+        num_atoms, n_layers, lambda_star, atom_size, positive, learn_lambda, hista_method: see
             :class:`~gennet.models.SparseInverseGenerator`.
         atom_init: ``"data"`` — at the start of a fresh fit, atoms are patches of ``U x`` from up to 256
             training images drawn with ``seed`` (the same on every rank); ``"random"`` — Gaussian.
@@ -55,6 +55,7 @@ class GeneratorModule(pl.LightningModule):
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,
+        hista_method: str = "istc",
         atom_init: str = "data",
         loss: str = "mse",
         optimizer: str = "adam",
@@ -87,6 +88,7 @@ class GeneratorModule(pl.LightningModule):
             atom_size=atom_size,
             positive=positive,
             learn_lambda=learn_lambda,
+            hista_method=hista_method,
             seed=seed,
         )
         self.train_psnr = PeakSignalNoiseRatio(data_range=_DATA_RANGE)

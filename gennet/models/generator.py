@@ -61,6 +61,9 @@ class SparseInverseGenerator(nn.Module):
         atom_size: atom support in coarse cells.
         positive: non-negative codes.
         learn_lambda: learn ``log λ*``.
+        hista_method: ``"istc"`` (default; Zarka et al.'s geometric ISTC, cheapest per layer, the usual
+            choice for training end to end) or ``"active_set"`` (accurate Lasso solutions, ~4× the cost);
+            see :func:`~gennet.sparse.homotopy_ista`.
         seed: seed of the dictionary's random initialization.
 
     Shapes: ``x: (B, C, H, W)`` float32 in [−1, 1]; ``w: (B, C·(1+J·L·A), H/2^J, W/2^J)``;
@@ -84,13 +87,16 @@ class SparseInverseGenerator(nn.Module):
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,
+        hista_method: str = "istc",
         seed: int = 0,
     ) -> None:
         super().__init__()
         self.embedding = Embedding2D(shape, J, L, A)
         generator = torch.Generator().manual_seed(seed)
         self.dictionary = ConvDictionary(num_atoms, channels, shape, J, L, A, atom_size, generator=generator)
-        self.hista = HomotopyISTA(lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda)
+        self.hista = HomotopyISTA(
+            lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda, method=hista_method
+        )
         self.channels = int(channels)
 
     # -- the pieces of the path ------------------------------------------------------------------

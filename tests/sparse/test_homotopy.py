@@ -69,6 +69,48 @@ def test_converges_to_lasso_solution_as_layers_grow(lasso_problem):
     assert rel_err(homotopy_ista(Y, A, lam, 48, positive), ref).max() <= 5e-3
 
 
+CALIBRATED = [
+    (128, 512, 10, 0.05),
+    (200, 1024, 20, 0.05),
+    (256, 1024, 30, 0.02),
+    (128, 1024, 20, 0.1),
+    (128, 1024, 10, 0.02),
+]
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["signed", "positive"])
+def calibrated_problems(request):
+    """The benchmark's calibrated regimes (d 128–256, K 512–1024, λ* 0.02–0.1), 8 trials each."""
+    positive = request.param
+    problems = [
+        (lam, *make_problem(d, K, s, lam, positive, trials=8, seed=100 + i + 10 * positive))
+        for i, (d, K, s, lam) in enumerate(CALIBRATED)
+    ]
+    return positive, problems
+
+
+def test_worst_case_at_24_layers_on_calibrated_problems(calibrated_problems):
+    positive, problems = calibrated_problems
+    worst = max(rel_err(homotopy_ista(Y, A, lam, 24, positive), ref).max() for lam, A, Y, ref in problems)
+    assert worst <= 5e-3, worst
+
+
+def test_12_layers_beat_geometric_in_mean_and_worst_case(calibrated_problems):
+    positive, problems = calibrated_problems
+    ours = np.concatenate([rel_err(homotopy_ista(Y, A, lam, 12, positive), ref) for lam, A, Y, ref in problems])
+    geometric = np.concatenate([rel_err(geometric_istc(Y, A, lam, 12, positive), ref) for lam, A, Y, ref in problems])
+    assert ours.mean() <= 0.03 and ours.mean() < geometric.mean(), (ours.mean(), geometric.mean())
+    assert ours.max() < geometric.max(), (ours.max(), geometric.max())
+
+
+def test_memory_and_max_enter_options(lasso_problem):
+    positive, lam, A, Y, ref = lasso_problem
+    z_full = homotopy_ista(Y, A, lam, 24, positive)
+    torch.testing.assert_close(homotopy_ista(Y, A, lam, 24, positive, memory=24), z_full)
+    assert rel_err(homotopy_ista(Y, A, lam, 24, positive, memory=8), ref).mean() <= 2e-2
+    assert rel_err(homotopy_ista(Y, A, lam, 24, positive, max_enter=1000), ref).mean() <= 2e-2
+
+
 @pytest.mark.parametrize("positive", [False, True])
 def test_kkt_conditions_at_many_layers(positive):
     A, Y, _ = make_problem(64, 160, 6, 0.05, positive, trials=4, seed=3, dtype=torch.float64)
@@ -197,3 +239,35 @@ def test_function_rejects_bad_arguments():
         homotopy_ista(Y, A, 0.1, n_layers=0)
     with pytest.raises(ValueError, match="n_homotopy"):
         homotopy_ista(Y, A, 0.1, n_layers=4, n_homotopy=5)
+    with pytest.raises(ValueError, match="max_enter must be >= 1"):
+        homotopy_ista(Y, A, 0.1, max_enter=0)
+    with pytest.raises(ValueError, match="memory must be >= 1"):
+        homotopy_ista(Y, A, 0.1, memory=0)
+
+
+def test_istc_method_is_the_geometric_schedule_with_exact_step(lasso_problem):
+    """method="istc": Zarka et al.'s geometric ISTC with step 1/‖A‖² — checked against a direct numpy
+    transcription, approaching the Lasso solution as N grows, never blowing up."""
+    positive, lam, A, Y, ref = lasso_problem
+    A64, Y64 = A.double().numpy(), Y.double().numpy()
+    eta = 1.0 / np.linalg.norm(A64, 2) ** 2
+    c = Y64 @ A64
+    lam0 = np.maximum(c.max(1).clip(0) if positive else np.abs(c).max(1), lam)[:, None]
+    z = np.zeros_like(c)
+    for n in range(1, 13):
+        t = z + eta * (Y64 - z @ A64.T) @ A64
+        threshold = eta * lam0 * (lam / lam0) ** (n / 12)
+        z = np.maximum(t - threshold, 0) if positive else np.sign(t) * np.maximum(np.abs(t) - threshold, 0)
+    ours = homotopy_ista(A.new_tensor(Y64).double(), A.double(), lam, 12, positive, method="istc")
+    np.testing.assert_allclose(ours.numpy(), z, atol=1e-10)
+    errors = [rel_err(homotopy_ista(Y, A, lam, n, positive, method="istc"), ref).mean() for n in (12, 48, 192)]
+    assert errors[2] < errors[1] < errors[0] and np.isfinite(errors).all(), errors
+    module = HomotopyISTA(lambda_star=lam, n_layers=12, positive=positive, method="istc")
+    assert torch.allclose(module(Y.double(), A.double()), ours)
+
+
+def test_unknown_method_is_rejected():
+    with pytest.raises(ValueError, match="method"):
+        homotopy_ista(torch.randn(2, 8), torch.randn(8, 16), 0.1, method="fista")
+    with pytest.raises(ValueError, match="method"):
+        HomotopyISTA(method="fista")
