@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.linear_model import Lasso
+
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 from gennet.sparse import homotopy_ista, lambda_max, soft_threshold
+from gennet.sparse.problems import random_lasso_problem, sklearn_lasso
 
 LAYERS = (6, 12, 24)
 # (d, K, s, λ*, noise, tag)
@@ -68,21 +69,8 @@ def fista(
 
 
 def make_problem(d, K, s, lambda_star, noise, positive, trials, rng):
-    A = rng.standard_normal((d, K))
-    A /= np.linalg.norm(A, axis=0)
-    Z = np.zeros((trials, K))
-    for b in range(trials):
-        amp = rng.standard_normal(s)
-        Z[b, rng.choice(K, s, replace=False)] = np.abs(amp) if positive else amp
-    Y = Z @ A.T
-    Y += noise * np.linalg.norm(Y, axis=1, keepdims=True) / np.sqrt(d) * rng.standard_normal(Y.shape)
-    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
-    Z_ref = np.stack([
-        Lasso(alpha=lambda_star / d, fit_intercept=False, tol=1e-12, max_iter=200_000, positive=positive)
-        .fit(A, Y[b]).coef_
-        for b in range(trials)
-    ])
-    return torch.tensor(A, dtype=torch.float32), torch.tensor(Y, dtype=torch.float32), Z_ref
+    A, Y = random_lasso_problem(d, K, s, positive, trials, noise, rng)
+    return A, Y, sklearn_lasso(A, Y, lambda_star, positive)
 
 
 def main() -> None:

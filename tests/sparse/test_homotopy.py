@@ -3,28 +3,15 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.linear_model import Lasso
 
+from gennet.sparse.problems import random_lasso_problem, sklearn_lasso
 from gennet.sparse import HomotopyISTA, LinearOperator, homotopy_ista, lasso_objective, soft_threshold
 
 
 def make_problem(d, K, s, lam, positive, trials=6, noise=0.05, seed=0, dtype=torch.float32):
     """Unit-norm Gaussian dictionary, s-sparse codes + noise, unit-norm signals, sklearn reference."""
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((d, K))
-    A /= np.linalg.norm(A, axis=0)
-    Z = np.zeros((trials, K))
-    for b in range(trials):
-        amp = rng.standard_normal(s)
-        Z[b, rng.choice(K, s, replace=False)] = np.abs(amp) if positive else amp
-    Y = Z @ A.T
-    Y += noise * np.linalg.norm(Y, axis=1, keepdims=True) / np.sqrt(d) * rng.standard_normal(Y.shape)
-    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
-    ref = np.stack([
-        Lasso(alpha=lam / d, fit_intercept=False, tol=1e-12, max_iter=100_000, positive=positive).fit(A, Y[b]).coef_
-        for b in range(trials)
-    ])
-    return torch.tensor(A, dtype=dtype), torch.tensor(Y, dtype=dtype), ref
+    A, Y = random_lasso_problem(d, K, s, positive, trials, noise, np.random.default_rng(seed), dtype)
+    return A, Y, sklearn_lasso(A, Y, lam, positive)
 
 
 def rel_err(z, ref):
