@@ -195,7 +195,7 @@ class ConvDictionary(nn.Module):
         for source, atoms, s in pieces:
             k = atoms.shape[-1]
             size_r, size_c = source.shape[-2:]
-            u = torch.arange(k, device=device) - (self.atom_size * s) // 2 if s > 1 else torch.arange(k, device=device) - self.atom_size // 2
+            u = torch.arange(k, device=device) - (self.atom_size * s) // 2  # the offset used by forward
             rows = (s * row[:, None] + u[None, :]) % size_r  # (K, k)
             cols = (s * col[:, None] + u[None, :]) % size_c
             patch = source[image[:, None, None, None], torch.arange(source.shape[1], device=device)[None, :, None, None],
