@@ -1,15 +1,17 @@
-"""Fixed operators: Morlet filters, rectified wavelets ``U`` (with exact ``U⁻¹``), projector ``L``, ``Φ = L∘U``."""
+"""Fixed operators: Morlet filters, rectified wavelets ``U`` (with exact ``U⁻¹``), projector ``L``, ``Φ = L∘U``, scattering ``S_J``."""
 
 from .embedding import Embedding2D
 from .filters import FilterBank, morlet_filter_bank, periodize_fourier
 from .lowpass import LowPass2D
 from .rectified import RectifiedWavelet2D, WaveletCoefficients
+from .scattering import Scattering2D
 
 __all__ = [
     "Embedding2D",
     "FilterBank",
     "LowPass2D",
     "RectifiedWavelet2D",
+    "Scattering2D",
     "WaveletCoefficients",
     "morlet_filter_bank",
     "periodize_fourier",
