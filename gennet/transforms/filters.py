@@ -43,6 +43,61 @@ class FilterBank:
     L: int
 
 
+# Periods whose Gaussian factor stays below e^-_NEGLIGIBLE_EXPONENT ≈ 1e-30 of the peak on the whole grid
+# are skipped: their contribution is below float64 rounding of every filter value.
+_NEGLIGIBLE_EXPONENT = 69.0
+
+
+def _periodized_gabor_and_envelope(
+    M: int, N: int, sigma: torch.Tensor, theta: torch.Tensor, xi: torch.Tensor, slant: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Un-normalized periodized Gabor filters and their Gaussian envelopes, ``(F, M, N)`` complex128 and float64.
+
+    Over the period (e_x, e_y), with x = x₀ + e_x M, y = y₀ + e_y N, the Gabor filter is
+    g(x, y)·e^{i k·(x₀, y₀)}·e^{i k·(e_x M, e_y N)}: the plane wave is one separable 1-D product times a
+    constant phase per period, so only the real Gaussian g is evaluated on 2-D grids, and only over
+    the periods where it is not negligible (min of the quadratic form ≥ λ_min·dist(0, period)²).
+    """
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    # Curvature R diag(1, slant²) R⁻¹ / (2σ²) of the Gaussian envelope, per filter.
+    inv = 1.0 / (2.0 * sigma**2)
+    c00 = (cos**2 + slant**2 * sin**2) * inv
+    c01 = (cos * sin * (1.0 - slant**2)) * inv  # = c10
+    c11 = (sin**2 + slant**2 * cos**2) * inv
+    kx, ky = xi * cos, xi * sin
+    lambda_min = min(1.0, slant**2) * inv  # smallest eigenvalue of the curvature
+    x0 = torch.arange(M, dtype=torch.float64)
+    y0 = torch.arange(N, dtype=torch.float64)
+    n_filters = sigma.shape[0]
+    envelope = torch.zeros(n_filters, M, N, dtype=torch.float64)
+    weighted = torch.zeros(n_filters, M, N, dtype=torch.complex128)
+
+    def distance(e: int, size: int) -> int:  # distance from 0 to the period [e·size, e·size + size − 1]
+        return 0 if e == 0 else (e * size if e > 0 else -(e * size + size - 1))
+
+    for ex in range(-2, 3):
+        xx = x0 + ex * M
+        for ey in range(-2, 3):
+            yy = y0 + ey * N
+            needed = lambda_min * (distance(ex, M) ** 2 + distance(ey, N) ** 2) < _NEGLIGIBLE_EXPONENT
+            idx = needed.nonzero()[:, 0]
+            if idx.numel() == 0:
+                continue
+            a, b, c = c00[idx, None], c01[idx, None, None], c11[idx, None]
+            quad = (a * xx**2)[:, :, None] + (c * yy**2)[:, None, :]
+            quad.addcmul_(2 * b * xx[None, :, None], yy[None, None, :])
+            gauss = torch.exp(quad.neg_())
+            phase = torch.exp(1j * (kx[idx] * ex * M + ky[idx] * ey * N))[:, None, None]
+            if idx.numel() == n_filters:
+                envelope += gauss
+                weighted += gauss * phase
+            else:
+                envelope.index_add_(0, idx, gauss)
+                weighted.index_add_(0, idx, gauss * phase)
+    plane = torch.exp(1j * kx[:, None] * x0)[:, :, None] * torch.exp(1j * ky[:, None] * y0)[:, None, :]
+    return weighted * plane, envelope
+
+
 def gabor_2d(
     M: int, N: int, sigma: torch.Tensor, theta: torch.Tensor, xi: torch.Tensor, slant: float = 1.0
 ) -> torch.Tensor:
@@ -55,25 +110,11 @@ def gabor_2d(
         slant: ratio of the envelope's widths across / along the orientation (kymatio's ``slant``).
 
     Returns:
-        ``(F, M, N)`` complex128 spatial filters, summed over 5 × 5 periods as in kymatio's ``gabor_2d``.
+        ``(F, M, N)`` complex128 spatial filters, summed over 5 × 5 periods as in kymatio's ``gabor_2d``
+        (periods where the envelope is below 1e-30 of its peak contribute nothing in float64 and are skipped).
     """
-    cos, sin = torch.cos(theta), torch.sin(theta)
-    # Curvature R diag(1, slant²) R⁻¹ / (2σ²) of the Gaussian envelope, per filter.
-    inv = 1.0 / (2.0 * sigma**2)
-    c00 = (cos**2 + slant**2 * sin**2) * inv
-    c01 = (cos * sin * (1.0 - slant**2)) * inv  # = c10
-    c11 = (sin**2 + slant**2 * cos**2) * inv
-    kx, ky = (xi * cos)[:, None, None], (xi * sin)[:, None, None]
-    c00, c01, c11 = c00[:, None, None], c01[:, None, None], c11[:, None, None]
-    out = torch.zeros(sigma.shape[0], M, N, dtype=torch.complex128)
-    base_x = torch.arange(M, dtype=torch.float64)[:, None]
-    base_y = torch.arange(N, dtype=torch.float64)[None, :]
-    for ex in range(-2, 3):
-        xx = base_x + ex * M
-        for ey in range(-2, 3):
-            yy = base_y + ey * N
-            out += torch.exp(torch.complex(-(c00 * xx**2 + 2 * c01 * xx * yy + c11 * yy**2), kx * xx + ky * yy))
-    return out / (2 * _KYMATIO_PI * sigma**2 / slant)[:, None, None]
+    gabor, _ = _periodized_gabor_and_envelope(M, N, sigma, theta, xi, slant)
+    return gabor / (2 * _KYMATIO_PI * sigma**2 / slant)[:, None, None]
 
 
 @lru_cache(maxsize=16)
@@ -84,11 +125,11 @@ def _filter_bank_cached(M: int, N: int, J: int, L: int) -> FilterBank:
     theta = (int(L - L / 2 - 1) - ell) * math.pi / L
     xi = 3.0 / 4.0 * math.pi / 2.0**j
     slant = 4.0 / L
-    gabor = gabor_2d(M, N, sigma, theta, xi, slant)
-    envelope = gabor_2d(M, N, sigma, theta, torch.zeros_like(xi), slant)
-    # Morlet = Gabor − β·envelope, with β cancelling the mean (kymatio's morlet_2d).
+    # Morlet = Gabor − β·envelope, with β cancelling the mean (kymatio's morlet_2d); the normalization
+    # 2·π·σ²/slant of both cancels in β and is applied once.
+    gabor, envelope = _periodized_gabor_and_envelope(M, N, sigma, theta, xi, slant)
     beta = gabor.sum(dim=(-2, -1)) / envelope.sum(dim=(-2, -1))
-    morlet = gabor - beta[:, None, None] * envelope
+    morlet = (gabor - beta[:, None, None] * envelope) / (2 * _KYMATIO_PI * sigma**2 / slant)[:, None, None]
     psi = torch.fft.fft2(morlet).real.reshape(J, L, M, N)
     one = torch.ones(1, dtype=torch.float64)
     phi = torch.fft.fft2(gabor_2d(M, N, 0.8 * 2.0 ** (J - 1) * one, 0 * one, 0 * one, 1.0)).real[0]

@@ -7,6 +7,12 @@ Source: S. Mallat, "Group invariant scattering", CPAM 2012; J. Bruna & S. Mallat
 scattering convolution networks", TPAMI 2013; kymatio 0.3.0 (Andreux et al., JMLR 2020) for the
 filters, padding and output layout reproduced here; phase scattering: J. Zarka, L. Thiry, T. Angles,
 S. Mallat, "Deep network classification by scattering and dictionary learning", ICLR 2020.
+
+Implementation (CPU speed, same values as kymatio): spectra of real maps come from ``rfft2`` and Hermitian
+symmetry; the real ψ̂ multiply interleaved (re, im) pairs and the subsampling (mean of aliases) is
+accumulated block by block, never forming the full-size product; the low-pass ``φ_J`` is separable, so
+``(u ⋆ φ_J)`` subsampled is two small real matrix products; the batch is cut into chunks and the
+orientations θ1 visited one at a time so that the working set stays in cache (benchmarks/bench_scattering.py).
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .filters import morlet_filter_bank, periodize_fourier
-from .rectified import _alias_mean
 
 __all__ = ["Scattering2D"]
 
@@ -46,6 +51,24 @@ def _reflect_pad(x: torch.Tensor, pads: tuple[int, int, int, int], size: tuple[i
     if full_cols:
         x = torch.cat([x[..., :, 1:2], x, x[..., :, -2:-1]], dim=-1)
     return x
+
+
+_CHUNK_PIXELS = 2**18  # pixels of padded input per batch chunk in forward
+
+
+def _fft2_real(u: torch.Tensor) -> torch.Tensor:
+    """``fft2`` of a real ``(..., M, N)`` tensor from ``rfft2`` and Hermitian symmetry (X[-k, -n] = conj X[k, n]),
+    several times faster than ``fft2`` on CPU."""
+    half = torch.fft.rfft2(u)
+    N = u.shape[-1]
+    mirrored = half[..., 1 : (N + 1) // 2].flip(-2, -1).roll(1, -2).conj()  # columns N//2+1 .. N−1
+    return torch.cat([half, mirrored], dim=-1)
+
+
+def _modulus(c: torch.Tensor) -> torch.Tensor:
+    """``|c|`` of a complex tensor (``sqrt(re² + im²)``; faster than ``abs`` on CPU)."""
+    squares = torch.view_as_real(c).square()
+    return (squares[..., 0] + squares[..., 1]).sqrt_()
 
 
 class Scattering2D(nn.Module):
@@ -94,16 +117,38 @@ class Scattering2D(nn.Module):
             (self.N_padded - N) // 2, (self.N_padded - N + 1) // 2,
         )
         bank = morlet_filter_bank(self.M_padded, self.N_padded, self.J, self.L)
-        self.register_buffer("psi_hat", bank.psi.clone(), persistent=False)  # (J, L, Mp, Np)
         for j in range(self.J):
-            self.register_buffer(f"phi_hat_{j}", periodize_fourier(bank.phi, j).clone(), persistent=False)
-            if max_order == 2 and j < self.J - 1:
-                # second-order wavelets j2 > j at the resolution of |x ⋆ ψ_j|
-                self.register_buffer(f"psi_hat_{j}", periodize_fourier(bank.psi[j + 1 :], j).clone(), persistent=False)
+            rows, cols = self._lowpass_matrices(periodize_fourier(bank.phi, j), 2 ** (self.J - j))
+            self.register_buffer(f"phi_rows_{j}", rows, persistent=False)  # (M_J − 2, M_j)
+            self.register_buffer(f"phi_cols_{j}", cols, persistent=False)  # (N_j, N_J − 2)
+            # first-order wavelets ψ_{j, θ} at full resolution, output at resolution j
+            self.register_buffer(f"psi_{j}", self._alias_blocks(bank.psi[j], 2**j), persistent=False)
+            if max_order == 2:
+                # second-order wavelets j2 > j at the resolution of |x ⋆ ψ_j|, output at resolution j2
+                psi_j = periodize_fourier(bank.psi[j + 1 :], j)
+                for k, j2 in enumerate(range(j + 1, self.J)):
+                    self.register_buffer(f"psi_{j}_{j2}", self._alias_blocks(psi_j[k], 2 ** (j2 - j)), persistent=False)
         if phases is not None:
             alpha = 2 * math.pi * torch.arange(phases, dtype=torch.float64) / phases
             self.register_buffer("cos_alpha", torch.cos(alpha), persistent=False)
             self.register_buffer("sin_alpha", torch.sin(alpha), persistent=False)
+
+    @staticmethod
+    def _lowpass_matrices(phi_hat: torch.Tensor, s: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(u ⋆ φ_J)`` subsampled by ``s`` and unpadded, as ``rows @ u @ cols`` for a real ``u``.
+
+        ``φ̂_J`` is an (axis-aligned) Gaussian, so its DFT ``phi_hat`` (``(M_j, N_j)``, real and even) is the
+        outer product of its first column and row: the periodic convolution is separable, and keeping
+        the samples ``s·(1..M_j/s − 2)`` of each 1-D convolution turns it into two small real matrices.
+        """
+        rows_hat, cols_hat = phi_hat[:, 0], phi_hat[0, :] / phi_hat[0, 0]
+        matrices = []
+        for kernel_hat in (rows_hat, cols_hat):
+            size = kernel_hat.shape[0]
+            kernel = torch.fft.ifft(kernel_hat).real  # (size,)
+            samples = s * torch.arange(1, size // s - 1)
+            matrices.append(kernel[(samples[:, None] - torch.arange(size)[None, :]) % size])
+        return matrices[0], matrices[1].T.contiguous()
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
@@ -114,11 +159,36 @@ class Scattering2D(nn.Module):
             K += self.L**2 * self.J * (self.J - 1) // 2
         return K, self.M_padded // 2**self.J - 2, self.N_padded // 2**self.J - 2
 
-    def _lowpass(self, spectrum: torch.Tensor, j: int) -> torch.Tensor:
-        """``(u ⋆ φ_J)`` subsampled to the 2^J grid and unpadded, for ``spectrum = fft2(u)`` at resolution ``j``."""
-        phi = getattr(self, f"phi_hat_{j}").to(spectrum.real.dtype)
-        out = torch.fft.ifft2(_alias_mean(spectrum * phi, 2 ** (self.J - j))).real
-        return out[..., 1:-1, 1:-1]
+    @staticmethod
+    def _lowpass(u: torch.Tensor, j: int, buffers: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(u ⋆ φ_J)`` on the 2^J grid, unpadded, for a real ``u`` at resolution ``j``: ``(..., M_j, N_j) → (..., M_J, N_J)``."""
+        return buffers[f"phi_rows_{j}"] @ u @ buffers[f"phi_cols_{j}"]
+
+    @staticmethod
+    def _alias_blocks(psi_hat: torch.Tensor, s: int) -> torch.Tensor:
+        """Real ``psi_hat`` ``(L, M, N)`` cut into its ``s²`` alias blocks, ``(s², L, M/s, 2N/s)``, divided by ``s²``,
+        each value repeated twice to multiply interleaved (real, imaginary) pairs."""
+        L, M, N = psi_hat.shape
+        blocks = psi_hat.reshape(L, s, M // s, s, N // s).permute(1, 3, 0, 2, 4).reshape(s * s, L, M // s, N // s)
+        return (blocks.repeat_interleave(2, dim=-1) / s**2).contiguous()
+
+    @staticmethod
+    def _filter(spectrum: torch.Tensor, psi_blocks: torch.Tensor) -> torch.Tensor:
+        """``u ⋆ ψ`` subsampled by ``s``: ``spectrum`` ``(..., 1, M, N)`` complex, ``psi_blocks`` from
+        :meth:`_alias_blocks` ``(s², L, M/s, 2N/s)`` → complex ``(..., L, M/s, N/s)``.
+
+        Subsampling averages the ``s²`` aliases of ``spectrum · ψ̂``; each alias block is multiplied and
+        accumulated in one pass over interleaved real views (``addcmul_``): the full-size product never exists.
+        """
+        n_blocks, _, h, w2 = psi_blocks.shape
+        s = math.isqrt(n_blocks)
+        u = torch.view_as_real(spectrum).flatten(-2)  # (..., 1, M, 2N)
+        out = u[..., :h, :w2] * psi_blocks[0]
+        for a in range(s):
+            for b in range(s):
+                if a or b:
+                    out.addcmul_(u[..., a * h : (a + 1) * h, b * w2 : (b + 1) * w2], psi_blocks[a * s + b])
+        return torch.fft.ifft2(torch.view_as_complex(out.unflatten(-1, (-1, 2))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``S_J x``: ``(*batch, M, N)`` → ``(*batch, K, M_J, N_J)`` (see the class docstring)."""
@@ -126,35 +196,47 @@ class Scattering2D(nn.Module):
             raise ValueError(f"expected input of shape (..., {self.M}, {self.N}), got {tuple(x.shape)}")
         batch_shape = x.shape[:-2]
         dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+        J, L, A = self.J, self.L, self.phases or 1
+        K, h, w = self.output_shape
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.reshape(-1, 1, self.M, self.N).to(dtype)
-            x = _reflect_pad(x, self.pads, (self.M, self.N))[:, 0]  # (B, Mp, Np)
-            spectrum = torch.fft.fft2(x)
-            order0 = [self._lowpass(spectrum, 0)[:, None]]
-            order1, order2 = [], []
-            psi = self.psi_hat.to(dtype)
-            for j1 in range(self.J):
-                c = torch.fft.ifft2(_alias_mean(spectrum[:, None] * psi[j1], 2**j1))  # (B, L, M_j1, N_j1)
-                modulus = c.abs()
-                if self.phases is None:
-                    order1.append(self._lowpass(torch.fft.fft2(modulus), j1))
-                else:
-                    cos = self.cos_alpha.to(dtype)[:, None, None]
-                    sin = self.sin_alpha.to(dtype)[:, None, None]
-                    rectified = F.relu(cos * c.real[:, :, None] + sin * c.imag[:, :, None])  # (B, L, A, ., .)
-                    order1.append(self._lowpass(torch.fft.fft2(rectified), j1).flatten(1, 2))
-                if self.max_order == 2 and j1 < self.J - 1:
-                    u1 = torch.fft.fft2(modulus)[:, :, None]  # (B, L1, 1, M_j1, N_j1)
-                    psi2 = getattr(self, f"psi_hat_{j1}").to(dtype)  # (J - j1 - 1, L2, M_j1, N_j1)
-                    for k, j2 in enumerate(range(j1 + 1, self.J)):
-                        u2 = torch.fft.ifft2(_alias_mean(u1 * psi2[k], 2 ** (j2 - j1))).abs()
-                        order2.append((j1, self._lowpass(torch.fft.fft2(u2), j2)))  # (B, L1, L2, h, w)
-            parts = order0 + order1
-            for j1 in range(self.J - 1 if self.max_order == 2 else 0):
-                blocks = [s for j, s in order2 if j == j1]  # j2 = j1+1 .. J-1, each (B, L1, L2, h, w)
-                parts.append(torch.cat(blocks, dim=2).flatten(1, 2))  # (θ1, j2, θ2) order
-            out = torch.cat(parts, dim=1)
+            x = _reflect_pad(x, self.pads, (self.M, self.N))  # (B, 1, Mp, Np)
+            out = x.new_empty(x.shape[0], K, h, w)
+            buffers = {name: b.to(dtype) for name, b in self.named_buffers() if name.startswith(("psi", "phi", "cos", "sin"))}
+            # Batch chunks small enough for the working set (a few complex maps) to stay in cache.
+            chunk = max(1, _CHUNK_PIXELS // (self.M_padded * self.N_padded))
+            for start in range(0, x.shape[0], chunk):
+                self._scatter(x[start : start + chunk], out[start : start + chunk], buffers)
         return out.reshape(*batch_shape, *out.shape[1:])
+
+    def _scatter(self, x: torch.Tensor, out: torch.Tensor, buffers: dict[str, torch.Tensor]) -> None:
+        """Fill ``out`` ``(B, K, M_J, N_J)`` with ``S_J x`` for the padded ``x`` ``(B, 1, Mp, Np)``, one θ1 at a time."""
+        J, L, A = self.J, self.L, self.phases or 1
+        out[:, :1] = self._lowpass(x, 0, buffers)
+        spectrum = _fft2_real(x)  # (B, 1, Mp, Np)
+        order2 = 1 + A * J * L  # first second-order channel
+        for j1 in range(J):
+            psi1 = buffers[f"psi_{j1}"]  # (s², L, M_j1, 2 N_j1)
+            psi2 = [buffers[f"psi_{j1}_{j2}"] for j2 in range(j1 + 1, J)] if self.max_order == 2 else []
+            width = len(psi2) * L  # second-order channels (j2, θ2) per θ1
+            for theta1 in range(L):
+                c = self._filter(spectrum, psi1[:, theta1 : theta1 + 1])  # (B, 1, M_j1, N_j1)
+                modulus = _modulus(c)
+                n1 = j1 * L + theta1
+                if self.phases is None:
+                    out[:, 1 + n1 : 2 + n1] = self._lowpass(modulus, j1, buffers)
+                else:
+                    cos = buffers["cos_alpha"][:, None, None]
+                    sin = buffers["sin_alpha"][:, None, None]
+                    rectified = F.relu(cos * c.real + sin * c.imag)  # (B, A, M_j1, N_j1)
+                    out[:, 1 + n1 * A : 1 + (n1 + 1) * A] = self._lowpass(rectified, j1, buffers)
+                if width:
+                    u1 = _fft2_real(modulus)  # (B, 1, M_j1, N_j1)
+                    base = order2 + theta1 * width
+                    for k, j2 in enumerate(range(j1 + 1, J)):
+                        u2 = _modulus(self._filter(u1, psi2[k]))  # (B, L2, M_j2, N_j2)
+                        out[:, base + k * L : base + (k + 1) * L] = self._lowpass(u2, j2, buffers)
+            order2 += L * width
 
     def extra_repr(self) -> str:
         return f"J={self.J}, shape=({self.M}, {self.N}), L={self.L}, max_order={self.max_order}, phases={self.phases}"

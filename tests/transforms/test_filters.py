@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 from kymatio.scattering2d.filter_bank import filter_bank as kymatio_filter_bank
+from kymatio.scattering2d.filter_bank import gabor_2d as kymatio_gabor_2d
 
-from gennet.transforms.filters import morlet_filter_bank, periodize_fourier
+from gennet.transforms.filters import gabor_2d, morlet_filter_bank, periodize_fourier
 
 
 @pytest.mark.parametrize("M, N, J, L", [(32, 32, 2, 8), (48, 80, 3, 6), (64, 64, 3, 8), (40, 24, 2, 4)])
@@ -39,3 +40,12 @@ def test_filter_bank_properties_and_cache():
 def test_filter_bank_rejects_bad_sizes():
     with pytest.raises(ValueError, match="J"):
         morlet_filter_bank(32, 32, 0, 8)
+
+
+@pytest.mark.parametrize("M, N, sigma, theta, xi, slant", [(12, 20, 3.2, 0.4, 0.6, 0.5), (64, 48, 6.4, 2.0, 0.1, 0.5), (16, 16, 5.0, 0.0, 0.0, 1.0)])
+def test_gabor_keeps_every_significant_period(M, N, sigma, theta, xi, slant):
+    """Small grids and wide envelopes: the neighbouring and the ±2 periods all matter."""
+    reference = kymatio_gabor_2d(M, N, sigma, theta, xi, slant)
+    t = lambda v: torch.tensor([v], dtype=torch.float64)
+    ours = gabor_2d(M, N, t(sigma), t(theta), t(xi), slant)[0].numpy()
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6 * np.abs(reference).max())

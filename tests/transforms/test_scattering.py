@@ -88,3 +88,13 @@ def test_bad_arguments(kwargs, match):
 def test_bad_input_shape():
     with pytest.raises(ValueError, match="expected input"):
         Scattering2D(2, (32, 32))(torch.randn(1, 32, 31))
+
+
+def test_batch_chunks_do_not_change_the_result(monkeypatch):
+    import gennet.transforms.scattering as scattering_module
+
+    x = torch.randn(5, 2, 32, 32)
+    scattering = Scattering2D(3, (32, 32), L=4, phases=4)
+    whole = scattering(x)
+    monkeypatch.setattr(scattering_module, "_CHUNK_PIXELS", 1)  # one image per chunk
+    assert torch.allclose(scattering(x), whole, atol=1e-6)
