@@ -1,5 +1,5 @@
 """Models wiring the fixed transforms and the sparse layers (pure PyTorch)."""
 
-from .generator import CodeStatistics, SparseInverseGenerator
+from .generator import SparseInverseGenerator
 
-__all__ = ["CodeStatistics", "SparseInverseGenerator"]
+__all__ = ["SparseInverseGenerator"]

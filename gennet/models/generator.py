@@ -10,8 +10,6 @@ problem", T. Angles & F. Guth); J. Zarka et al., ICLR 2020 (homotopy ISTC).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
@@ -19,27 +17,7 @@ from ..sparse.dictionary import ConvDictionary, CoarseConvOperator
 from ..sparse.homotopy import HomotopyISTA
 from ..transforms.embedding import Embedding2D
 
-__all__ = ["SparseInverseGenerator", "CodeStatistics"]
-
-
-@dataclass
-class CodeStatistics:
-    """Statistics of the sparse codes of a batch (detached scalars).
-
-    Attributes:
-        sparsity: mean ‖z‖₀ / (K·h·w), fraction of active coefficients.
-        support_size: mean ‖z‖₀ per image.
-        relative_residual: mean ‖w − A z‖ / ‖w‖.
-        lambda_final: λ of the last homotopy layer (= λ* unless the schedule ends elsewhere).
-    """
-
-    sparsity: torch.Tensor
-    support_size: torch.Tensor
-    relative_residual: torch.Tensor
-    lambda_final: torch.Tensor
-
-    def as_dict(self, prefix: str = "") -> dict[str, torch.Tensor]:
-        return {f"{prefix}{k}": v for k, v in vars(self).items()}
+__all__ = ["SparseInverseGenerator"]
 
 
 class SparseInverseGenerator(nn.Module):
@@ -121,26 +99,20 @@ class SparseInverseGenerator(nn.Module):
         return CoarseConvOperator(kernel / norms.view(-1, 1, 1, 1)), norms
 
     def sparse_code(self, w: torch.Tensor, return_stats: bool = False):
-        """The code ``z: (B, K, h, w)`` of ``D`` for embeddings ``w`` (and :class:`CodeStatistics`)."""
+        """The code ``z: (B, K, h, w)`` of ``D`` for embeddings ``w`` (and :class:`~gennet.sparse.HomotopyStats`)."""
         op, norms = self.operator()
         out = self.hista(w, op, return_stats=return_stats)
         z_tilde, stats = out if return_stats else (out, None)
         z = z_tilde / norms.view(1, -1, 1, 1)
-        if not return_stats:
-            return z
-        return z, CodeStatistics(
-            sparsity=stats.sparsity,
-            support_size=stats.support_size,
-            relative_residual=stats.relative_residual,
-            lambda_final=stats.lambda_final,
-        )
+        # The statistics of z̃ are those of z: same support, and Ã z̃ = A z.
+        return (z, stats) if return_stats else z
 
     def synthesize(self, z: torch.Tensor) -> torch.Tensor:
         """``x̃ = U⁻¹ D z``: codes ``(B, K, h, w)`` → images ``(B, C, H, W)``."""
         return self.rectified.inverse(self.dictionary(z))
 
     def decode(self, w: torch.Tensor, return_stats: bool = False):
-        """``G(w) = U⁻¹ D HISTA(w)``: ``(B, C·(1+JLA), h, w) → (B, C, H, W)`` (and :class:`CodeStatistics`)."""
+        """``G(w) = U⁻¹ D HISTA(w)``: ``(B, C·(1+JLA), h, w) → (B, C, H, W)`` (and :class:`~gennet.sparse.HomotopyStats`)."""
         if return_stats:
             z, stats = self.sparse_code(w, return_stats=True)
             return self.synthesize(z), stats
