@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .filters import morlet_filter_bank
+from .fourier import alias_mean, fft2_real, negate_frequency, tile
 
 __all__ = ["WaveletCoefficients", "RectifiedWavelet2D", "check_image_shape"]
 
@@ -57,19 +58,6 @@ def check_image_shape(shape: tuple[int, int], J: int) -> tuple[int, int]:
     return H, W
 
 
-def _alias_mean(spectrum: torch.Tensor, s: int) -> torch.Tensor:
-    """DFT of the signal subsampled by ``s``: mean of the ``s²`` aliases, ``(..., H, W) → (..., H/s, W/s)``."""
-    if s == 1:
-        return spectrum
-    H, W = spectrum.shape[-2:]
-    return spectrum.reshape(*spectrum.shape[:-2], s, H // s, s, W // s).mean(dim=(-4, -2))
-
-
-def _tile(spectrum: torch.Tensor, s: int) -> torch.Tensor:
-    """DFT of the zero-inserted upsampling by ``s`` (adjoint of subsampling): tile the spectrum ``s × s``."""
-    return spectrum if s == 1 else spectrum.repeat(*([1] * (spectrum.dim() - 2)), s, s)
-
-
 def _to_classes(f: torch.Tensor, s: int) -> torch.Tensor:
     """``(..., H, W) → (..., h·w, s²)``: group DFT bins ω = ω₀ + p·(h, w) by alias class ω₀ (h = H/s)."""
     H, W = f.shape[-2:]
@@ -83,11 +71,6 @@ def _from_classes(f: torch.Tensor, s: int, H: int, W: int) -> torch.Tensor:
     h, w = H // s, W // s
     f = f.transpose(-1, -2).reshape(*f.shape[:-2], s, s, h, w).movedim(-2, -3)
     return f.reshape(*f.shape[:-4], H, W)
-
-
-def _negate_frequency(f: torch.Tensor) -> torch.Tensor:
-    """``f(−ω)`` on the DFT grid."""
-    return torch.roll(torch.flip(f, dims=(-2, -1)), shifts=(1, 1), dims=(-2, -1))
 
 
 @lru_cache(maxsize=8)
@@ -116,7 +99,7 @@ def _dual_operator(H: int, W: int, J: int, L: int) -> torch.Tensor:
         m = 2 ** (J - j)
         same_x = (p[:, None] % m) == (p[None, :] % m)
         same = (same_x[:, None, :, None] & same_x[None, :, None, :]).reshape(s * s, s * s)
-        psi = torch.cat([bank.psi[j], _negate_frequency(bank.psi[j])])  # (2L, H, W)
+        psi = torch.cat([bank.psi[j], negate_frequency(bank.psi[j])])  # (2L, H, W)
         psi = _to_classes(psi, s)  # (2L, n, s²)
         gram += torch.einsum("tnp,tnq->npq", psi, psi) * same / (2 * 4**j)
     return torch.linalg.inv(gram)
@@ -209,11 +192,11 @@ class RectifiedWavelet2D(nn.Module):
         self._check_image(x)
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.to(self._work_dtype(x))
-            spectrum = torch.fft.fft2(x)
+            spectrum = fft2_real(x)
             phi = self.phi_hat.to(x.dtype)
-            lowpass = torch.fft.ifft2(_alias_mean(spectrum * phi, 2**self.J)).real
+            lowpass = torch.fft.ifft2(alias_mean(spectrum * phi, 2**self.J)).real
             psi = self.psi_hat.to(x.dtype)
-            bands = [torch.fft.ifft2(_alias_mean(spectrum[:, :, None] * psi[j], 2**j)) for j in range(self.J)]
+            bands = [torch.fft.ifft2(alias_mean(spectrum[:, :, None] * psi[j], 2**j)) for j in range(self.J)]
         return lowpass, bands
 
     def forward(self, x: torch.Tensor) -> WaveletCoefficients:
@@ -259,14 +242,14 @@ class RectifiedWavelet2D(nn.Module):
             dtype = self._work_dtype(lowpass)
             lowpass = lowpass.to(dtype)
             # T*: synthesis with the (real-in-Fourier) filters; zero insertion = tiling of the spectrum.
-            synthesis = _tile(torch.fft.fft2(lowpass), 2**self.J) * self.phi_hat.to(dtype)
+            synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
             psi = self.psi_hat.to(dtype)
             wavelet_part = 0
             for j, band in enumerate(bands):
                 c = self.recover_complex(band.to(dtype))  # (B, C, L, H_j, W_j)
-                wavelet_part = wavelet_part + (psi[j] * _tile(torch.fft.fft2(c), 2**j)).sum(2)
+                wavelet_part = wavelet_part + (psi[j] * tile(torch.fft.fft2(c), 2**j)).sum(2)
             # Real part in space = Hermitian symmetrization in Fourier.
-            synthesis = synthesis + 0.5 * (wavelet_part + _negate_frequency(wavelet_part).conj())
+            synthesis = synthesis + 0.5 * (wavelet_part + negate_frequency(wavelet_part).conj())
             # (T*T)⁻¹, block by block over alias classes; the blocks are real.
             s = 2**self.J
             grouped = torch.view_as_real(_to_classes(synthesis, s))  # (B, C, n, s², 2)
@@ -291,7 +274,7 @@ class RectifiedWavelet2D(nn.Module):
                 return torch.where(k < n / 2, 1.0, torch.where(k == n / 2, 0.5, 0.0)).to(lowpass.dtype)
 
             mask = ideal(h, self.H)[:, None] * ideal(w, self.W)[None, :]
-            spectrum = _tile(torch.fft.fft2(lowpass), s) * mask * (s * s)
+            spectrum = tile(fft2_real(lowpass), s) * mask * (s * s)
             return torch.fft.ifft2(spectrum).real
 
     def extra_repr(self) -> str:
