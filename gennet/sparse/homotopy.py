@@ -422,6 +422,6 @@ class HomotopyISTA(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"lambda_star={float(self.lambda_star):.4g}, n_layers={self.n_layers}, "
+            f"lambda_star={float(self.lambda_star.detach()):.4g}, n_layers={self.n_layers}, "
             f"positive={self.positive}, learn_lambda={isinstance(self.log_lambda, nn.Parameter)}, method={self.method!r}"
         )

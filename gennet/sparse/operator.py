@@ -94,6 +94,46 @@ class DenseOperator(LinearOperator):
             return torch.linalg.matrix_norm(self.matrix, ord=2) ** 2
 
 
+class PointwiseOperator(LinearOperator):
+    """A 1×1 convolutional dictionary: the same ``(d, K)`` matrix applied at every position.
+
+    Codes ``(B, K, *spatial)`` → signals ``(B, d, *spatial)``: ``(A z)[:, :, p] = D z[:, :, p]``. With an
+    *analysis* matrix ``W`` (``(d, K)``, default ``D``) the "adjoint" is ``Wᵀ y`` instead of ``Dᵀ y`` —
+    the untied ISTC of Zarka et al. (ICLR 2020, §3.2), ``z ← ρ(z + Wᵀ(y − D z) − λ)``; ``W = D`` is the
+    true adjoint. :meth:`norm_squared` is ``‖D‖²`` (exact, the spectral norm of one position's map).
+
+    Raises:
+        ValueError: ``D`` not 2-D, or ``W`` not of ``D``'s shape.
+    """
+
+    def __init__(self, D: Tensor, W: Tensor | None = None) -> None:
+        if D.ndim != 2:
+            raise ValueError(f"D must have shape (d, K), got {tuple(D.shape)}")
+        if W is not None and W.shape != D.shape:
+            raise ValueError(f"W must have D's shape {tuple(D.shape)}, got {tuple(W.shape)}")
+        self.D, self.W = D, D if W is None else W
+        self.code_shape = (D.shape[1],)  # plus the spatial dimensions of the input
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.D.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.D.device
+
+    def forward(self, z: Tensor) -> Tensor:
+        return torch.einsum("dk,bk...->bd...", self.D, z)
+
+    def adjoint(self, y: Tensor) -> Tensor:
+        return torch.einsum("dk,bd...->bk...", self.W, y)
+
+    def norm_squared(self) -> Tensor:  # type: ignore[override]
+        """Exact ``‖D‖²`` (squared spectral norm of ``D``), no gradient."""
+        with torch.no_grad():
+            return torch.linalg.matrix_norm(self.D, ord=2) ** 2
+
+
 def as_operator(A: Tensor | LinearOperator) -> LinearOperator:
     """Wrap a dense ``(d, K)`` tensor into :class:`DenseOperator`; pass operators through."""
     if isinstance(A, LinearOperator):
