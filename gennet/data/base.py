@@ -82,7 +82,7 @@ class ImageFileDataset(Dataset):
 class ImageDataModule(L.LightningDataModule):
     """Base of gennet's DataModules: checks the common arguments and builds the dataloaders.
 
-    Subclasses set ``num_channels``, validate their own inputs in ``__init__`` (so that a bad config
+    Subclasses set ``num_channels`` (and ``num_classes`` if they have labels), validate their own inputs in ``__init__`` (so that a bad config
     fails before training starts) and implement :meth:`make_datasets`.
 
     Args:
@@ -96,6 +96,7 @@ class ImageDataModule(L.LightningDataModule):
     """
 
     num_channels: int = 3
+    num_classes: int = 1  #: distinct labels (1 for datasets without labels)
 
     def __init__(self, batch_size: int, image_size: int, num_workers: int, seed: int) -> None:
         super().__init__()

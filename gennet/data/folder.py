@@ -110,6 +110,7 @@ class ImageFolderDataModule(ImageDataModule):
             self.classes = sorted(set(top))
             index = {name: i for i, name in enumerate(self.classes)}
             labels = [index[name] for name in top]
+            self.num_classes = len(self.classes)
 
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
         sizes = {"val": n_val, "test": n_test, "train": n - n_val - n_test}

@@ -56,6 +56,7 @@ class MNIST5kDataModule(ImageDataModule):
     """
 
     num_channels = 1
+    num_classes = 10
 
     def __init__(
         self,
