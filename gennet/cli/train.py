@@ -5,8 +5,9 @@ Hydra composes ``conf/train.yaml`` (groups ``data``, ``model``, ``trainer``, ``l
 (``hydra.run.dir=…`` works as usual)::
 
     <run_dir>/metrics.json        flat metrics: train/psnr, val/psnr, test/psnr, test/ssim, test/psnr_lowpass, …
-    <run_dir>/checkpoints/        last.ckpt and the best checkpoint (val/psnr)
-    <run_dir>/samples/*.png       grids of originals, reconstructions, low-pass baselines
+                                  (classifiers: train/acc, val/acc, test/acc, test/acc_top5, …)
+    <run_dir>/checkpoints/        last.ckpt and the best checkpoint (val/psnr, or val/acc for classifiers)
+    <run_dir>/samples/*.png       grids of originals, reconstructions, low-pass baselines (generators)
     <run_dir>/wandb/              the (offline) wandb run
 """
 
@@ -45,6 +46,21 @@ def _flat_metrics(metrics: dict) -> dict[str, float]:
     return out
 
 
+def _data_arguments(model_cfg: DictConfig, datamodule) -> dict:
+    """What the model learns from the data module: ``image_size``, ``channels`` and, for a model whose
+    constructor takes it (the classifiers), ``num_classes``."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    arguments = {"image_size": datamodule.image_size, "channels": datamodule.num_channels}
+    if "num_classes" in inspect.signature(get_class(model_cfg._target_)).parameters:
+        if datamodule.num_classes < 2:
+            raise ConfigError("data", f"{type(datamodule).__name__} has no class labels; a classifier needs 2 or more classes")
+        arguments["num_classes"] = datamodule.num_classes
+    return arguments
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job from a composed config; returns the metrics written to ``metrics.json``."""
     import lightning.pytorch as pl
@@ -58,7 +74,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             raise ConfigError("ckpt_path", f"no checkpoint file at '{cfg.ckpt_path}'")
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = instantiate(cfg.data)
-        model = instantiate(cfg.model, _convert_="all", image_size=datamodule.image_size, channels=datamodule.num_channels)
+        model = instantiate(cfg.model, _convert_="all", **_data_arguments(cfg.model, datamodule))
         logger = instantiate(cfg.logger) if cfg.get("logger") else False
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         trainer = instantiate(cfg.trainer, logger=logger, callbacks=callbacks)
@@ -85,7 +101,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 def _report(run_dir: Path, metrics: dict[str, float], checkpoint) -> None:
-    shown = ("train/psnr", "val/psnr", "test/psnr", "test/ssim", "test/psnr_lowpass")
+    shown = ("train/psnr", "val/psnr", "test/psnr", "test/ssim", "test/psnr_lowpass", "train/acc", "val/acc",
+             "test/acc", "test/acc_top5")
     print("\n" + "  ".join(f"{k} {metrics[k]:.3f}" for k in shown if metrics.get(k) is not None))
     print(f"run directory   {run_dir.resolve()}")
     print(f"metrics         {run_dir / 'metrics.json'}")

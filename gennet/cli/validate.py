@@ -1,4 +1,4 @@
-"""Start-up checks of the model keys of a training config, naming the key and the allowed range.
+"""Start-up checks of the model keys of a training config (generator and classifiers), naming the key and the allowed range.
 
 The data modules check their own keys (``data.*``) in their constructors; the checks here cover the
 ``model`` group, whose constructors raise plain ``ValueError`` without knowing the config path.
@@ -21,6 +21,57 @@ def _positive(key: str, value) -> float:
     return float(value)
 
 
+def _fraction(key: str, value, what: str = "[0, 1)") -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
+        raise ConfigError(key, f"must be a number in {what}, got {value!r}")
+    return float(value)
+
+
+def _choice(key: str, value, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(key, f"must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _check_scale(key: str, J: int, image_size) -> None:
+    if isinstance(image_size, int) and not isinstance(image_size, bool) and 2**J > image_size:
+        raise ConfigError(
+            key,
+            f"J={J} is too large for {image_size}x{image_size} images: need 2**J <= data.image_size "
+            f"(largest allowed J = {max(image_size.bit_length() - 1, 0)})",
+        )
+
+
+def _validate_classifier(model: DictConfig, image_size) -> None:
+    """``model.*`` of :class:`~gennet.lit.ClassifierModule` (``sparse_scatnet`` / ``scatnet``)."""
+    _choice("model.architecture", model.get("architecture", "sparse_scatnet"), ("sparse_scatnet", "scatnet"))
+    scattering = model.get("scattering") or {}
+    _check_scale("model.scattering.J", check_int("model.scattering.J", scattering.get("J", 4), 1), image_size)
+    check_int("model.scattering.L", scattering.get("L", 8), 1)
+    check_int("model.scattering.max_order", scattering.get("max_order", 2), 1, 2)
+    phases = scattering.get("phases")
+    if phases is not None and (check_int("model.scattering.phases", phases, 4) % 2):
+        raise ConfigError("model.scattering.phases", f"must be null or an even integer >= 4, got {phases}")
+    for key in ("proj_channels", "hidden", "pool_size", "pool_stride", "lr_step_epochs"):
+        if key in model:
+            check_int(f"model.{key}", model.get(key), 1)
+    if "proj_kernel" in model and check_int("model.proj_kernel", model.proj_kernel, 1) % 2 == 0:
+        raise ConfigError("model.proj_kernel", f"must be odd, got {model.proj_kernel}")
+    if model.get("standardization_samples") is not None:
+        check_int("model.standardization_samples", model.standardization_samples, 1, why=" (or null for all)")
+    for key in ("dropout", "momentum"):
+        if key in model:
+            _fraction(f"model.{key}", model.get(key))
+    if "lambda_min" in model:
+        lambda_min = model.lambda_min
+        if isinstance(lambda_min, bool) or not isinstance(lambda_min, Real) or lambda_min < 0:
+            raise ConfigError("model.lambda_min", f"must be a number >= 0, got {lambda_min!r}")
+    if "lr_gamma" in model:
+        _positive("model.lr_gamma", model.lr_gamma)
+    _choice("model.head", model.get("head", "mlp"), ("mlp", "linear"))
+    _choice("model.optimizer", model.get("optimizer", "sgd"), ("sgd", "adam", "adamw"))
+    _choice("model.lr_schedule", model.get("lr_schedule", "step"), ("step", "cosine", "constant"))
+
+
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise :class:`~gennet.errors.ConfigError` for the first bad model/trainer value of ``cfg``."""
     model, data = cfg.get("model"), cfg.get("data")
@@ -28,13 +79,8 @@ def validate_train_config(cfg: DictConfig) -> None:
     if model is not None and "encoder" in model:
         encoder = model.encoder
         J = check_int("model.encoder.J", encoder.get("J"), 1)
+        _check_scale("model.encoder.J", J, image_size)
         if isinstance(image_size, int) and not isinstance(image_size, bool):
-            if 2**J > image_size:
-                raise ConfigError(
-                    "model.encoder.J",
-                    f"J={J} is too large for {image_size}x{image_size} images: need 2**J <= data.image_size "
-                    f"(largest allowed J = {max(image_size.bit_length() - 1, 0)})",
-                )
             if image_size % 2**J:
                 raise ConfigError("model.encoder.J", f"2**J = {2**J} must divide data.image_size = {image_size}")
         check_int("model.encoder.L", encoder.get("L", 8), 1)
@@ -43,6 +89,8 @@ def validate_train_config(cfg: DictConfig) -> None:
             raise ConfigError("model.encoder.A", f"must be even and >= 4, got {A}")
         if "atom_size" in model and isinstance(image_size, int):
             check_int("model.atom_size", model.atom_size, 1, max(image_size // 2**J, 1), why=" (the coarse grid size)")
+    if model is not None and "scattering" in model:
+        _validate_classifier(model, image_size)
     if model is not None:
         for key in ("num_atoms", "n_layers"):
             if key in model:

@@ -1,7 +1,8 @@
 """The Lightning edge: LightningModules, callbacks, logger factories."""
 
 from .callbacks import ReconstructionGrids
+from .classifier_module import ClassifierModule
 from .generator_module import GeneratorModule
 from .loggers import wandb_logger
 
-__all__ = ["GeneratorModule", "ReconstructionGrids", "wandb_logger"]
+__all__ = ["ClassifierModule", "GeneratorModule", "ReconstructionGrids", "wandb_logger"]

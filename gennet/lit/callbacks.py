@@ -28,7 +28,8 @@ class ReconstructionGrids(pl.Callback):
     every epoch. PNGs go to ``<dirpath>/epoch_{E:03d}_{originals,reconstructions,lowpass}.png``
     (images in [−1, 1] mapped to [0, 1], ``nrow`` per row); the grids are also logged under
     ``val/originals``, ``val/reconstructions``, ``val/lowpass`` to wandb or TensorBoard. Only
-    rank 0 writes; the sanity-check epoch is skipped.
+    rank 0 writes; the sanity-check epoch is skipped; modules without a ``generator`` (the classifiers)
+    are skipped.
 
     Args:
         dirpath: output folder (``${paths.output_dir}/samples``).
@@ -51,9 +52,9 @@ class ReconstructionGrids(pl.Callback):
 
     @torch.no_grad()
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking or not trainer.is_global_zero:
+        generator = getattr(pl_module, "generator", None)
+        if generator is None or trainer.sanity_checking or not trainer.is_global_zero:
             return
-        generator = pl_module.generator
         x = self._validation_images(trainer).to(pl_module.device)
         w = generator.encode(x)
         grids = {

@@ -44,6 +44,8 @@ class GeneratorModule(pl.LightningModule):
         ValueError: for bad model settings (see the generator) or an unknown ``loss``/``optimizer``.
     """
 
+    monitor = "val/psnr"  #: metric of the best checkpoint (higher is better); see ``gennet.monitor``
+
     def __init__(
         self,
         image_size: int = 32,
