@@ -6,6 +6,8 @@ Claims (CPU, float32, ``torch.set_num_threads(threads)``): the forward pass of
 building the filter bank (``morlet_filter_bank``, cache cleared) is ≥ 20× faster than kymatio's
 ``filter_bank`` at the padded size, matching it to ≤ 1e-6 (max error relative to each filter's max).
 Runs alternate between kymatio and ours; times are the minimum over ``--repeats`` runs.
+When a CUDA device is visible (or ``--device cuda``), the forward pass is also timed there at
+128×3×256², J=4, L=8 (goal ≥ 10×), with ``torch.cuda.synchronize`` around each run.
 
     python benchmarks/bench_scattering.py --repeats 5 --threads 2
 """
@@ -29,13 +31,21 @@ from gennet.transforms.scattering import Scattering2D, _padded_size
 
 # (B, C, size, J, L)
 CASES = [(128, 1, 64, 3, 8), (16, 3, 128, 4, 8)]
+GPU_CASES = [(128, 3, 256, 4, 8)]
+
+
+def _synchronize() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def _time(fn, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
+        _synchronize()
         start = time.perf_counter()
         fn()
+        _synchronize()
         times.append(time.perf_counter() - start)
     return times
 
@@ -50,16 +60,16 @@ def _alternate(kymatio_fn, ours_fn, repeats: int) -> tuple[float, float]:
     return min(t_kymatio), min(t_ours)
 
 
-def bench_forward(B: int, C: int, size: int, J: int, L: int, repeats: int) -> None:
-    x = torch.rand(B, C, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    kymatio = ScatteringTorch2D(J, (size, size), L=L)
-    ours = Scattering2D(J, (size, size), L=L)
+def bench_forward(B: int, C: int, size: int, J: int, L: int, repeats: int, device: str = "cpu") -> None:
+    x = (torch.rand(B, C, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
+    kymatio = ScatteringTorch2D(J, (size, size), L=L).to(device)
+    ours = Scattering2D(J, (size, size), L=L).to(device)
     with torch.no_grad():
         reference, out = kymatio(x), ours(x)
         error = ((out - reference).norm() / reference.norm()).item()
         t_kymatio, t_ours = _alternate(lambda: kymatio(x), lambda: ours(x), repeats)
     print(
-        f"forward {B}×{C}×{size}², J={J}, L={L}: kymatio {t_kymatio:.3f} s, ours {t_ours:.3f} s, "
+        f"forward {B}×{C}×{size}², J={J}, L={L} ({device}): kymatio {t_kymatio:.3f} s, ours {t_ours:.3f} s, "
         f"speed-up {t_kymatio / t_ours:.2f}×, rel. error {error:.1e}"
     )
 
@@ -90,12 +100,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else None,
+                        help="also time the GPU case on this device (default: cuda when available)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, min of {args.repeats} alternating runs")
     for B, C, size, J, L in CASES:
         bench_forward(B, C, size, J, L, args.repeats)
     bench_filter_bank(128, 4, 8, args.repeats)
+    if args.device:
+        print(f"device {args.device}: {torch.cuda.get_device_name() if 'cuda' in args.device else args.device}")
+        for B, C, size, J, L in GPU_CASES:
+            bench_forward(B, C, size, J, L, args.repeats, args.device)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def _reflect_pad(x: torch.Tensor, pads: tuple[int, int, int, int], size: tuple[i
     return x
 
 
-_CHUNK_PIXELS = 2**18  # pixels of padded input per batch chunk in forward
+_CHUNK_PIXELS = 2**18  # pixels of padded input per batch chunk in forward, on CPU (cache-sized)
+_CHUNK_PIXELS_ACCELERATOR = 2**25  # on GPUs: large chunks (few kernel launches), ~1 GB of complex maps
 
 
 def _modulus(c: torch.Tensor) -> torch.Tensor:
@@ -195,8 +196,10 @@ class Scattering2D(nn.Module):
             x = _reflect_pad(x, self.pads, (self.M, self.N))  # (B, 1, Mp, Np)
             out = x.new_empty(x.shape[0], K, h, w)
             buffers = {name: b.to(dtype) for name, b in self.named_buffers() if name.startswith(("psi", "phi", "cos", "sin"))}
-            # Batch chunks small enough for the working set (a few complex maps) to stay in cache.
-            chunk = max(1, _CHUNK_PIXELS // (self.M_padded * self.N_padded))
+            # CPU: batch chunks small enough for the working set (a few complex maps) to stay in cache;
+            # accelerators: large chunks, bounded for memory.
+            pixels = _CHUNK_PIXELS if x.device.type == "cpu" else _CHUNK_PIXELS_ACCELERATOR
+            chunk = max(1, pixels // (self.M_padded * self.N_padded))
             for start in range(0, x.shape[0], chunk):
                 self._scatter(x[start : start + chunk], out[start : start + chunk], buffers)
         return out.reshape(*batch_shape, *out.shape[1:])

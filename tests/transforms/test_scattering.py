@@ -15,6 +15,7 @@ CASES = [
     (3, (64, 64), 8, 1),
     (2, (50, 37), 8, 2),  # not divisible by 2^J
     (3, (8, 8), 4, 2),  # padding as large as the image
+    (4, (96, 80), 8, 2),  # the paper's J=4, non-square
 ]
 
 
