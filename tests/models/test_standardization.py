@@ -57,3 +57,18 @@ def test_bad_shapes():
         Standardization(0)
     with pytest.raises(ValueError, match=r"\(B, 3, \.\.\.\)"):
         Standardization(3).update_(torch.zeros(2, 4, 5))
+
+
+def test_pca_whitening_gives_identity_covariance_and_streams_exactly():
+    rng = np.random.default_rng(2)
+    mixing = rng.standard_normal((4, 4))
+    data = torch.tensor(np.einsum("dc,bchw->bdhw", mixing, rng.standard_normal((50, 4, 3, 3))) + 5.0)
+    module = Standardization(4, whiten=True)
+    for chunk in data.split([7, 30, 13]):
+        module.update_(chunk)
+    values = data.transpose(0, 1).reshape(4, -1).numpy()
+    np.testing.assert_allclose((module.m2 / module.count).numpy(), np.cov(values, bias=True), atol=1e-10)
+    out = module(data).transpose(0, 1).reshape(4, -1).numpy()
+    np.testing.assert_allclose(np.cov(out, bias=True), np.eye(4), atol=1e-8)
+    variances = np.var(module(data[:1] * 0 + data.mean((0, 2, 3), keepdim=True)).numpy())
+    assert variances < 1e-12  # the mean maps to 0
