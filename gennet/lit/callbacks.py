@@ -22,12 +22,14 @@ def log_image_grid(trainer: pl.Trainer, key: str, grid: torch.Tensor) -> None:
 
 
 class ReconstructionGrids(pl.Callback):
-    """Every validation epoch: grids of originals, reconstructions ``G(Φ(x))`` and the low-pass baseline.
+    """Every validation epoch: grids of originals, reconstructions ``G(Φ(x))``, the low-pass baseline, and atoms.
 
     The same ``num_images`` validation images (the first ones of the validation set) are shown
     every epoch. PNGs go to ``<dirpath>/epoch_{E:03d}_{originals,reconstructions,lowpass}.png``
     (images in [−1, 1] mapped to [0, 1], ``nrow`` per row); the grids are also logged under
-    ``val/originals``, ``val/reconstructions``, ``val/lowpass`` to wandb or TensorBoard. Only
+    ``val/originals``, ``val/reconstructions``, ``val/lowpass`` to wandb or TensorBoard. For the sparse
+    generator, the first ``num_atoms`` atoms of ``D`` in image space (``U⁻¹ D e_k``, each scaled to its own
+    range, "the patterns stored in D") go to ``epoch_{E:03d}_atoms.png`` and ``val/atoms``. Only
     rank 0 writes; the sanity-check epoch is skipped; modules without a ``generator`` (the classifiers)
     are skipped.
 
@@ -35,12 +37,14 @@ class ReconstructionGrids(pl.Callback):
         dirpath: output folder (``${paths.output_dir}/samples``).
         num_images: images per grid.
         nrow: images per grid row.
+        num_atoms: atoms in the atom grid (0: none).
     """
 
-    def __init__(self, dirpath: str, num_images: int = 32, nrow: int = 8) -> None:
+    def __init__(self, dirpath: str, num_images: int = 32, nrow: int = 8, num_atoms: int = 64) -> None:
         self.dirpath = Path(dirpath)
         self.num_images = int(num_images)
         self.nrow = int(nrow)
+        self.num_atoms = int(num_atoms)
         self._images: torch.Tensor | None = None
 
     def _validation_images(self, trainer: pl.Trainer) -> torch.Tensor:
@@ -62,8 +66,14 @@ class ReconstructionGrids(pl.Callback):
             "reconstructions": generator.decode(w),
             "lowpass": generator.lowpass_image(w),
         }
+        grids = {
+            name: make_grid(images.float().clamp(-1, 1).cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1))
+            for name, images in grids.items()
+        }
+        if self.num_atoms and hasattr(generator, "atom_images"):
+            atoms = generator.atom_images(self.num_atoms).float().cpu()
+            grids["atoms"] = make_grid(atoms, nrow=self.nrow, normalize=True, scale_each=True, pad_value=1.0)
         self.dirpath.mkdir(parents=True, exist_ok=True)
-        for name, images in grids.items():
-            grid = make_grid(images.float().clamp(-1, 1).cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1))
+        for name, grid in grids.items():
             save_image(grid, self.dirpath / f"epoch_{trainer.current_epoch:03d}_{name}.png")
             log_image_grid(trainer, f"val/{name}", grid)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Subset
 from torchmetrics.classification import MulticlassAccuracy
-from tqdm.auto import tqdm
 
 from ..models.scatnet import ScatteringClassifier
 from ..models.sparse_scatnet import SparseScatteringClassifier
+from .data_pass import training_images
+from .data_record import DataRecord
 
 __all__ = ["ClassifierModule"]
 
@@ -25,7 +25,7 @@ _OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.
 _SCHEDULES = ("step", "cosine", "constant")
 
 
-class ClassifierModule(pl.LightningModule):
+class ClassifierModule(DataRecord, pl.LightningModule):
     """Train a scattering classifier with cross-entropy.
 
     Args (the Hydra ``model`` group, one-to-one; ``image_size``, ``channels``, ``num_classes`` come from
@@ -122,18 +122,12 @@ class ClassifierModule(pl.LightningModule):
 
     def on_fit_start(self) -> None:
         # Fresh fits only: a resumed run restores the statistics from its checkpoint.
-        if self.trainer.ckpt_path is not None or self.trainer.datamodule is None:
+        trainer = self.trainer
+        if trainer.ckpt_path is not None or trainer.datamodule is None:
             return
-        datamodule = self.trainer.datamodule
-        dataset = datamodule.train_dataset
-        limit = self.hparams.standardization_samples
-        if limit is not None and limit < len(dataset):  # a seeded random subset (folders are sorted by class)
-            order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.hparams.seed))
-            dataset = Subset(dataset, order[:limit].tolist())
-        loader = DataLoader(dataset, batch_size=datamodule.batch_size, num_workers=datamodule.num_workers)
-        progress = tqdm(loader, desc="standardization statistics", unit="batch",
-                        disable=not self.trainer.is_global_zero, leave=False)
-        self.network.features.fit_(x.to(self.device) for x, _ in progress)
+        images = training_images(trainer.datamodule, self.device, self.hparams.standardization_samples,
+                                 self.hparams.seed, "standardization statistics", trainer.is_global_zero)
+        self.network.features.fit_(images)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch

@@ -12,7 +12,10 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
+from ..models.cnn_generator import CNNGenerator
 from ..models.generator import SparseInverseGenerator
+from .data_pass import training_images
+from .data_record import DataRecord
 
 __all__ = ["GeneratorModule"]
 
@@ -20,10 +23,13 @@ _DATA_RANGE = 2.0  # images live in [−1, 1]
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
-class GeneratorModule(pl.LightningModule):
+class GeneratorModule(DataRecord, pl.LightningModule):
     """Train ``G`` to reconstruct images from their embedding ``Φ(x)``.
 
-    Args (the Hydra ``model`` group, one-to-one):
+    Args (the Hydra ``model`` group, one-to-one; ``model=generator`` and ``model=cnn_generator``):
+        architecture: ``"sparse"`` (:class:`~gennet.models.SparseInverseGenerator`, default) or ``"cnn"``
+            (:class:`~gennet.models.CNNGenerator`, Angles & Mallat's baseline; the sparse-coding arguments
+            are unused, and ``cnn_width`` / ``whiten`` apply).
         image_size: ``H = W`` in pixels (``${data.image_size}``).
         channels: image channels ``C`` (``${data.channels}``).
         encoder: ``{J, L, A}`` of the fixed embedding ``Φ = L∘U``.
@@ -35,6 +41,8 @@ class GeneratorModule(pl.LightningModule):
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``lr``, ``weight_decay`` its settings.
         lr_schedule: ``"cosine"`` (cosine decay to 0 over all training steps, per step) or ``"constant"``.
         seed: seed of the dictionary initialization.
+        cnn_width, whiten: width of the CNN decoder's first layer; PCA-whiten ``w`` (its statistics are
+            computed over the training set at the start of a fresh fit).
 
     Logged: ``train/loss``, ``train/psnr``, ``train/sparsity``, ``train/support_size``,
     ``train/relative_residual``, ``train/lambda``; ``val/psnr``, ``val/ssim``, ``val/psnr_lowpass``
@@ -65,6 +73,9 @@ class GeneratorModule(pl.LightningModule):
         weight_decay: float = 0.0,
         lr_schedule: str = "cosine",
         seed: int = 0,
+        architecture: str = "sparse",
+        cnn_width: int = 256,
+        whiten: bool = True,
     ) -> None:
         super().__init__()
         # Plain types only in the hyper-parameters: checkpoints then load with weights_only=True.
@@ -78,21 +89,16 @@ class GeneratorModule(pl.LightningModule):
             raise ValueError(f"loss must be 'mse' or 'l1', got {loss!r}")
         if optimizer not in _OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {optimizer!r}")
-        self.generator = SparseInverseGenerator(
-            shape=(image_size, image_size),
-            channels=channels,
-            J=encoder["J"],
-            L=encoder.get("L", 8),
-            A=encoder.get("A", 4),
-            num_atoms=num_atoms,
-            n_layers=n_layers,
-            lambda_star=lambda_star,
-            atom_size=atom_size,
-            positive=positive,
-            learn_lambda=learn_lambda,
-            hista_method=hista_method,
-            seed=seed,
-        )
+        shape, J, L, A = (image_size, image_size), encoder["J"], encoder.get("L", 8), encoder.get("A", 4)
+        if architecture == "sparse":
+            self.generator = SparseInverseGenerator(
+                shape, channels, J, L, A, num_atoms=num_atoms, n_layers=n_layers, lambda_star=lambda_star,
+                atom_size=atom_size, positive=positive, learn_lambda=learn_lambda, hista_method=hista_method, seed=seed,
+            )
+        elif architecture == "cnn":
+            self.generator = CNNGenerator(shape, channels, J, L, A, width=cnn_width, whiten=whiten)
+        else:
+            raise ValueError(f"architecture must be 'sparse' or 'cnn', got {architecture!r}")
         self.train_psnr = PeakSignalNoiseRatio(data_range=_DATA_RANGE)
         for stage in ("val", "test"):
             setattr(self, f"{stage}_psnr", PeakSignalNoiseRatio(data_range=_DATA_RANGE))
@@ -103,8 +109,18 @@ class GeneratorModule(pl.LightningModule):
         return self.generator(x)
 
     def on_fit_start(self) -> None:
+        # Fresh fits only: a resumed run has its dictionary and whitening in the checkpoint.
         trainer = self.trainer
-        if self.hparams.atom_init != "data" or trainer.ckpt_path is not None or trainer.datamodule is None:
+        if trainer.ckpt_path is not None or trainer.datamodule is None:
+            return
+        if isinstance(self.generator, CNNGenerator):
+            if self.generator.whitening is not None:
+                self.generator.whitening.reset_()
+                for x in training_images(trainer.datamodule, self.device, desc="whitening statistics",
+                                         progress=trainer.is_global_zero):
+                    self.generator.whitening.update_(self.generator.encode(x))
+            return
+        if self.hparams.atom_init != "data":
             return
         dataset = trainer.datamodule.train_dataset
         generator = torch.Generator().manual_seed(self.hparams.seed)
@@ -124,6 +140,8 @@ class GeneratorModule(pl.LightningModule):
         log = dict(prog_bar=False, on_step=True, on_epoch=True, batch_size=x.shape[0])
         self.log("train/loss", loss, **{**log, "prog_bar": True})
         self.log("train/psnr", self.train_psnr, **{**log, "prog_bar": True})
+        if stats is None:  # the CNN decoder has no sparse code
+            return loss
         self.log_dict(
             {
                 "train/sparsity": stats.sparsity,
@@ -156,7 +174,8 @@ class GeneratorModule(pl.LightningModule):
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         # After the optimizer step: atoms back on the unit sphere (DESIGN §4).
-        self.generator.normalize_atoms_()
+        if isinstance(self.generator, SparseInverseGenerator):
+            self.generator.normalize_atoms_()
 
     def configure_optimizers(self):
         cls = _OPTIMIZERS[self.hparams.optimizer]

@@ -11,16 +11,15 @@ problem", T. Angles & F. Guth); J. Zarka et al., ICLR 2020 (homotopy ISTC).
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..sparse.dictionary import ConvDictionary, CoarseConvOperator
 from ..sparse.homotopy import HomotopyISTA
-from ..transforms.embedding import Embedding2D
+from .embedding_inverse import EmbeddingInverse
 
 __all__ = ["SparseInverseGenerator"]
 
 
-class SparseInverseGenerator(nn.Module):
+class SparseInverseGenerator(EmbeddingInverse):
     """Generator that inverts ``Φ = L∘U`` through a sparse code in a learned convolutional dictionary.
 
     ``encode(x) = Φ(x)``; ``decode(w)`` solves the Lasso ``min_z ½‖w − Ã z‖² + λ*‖z‖₁`` (``z ≥ 0`` when
@@ -68,29 +67,12 @@ class SparseInverseGenerator(nn.Module):
         hista_method: str = "istc",
         seed: int = 0,
     ) -> None:
-        super().__init__()
-        self.embedding = Embedding2D(shape, J, L, A)
+        super().__init__(shape, channels, J, L, A)
         generator = torch.Generator().manual_seed(seed)
         self.dictionary = ConvDictionary(num_atoms, channels, shape, J, L, A, atom_size, generator=generator)
         self.hista = HomotopyISTA(
             lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda, method=hista_method
         )
-        self.channels = int(channels)
-
-    # -- the pieces of the path ------------------------------------------------------------------
-    @property
-    def rectified(self):
-        return self.embedding.rectified
-
-    @property
-    def lowpass(self):
-        return self.embedding.lowpass
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``w = Φ(x)``: ``(B, C, H, W) → (B, C·(1+J·L·A), H/2^J, W/2^J)``."""
-        if x.dim() != 4 or x.shape[1] != self.channels:
-            raise ValueError(f"expected images (B, {self.channels}, H, W), got {tuple(x.shape)}")
-        return self.embedding(x)
 
     def operator(self) -> tuple[CoarseConvOperator, torch.Tensor]:
         """``(Ã, column_norms)``: the column-normalized ``A = L∘D`` and the norms ``‖a_k‖`` ``(K,)``."""
@@ -118,16 +100,20 @@ class SparseInverseGenerator(nn.Module):
             return self.synthesize(z), stats
         return self.synthesize(self.sparse_code(w))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruction ``G(Φ(x))``: ``(B, C, H, W) → (B, C, H, W)``."""
-        return self.decode(self.encode(x))
+    @torch.no_grad()
+    def atom_images(self, max_atoms: int | None = None) -> torch.Tensor:
+        """The atoms of ``D`` in image space: ``U⁻¹ D e_k`` for a unit code at the central coarse cell.
 
-    def lowpass_image(self, w: torch.Tensor) -> torch.Tensor:
-        """Baseline: the image seen by the low-pass channel of ``w`` alone (upsampled ``x ⋆ φ_J``), ``(B, C, H, W)``."""
-        B, _, h, wdt = w.shape
-        per_input = self.lowpass.channels_per_input
-        lowpass = w.reshape(B, self.channels, per_input, h, wdt)[:, :, 0]
-        return self.rectified.upsample_lowpass(lowpass)
+        Returns ``(K', C, H, W)`` for the first ``K' = min(K, max_atoms)`` atoms ("patterns stored in D",
+        seed 001): the multiscale wavelet patterns the sparse code combines.
+        """
+        K_all = self.dictionary.K
+        K = K_all if max_atoms is None else min(K_all, max_atoms)
+        h, w = self.rectified.coarse_shape
+        device = next(self.dictionary.parameters()).device
+        z = torch.zeros(K, K_all, h, w, device=device)
+        z[torch.arange(K), torch.arange(K), h // 2, w // 2] = 1.0
+        return self.synthesize(z)
 
     @torch.no_grad()
     def normalize_atoms_(self) -> None:
