@@ -4,6 +4,7 @@
 - :class:`CelebADataModule` — CelebA aligned faces, official partition file.
 - :class:`ImageFolderDataModule` — any directory of images, searched recursively.
 - :class:`ImageNetDataModule` — ImageNet's ``train/<class>``, ``val/<class>`` folders, with augmentation.
+- :class:`LSUNDataModule` — one LSUN scene category (bedroom, …) from LSUN's lmdb databases.
 
 Constructor arguments map one-to-one onto the Hydra keys ``data.root``, ``data.batch_size``,
 ``data.image_size``, ``data.num_workers``, ``data.seed``, …; bad values raise
@@ -14,6 +15,7 @@ from gennet.data.base import ImageDataModule, ImageFileDataset, image_transform
 from gennet.data.celeba import CelebADataModule
 from gennet.data.folder import ImageFolderDataModule
 from gennet.data.imagenet import ImageNetDataModule
+from gennet.data.lsun import LSUNDataModule
 from gennet.data.mnist5k import MNIST5kDataModule
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "ImageFileDataset",
     "ImageFolderDataModule",
     "ImageNetDataModule",
+    "LSUNDataModule",
     "MNIST5kDataModule",
     "image_transform",
 ]
