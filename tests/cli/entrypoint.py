@@ -19,3 +19,12 @@ def run_train(args: list[str], run_dir: Path, timeout: int = 600) -> subprocess.
         [sys.executable, str(REPO / "train.py"), *args, f"hydra.run.dir={run_dir}"],
         cwd=run_dir.parent, env=env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def run_script(script: str, args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python <script>.py ARGS`` (sample, interpolate, evaluate) from ``cwd``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [sys.executable, str(REPO / f"{script}.py"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,130 @@
+"""``python evaluate.py ckpt_path=CKPT [output=evaluation]`` / ``gennet-evaluate``.
+
+Reconstruction quality on the training and test splits (PSNR in dB and SSIM for images in [−1, 1],
+torchmetrics; the low-pass baseline's PSNR), the statistics of the sparse codes (fraction of active
+coefficients, support size, relative residual ‖w − Az‖/‖w‖), and the FID between samples ``G(w)``,
+``w`` drawn from the Gaussian model of the embedding, and the test images (:mod:`gennet.cli.fid`).
+Writes ``<output>.json`` and a Markdown table ``<output>.md``. Keys: ``conf/evaluate.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader
+from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError, check_int
+from .errors import user_errors
+from .fid import frechet_distance
+from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
+from .train import CONFIG_DIR
+
+__all__ = ["main", "evaluate"]
+
+_CODE_KEYS = ("sparsity", "support_size", "relative_residual")
+
+
+def _first_images(loader: DataLoader, n: int):
+    """The first ``n`` images of ``loader``, in batches (the last one cut)."""
+    seen = 0
+    for x, _ in loader:
+        if seen >= n:
+            return
+        yield x[: n - seen]
+        seen += x.shape[0]
+
+
+@torch.no_grad()
+def _split_metrics(module, loader: DataLoader, n: int, device: torch.device, name: str) -> dict[str, float]:
+    psnr, lowpass = PeakSignalNoiseRatio(data_range=2.0).to(device), PeakSignalNoiseRatio(data_range=2.0).to(device)
+    ssim = StructuralSimilarityIndexMeasure(data_range=2.0).to(device)
+    totals, count = dict.fromkeys(_CODE_KEYS, 0.0), 0
+    for x in tqdm(_first_images(loader, n), total=math.ceil(n / loader.batch_size), desc=f"evaluating {name}", leave=False):
+        x = x.to(device)
+        w = module.generator.encode(x)
+        x_hat, stats = module.generator.decode(w, return_stats=True)
+        x_hat = x_hat.float().clamp(-1, 1)
+        psnr.update(x_hat, x)
+        ssim.update(x_hat, x)
+        lowpass.update(module.generator.lowpass_image(w).float().clamp(-1, 1), x)
+        if stats is not None:
+            for key in _CODE_KEYS:
+                totals[key] += float(getattr(stats, key)) * x.shape[0]
+        count += x.shape[0]
+    out = {"images": count, "psnr": float(psnr.compute()), "ssim": float(ssim.compute()), "psnr_lowpass": float(lowpass.compute())}
+    if stats is not None:
+        out.update({key: totals[key] / count for key in _CODE_KEYS})
+    return out
+
+
+def _markdown(result: dict) -> str:
+    rows = ["| split | images | PSNR (dB) | SSIM | low-pass PSNR (dB) | active coefficients | support size | relative residual |",
+            "|---|---|---|---|---|---|---|---|"]
+    for split in ("train", "test"):
+        m = result[split]
+        code = [f"{m[k]:.4g}" if k in m else "–" for k in _CODE_KEYS]
+        rows.append(f"| {split} | {m['images']} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['psnr_lowpass']:.2f} | " + " | ".join(code) + " |")
+    fid = result["fid"]
+    value = "–" if fid["value"] is None else f"{fid['value']:.3f}"
+    rows += ["", f"FID ({fid['feature']}, {fid['num_samples']} samples vs {fid['num_real']} test images): {value} — {fid['status']}"]
+    return f"# Evaluation of `{result['checkpoint']}`\n\n" + "\n".join(rows) + "\n"
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Compute and write the evaluation; returns the dictionary written to ``<output>.json``."""
+    with user_errors():
+        limit = None if cfg.max_images is None else check_int("max_images", cfg.max_images, 1)
+        feature = str(cfg.fid.feature)
+        if feature not in ("inception", "scattering", "none"):
+            raise ConfigError("fid.feature", f"must be inception, scattering or none, got {feature!r}")
+        device = device_for(cfg.device)
+        module, checkpoint = load_generator(cfg.ckpt_path, device)
+        datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
+        datamodule.setup("fit")
+        datamodule.setup("test")
+    result: dict = {"checkpoint": str(Path(str(cfg.ckpt_path)).resolve())}
+    for split in ("train", "test"):
+        dataset = getattr(datamodule, f"{split}_dataset")
+        loader = DataLoader(dataset, batch_size=datamodule.batch_size, num_workers=datamodule.num_workers)
+        n = len(dataset) if limit is None else min(limit, len(dataset))
+        result[split] = _split_metrics(module, loader, n, device, split)
+
+    real_count = result["test"]["images"]
+    fid = {"feature": feature, "num_real": real_count, "num_samples": 0, "value": None, "status": "not computed (fid.feature=none)"}
+    if feature != "none":
+        with user_errors():
+            model = gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
+        n_fake = int(cfg.fid.num_samples or real_count)
+        w = model.sample(n_fake, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=float(cfg.temperature))
+        test_loader = DataLoader(datamodule.test_dataset, batch_size=datamodule.batch_size, num_workers=datamodule.num_workers)
+        real = _first_images(test_loader, real_count)
+        shape = tuple(datamodule.image_shape)
+        value, status = frechet_distance(real, decode(module, w.to(device)), shape, feature, cfg.fid.weights_path, device)
+        fid.update(num_samples=n_fake, value=value, status=status)
+    result["fid"] = fid
+
+    output = Path(str(cfg.output))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = output.with_name(output.name + ".json"), output.with_name(output.name + ".md")
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    md_path.write_text(_markdown(result))
+    print(_markdown(result))
+    print(f"written: {json_path.resolve()}, {md_path.resolve()}")
+    return result
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``gennet-evaluate`` and ``python evaluate.py``)."""
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

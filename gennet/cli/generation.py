@@ -1,0 +1,138 @@
+"""What sample.py, interpolate.py and evaluate.py share: a generator checkpoint, loaded safely; its data;
+the Gaussian model of its embedding (fitted once, saved beside the checkpoint); decoding in batches."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import warnings
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ..errors import ConfigError
+from ..lit.data_pass import training_images
+from ..lit.data_record import KEY as DATA_KEY
+from ..lit.data_record import datamodule_from_record
+from ..lit.generator_module import GeneratorModule
+from ..models.gaussian_embedding import GaussianEmbedding
+
+__all__ = [
+    "load_checkpoint",
+    "load_generator",
+    "datamodule_for",
+    "device_for",
+    "gaussian_for",
+    "decode",
+    "thin_hydra_overrides",
+]
+
+#: Hydra settings of the thin scripts: no run directory, no .hydra folder, no log files.
+thin_hydra_overrides = {"run": {"dir": "."}, "output_subdir": None}
+
+
+def load_checkpoint(path: str | Path | None) -> dict:
+    """``torch.load(path, weights_only=True)`` of a Lightning checkpoint, or one clear :class:`ConfigError`.
+
+    Never unpickles arbitrary objects: a file that needs more than tensors and plain types (a malicious
+    or foreign pickle) is refused before any of its code runs.
+    """
+    if path in (None, "", "???"):
+        raise ConfigError("ckpt_path", "no checkpoint given (ckpt_path=PATH/TO/last.ckpt)")
+    path = Path(str(path)).expanduser()
+    if not path.is_file():
+        raise ConfigError("ckpt_path", f"no checkpoint file at '{path}'")
+    try:
+        with warnings.catch_warnings():  # e.g. torch's note on the pickle protocol of a foreign file
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        detail = str(error).split("WeightsUnpickler error:")[-1].strip().splitlines()
+        reason = detail[0].strip() if detail else type(error).__name__
+        raise ConfigError("ckpt_path", f"'{path}' is not a plain checkpoint; refused to unpickle it ({reason[:160]})") from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+        raise ConfigError("ckpt_path", f"'{path}' is not a readable checkpoint ({type(error).__name__})") from None
+    if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= set(checkpoint):
+        raise ConfigError("ckpt_path", f"'{path}' is not a gennet checkpoint (no state_dict / hyper_parameters)")
+    return checkpoint
+
+
+def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
+    """The :class:`~gennet.lit.GeneratorModule` of a checkpoint, in eval mode on ``device``, and the checkpoint."""
+    checkpoint = load_checkpoint(path)
+    try:
+        module = GeneratorModule(**checkpoint["hyper_parameters"])
+        module.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, RuntimeError, ValueError):
+        raise ConfigError("ckpt_path", f"'{path}' is not a generator checkpoint (train one with model=generator)") from None
+    return module.to(device).eval(), checkpoint
+
+
+def datamodule_for(checkpoint: dict, overrides: DictConfig | dict | None, path: str | Path):
+    """The data module recorded in the checkpoint, with ``data.*`` overrides (e.g. ``data.root`` if moved)."""
+    record = checkpoint.get(DATA_KEY)
+    overrides = OmegaConf.to_container(overrides, resolve=True) if isinstance(overrides, DictConfig) else dict(overrides or {})
+    if record is None:
+        if "_target_" not in overrides:
+            raise ConfigError("data", f"'{path}' does not record its data; give it, e.g. data._target_=gennet.data.MNIST5kDataModule")
+        record = {}
+    return datamodule_from_record(record, overrides)
+
+
+def device_for(name: str) -> torch.device:
+    """``"auto"`` → CUDA if available, else CPU; otherwise ``torch.device(name)``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ConfigError("device", f"unknown device {name!r} (auto, cpu, cuda, cuda:1, …)") from None
+
+
+def gaussian_path(ckpt_path: str | Path) -> Path:
+    """Where the Gaussian model of a checkpoint lives: beside it, ``<name>.gaussian.pt``."""
+    path = Path(str(ckpt_path)).expanduser()
+    return path.with_name(path.stem + ".gaussian.pt")
+
+
+@torch.no_grad()
+def gaussian_for(
+    module: GeneratorModule,
+    ckpt_path: str | Path,
+    datamodule,
+    device: torch.device,
+    covariance: str = "auto",
+    fit_images: int | None = None,
+    refit: bool = False,
+) -> GaussianEmbedding:
+    """The Gaussian model of ``w = Φ(x)`` for this checkpoint: read from beside it, or fitted on the training
+    images (one pass, progress bar) and saved there (a warning, not an error, if the folder is read-only)."""
+    path = gaussian_path(ckpt_path)
+    generator = module.generator
+    if path.is_file() and not refit:
+        try:
+            model = GaussianEmbedding.load(path, map_location=device)
+        except (ValueError, RuntimeError, pickle.UnpicklingError) as error:
+            raise ConfigError("ckpt_path", f"cannot read the Gaussian model '{path}': {error} (delete it, or refit=true)") from None
+        if model.shape != generator.embedding_shape:
+            raise ConfigError("ckpt_path", f"'{path}' models embeddings {model.shape}, not {generator.embedding_shape}")
+        return model
+    model = GaussianEmbedding(generator.embedding_shape, covariance=covariance).to(device)
+    images = training_images(datamodule, device, fit_images, desc=f"fitting the Gaussian model of w ({model.covariance})")
+    model.fit_(generator.encode(x) for x in images)
+    try:
+        model.save(path)
+        print(f"Gaussian model of w ({model.covariance} covariance, {int(model.count)} images) saved to {path}", file=sys.stderr)
+    except OSError as error:
+        print(f"warning: could not save the Gaussian model beside the checkpoint ({error})", file=sys.stderr)
+    return model
+
+
+@torch.no_grad()
+def decode(module: GeneratorModule, w: torch.Tensor, batch_size: int = 64) -> Iterator[torch.Tensor]:
+    """``G(w)`` in batches, clamped to [−1, 1]: yields ``(b, C, H, W)`` float32 on ``w``'s device."""
+    for start in range(0, w.shape[0], batch_size):
+        yield module.generator.decode(w[start : start + batch_size]).float().clamp(-1, 1)

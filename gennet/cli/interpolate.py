@@ -1,0 +1,78 @@
+"""``python interpolate.py ckpt_path=CKPT num_steps=8 output=strip.png`` / ``gennet-interpolate``.
+
+Decodes ``w_t = (1 − t) w₁ + t w₂``, ``t = 0 … 1`` in ``num_steps`` steps, between pairs of held-out
+(test) images, or between two draws of the Gaussian model of ``w`` with ``from_noise=true``. The PNG
+has one row per pair (``num_pairs``), ``num_steps`` images per row; ``gif=true`` also writes an
+animated GIF (``output`` with the suffix ``.gif``) that goes there and back. Keys: ``conf/interpolate.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from PIL import Image
+from torchvision.utils import make_grid, save_image
+
+from ..errors import ConfigError, check_int
+from .errors import user_errors
+from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
+from .train import CONFIG_DIR
+
+__all__ = ["main", "interpolate"]
+
+
+def _endpoints(cfg: DictConfig, module, checkpoint, device: torch.device, pairs: int) -> torch.Tensor:
+    """``(2, pairs, C_w, h, w)``: the embeddings at ``t = 0`` and ``t = 1``."""
+    datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
+    generator = torch.Generator().manual_seed(int(cfg.seed))
+    if cfg.from_noise:
+        model = gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
+        w = model.sample(2 * pairs, generator=generator, temperature=float(cfg.temperature))
+    else:
+        datamodule.setup("test")
+        dataset = datamodule.test_dataset
+        if len(dataset) < 2 * pairs:
+            raise ConfigError("num_pairs", f"the test split has {len(dataset)} images, too few for {pairs} pair(s)")
+        indices = torch.randperm(len(dataset), generator=generator)[: 2 * pairs].tolist()
+        with torch.no_grad():
+            w = module.generator.encode(torch.stack([dataset[i][0] for i in indices]).to(device))
+    return w.to(device).reshape(pairs, 2, *w.shape[1:]).transpose(0, 1)
+
+
+def interpolate(cfg: DictConfig) -> torch.Tensor:
+    """Write the strip (and GIF); returns the images ``(num_pairs, num_steps, C, H, W)`` in [−1, 1]."""
+    with user_errors():
+        steps = check_int("num_steps", cfg.num_steps, 2)
+        pairs = check_int("num_pairs", cfg.num_pairs, 1)
+        device = device_for(cfg.device)
+        module, checkpoint = load_generator(cfg.ckpt_path, device)
+        w1, w2 = _endpoints(cfg, module, checkpoint, device, pairs)
+    t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1, 1, 1)
+    path = (1 - t) * w1.unsqueeze(1) + t * w2.unsqueeze(1)  # (pairs, steps, C_w, h, w)
+    images = torch.cat(list(decode(module, path.flatten(0, 1)))).unflatten(0, (pairs, steps)).cpu()
+    output = Path(str(cfg.output))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    save_image(make_grid(images.flatten(0, 1), nrow=steps, normalize=True, value_range=(-1, 1)), output)
+    what = "Gaussian draws" if cfg.from_noise else "test images"
+    print(f"{pairs} interpolation(s) between {what}, {steps} steps: {output.resolve()}")
+    if cfg.gif:
+        frames = [make_grid(images[:, k], nrow=1, normalize=True, value_range=(-1, 1)) for k in range(steps)]
+        frames = [Image.fromarray(f.mul(255).round().byte().permute(1, 2, 0).numpy()) for f in frames]
+        frames = frames + frames[-2:0:-1]  # there and back
+        gif = output.with_suffix(".gif")
+        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=int(cfg.frame_ms), loop=0)
+        print(f"animation: {gif.resolve()}")
+    return images
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="interpolate")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``gennet-interpolate`` and ``python interpolate.py``)."""
+    interpolate(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""sample.py, interpolate.py and evaluate.py on the checkpoint of a real 1-epoch default run (bundled digits)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.cli.entrypoint import run_script, run_train
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """``last.ckpt`` of ``python train.py trainer.max_epochs=1`` (the default generator, one full epoch)."""
+    run_dir = tmp_path_factory.mktemp("one_epoch") / "run"
+    result = run_train(["trainer.max_epochs=1", "logger=csv"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+def one_error_line(result) -> str:
+    assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("Downloading")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_sample_writes_a_non_degenerate_grid_and_reuses_its_gaussian_model(checkpoint, tmp_path):
+    result = run_script("sample", [f"ckpt_path={checkpoint}", "num_samples=64", "output=grid.png", "seed=0"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    grid = np.asarray(Image.open(tmp_path / "grid.png").convert("L"), dtype=np.float64)
+    assert grid.shape == (8 * 34 + 2, 8 * 34 + 2)  # 8×8 images of 32² with torchvision's 2-pixel padding
+    assert grid.std() > 5  # pixel std > 5/255 of the range
+    cells = [grid[2 + 34 * i : 34 * (i + 1), 2 + 34 * j : 34 * (j + 1)] for i in range(8) for j in range(8)]
+    assert np.std([c.mean() for c in cells]) > 1  # the samples differ from one another
+    gaussian = checkpoint.with_name("last.gaussian.pt")
+    assert gaussian.is_file() and "saved to" in result.stderr
+    again = run_script("sample", [f"ckpt_path={checkpoint}", "output=again.png", "seed=0"], tmp_path)
+    assert again.returncode == 0 and "fitting" not in again.stderr  # the saved model is reused
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "grid.png").read_bytes()
+
+
+def test_interpolate_writes_a_strip_and_a_gif(checkpoint, tmp_path):
+    result = run_script("interpolate", [f"ckpt_path={checkpoint}", "num_steps=8", "output=strip.png", "gif=true"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    strip = np.asarray(Image.open(tmp_path / "strip.png").convert("L"), dtype=np.float64)
+    assert strip.shape[1] > 4 * strip.shape[0]  # one pair: one row of 8
+    first, last = strip[2:34, 2:34], strip[2:34, -34:-2]
+    assert np.abs(first - last).mean() > 5  # two different held-out digits at the ends
+    gif = Image.open(tmp_path / "strip.gif")
+    assert gif.n_frames == 14  # 8 there, 6 back
+    noise = run_script("interpolate", [f"ckpt_path={checkpoint}", "from_noise=true", "num_pairs=3", "output=n.png"], tmp_path)
+    assert noise.returncode == 0, noise.stderr[-3000:]
+    assert Image.open(tmp_path / "n.png").size == (8 * 34 + 2, 3 * 34 + 2)
+
+
+def test_evaluate_writes_json_and_table(checkpoint, tmp_path):
+    args = [f"ckpt_path={checkpoint}", "output=eval/scattering", "max_images=200", "fid.feature=scattering"]
+    result = run_script("evaluate", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "eval" / "scattering.json").read_text())
+    for split in ("train", "test"):
+        assert report[split]["images"] == 200 and report[split]["psnr"] > report[split]["psnr_lowpass"]
+        assert 0 < report[split]["ssim"] <= 1 and 0 < report[split]["sparsity"] <= 1
+    assert report["fid"]["value"] > 0 and report["fid"]["num_samples"] == 200
+    table = (tmp_path / "eval" / "scattering.md").read_text()
+    assert "| test | 200 |" in table and "PSNR (dB)" in table
+    # the standard FID: computed when the Inception weights are cached locally, else skipped with the remedy
+    inception = run_script("evaluate", [f"ckpt_path={checkpoint}", "output=inception", "max_images=64"], tmp_path)
+    assert inception.returncode == 0, inception.stderr[-3000:]
+    fid = json.loads((tmp_path / "inception.json").read_text())["fid"]
+    assert fid["value"] is not None or ("skipped" in fid["status"] and "fid.weights_path" in fid["status"])
+
+
+class Payload:
+    """A pickle that would create a file when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("script", ["sample", "interpolate", "evaluate"])
+def test_a_malicious_pickle_is_refused_without_running_it(script, tmp_path):
+    marker = tmp_path / "payload_ran"
+    bad = tmp_path / "evil.ckpt"
+    bad.write_bytes(pickle.dumps({"state_dict": Payload(marker), "hyper_parameters": {}}))
+    line = one_error_line(run_script(script, [f"ckpt_path={bad}"], tmp_path))
+    assert line.startswith("error: ckpt_path:") and "not a plain checkpoint" in line and str(bad) in line
+    assert not marker.exists()
+
+
+def test_missing_and_foreign_checkpoints_are_named(tmp_path):
+    line = one_error_line(run_script("sample", [f"ckpt_path={tmp_path / 'none.ckpt'}"], tmp_path))
+    assert line.startswith("error: ckpt_path:") and "none.ckpt" in line
+    (tmp_path / "text.ckpt").write_text("not a checkpoint")
+    line = one_error_line(run_script("sample", [f"ckpt_path={tmp_path / 'text.ckpt'}"], tmp_path))
+    assert line.startswith("error: ckpt_path:") and "text.ckpt" in line
