@@ -9,40 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-CELEBA_SIZE = (178, 218)  # (width, height) of an aligned CelebA image
-CELEBA_PARTITION = {"train": 80, "valid": 10, "test": 10}  # the first 100 LFW images are faces
-
-
-def _uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(image * 255), 0, 255).astype(np.uint8) if image.dtype != np.uint8 else image
-
-
-def _lfw_faces(count: int) -> list[Image.Image]:
-    """The first ``count`` faces of ``skimage.data.lfw_subset()`` (25×25 grayscale) as PIL images."""
-    from skimage.data import lfw_subset
-
-    faces = lfw_subset()[:count]
-    return [Image.fromarray(_uint8(face)) for face in faces]
+from tests.layouts import lfw_faces, write_celeba
 
 
 @pytest.fixture(scope="session")
 def celeba_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A CelebA aligned layout with 100 real faces (LFW subset of scikit-image, upscaled to 178×218 RGB
-    JPEG): ``root/celeba/img_align_celeba/000001.jpg … 000100.jpg`` and
-    ``root/celeba/list_eval_partition.txt`` with 80 train (0), 10 val (1), 10 test (2), in file order
-    as in the official file. No annotation files, so torchvision's CelebA rejects it (fallback reader).
-    Returns ``root``."""
-    root = tmp_path_factory.mktemp("celeba_root")
-    image_dir = root / "celeba" / "img_align_celeba"
-    image_dir.mkdir(parents=True)
-    codes = [code for code, count in enumerate(CELEBA_PARTITION.values()) for _ in range(count)]
-    lines = []
-    for number, (face, code) in enumerate(zip(_lfw_faces(len(codes)), codes), start=1):
-        name = f"{number:06d}.jpg"
-        face.resize(CELEBA_SIZE, Image.Resampling.BILINEAR).convert("RGB").save(image_dir / name, quality=90)
-        lines.append(f"{name} {code}\n")
-    (root / "celeba" / "list_eval_partition.txt").write_text("".join(lines))
-    return root
+    """A CelebA aligned layout of 100 real faces (:func:`tests.layouts.write_celeba`). Returns ``root``."""
+    return write_celeba(tmp_path_factory.mktemp("celeba_root"))
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +47,7 @@ def image_folder_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     save(data.astronaut(), root / "photos" / "astronaut.png")
     save(data.coffee(), root / "photos" / "coffee.jpg")
     save(data.chelsea(), root / "photos" / "cats" / "chelsea.JPG")
-    for i, face in enumerate(_lfw_faces(16)):
+    for i, face in enumerate(lfw_faces(16)):
         if i < 8:
             face.save(root / "faces" / f"lfw_{i:03d}.jpg")
         else:

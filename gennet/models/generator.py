@@ -101,11 +101,13 @@ class SparseInverseGenerator(EmbeddingInverse):
         return self.synthesize(self.sparse_code(w))
 
     @torch.no_grad()
-    def atom_images(self, max_atoms: int | None = None) -> torch.Tensor:
+    def atom_images(self, max_atoms: int | None = None, crop: bool = True) -> torch.Tensor:
         """The atoms of ``D`` in image space: ``U⁻¹ D e_k`` for a unit code at the central coarse cell.
 
-        Returns ``(K', C, H, W)`` for the first ``K' = min(K, max_atoms)`` atoms ("patterns stored in D",
-        seed 001): the multiscale wavelet patterns the sparse code combines.
+        Returns ``(K', C, s, s)`` for the first ``K' = min(K, max_atoms)`` atoms ("patterns stored in D",
+        seed 001): the multiscale wavelet patterns the sparse code combines. ``crop``: the central
+        ``s = min(H, W, 2·atom_size·2^J)`` pixels (the atom's support and the wavelets' spread), else the
+        whole ``H × W`` image.
         """
         K_all = self.dictionary.K
         K = K_all if max_atoms is None else min(K_all, max_atoms)
@@ -113,7 +115,13 @@ class SparseInverseGenerator(EmbeddingInverse):
         device = next(self.dictionary.parameters()).device
         z = torch.zeros(K, K_all, h, w, device=device)
         z[torch.arange(K), torch.arange(K), h // 2, w // 2] = 1.0
-        return self.synthesize(z)
+        images = self.synthesize(z)
+        if not crop:
+            return images
+        H, W = images.shape[-2:]
+        side = min(H, W, 2 * self.dictionary.atom_size * 2**self.rectified.J)
+        top, left = (H - side) // 2, (W - side) // 2
+        return images[..., top : top + side, left : left + side]
 
     @torch.no_grad()
     def normalize_atoms_(self) -> None:

@@ -21,6 +21,21 @@ def assert_run_outputs(run_dir: Path) -> dict:
     return metrics
 
 
+def test_atoms_grid_shows_the_dictionary_in_image_space(tmp_path):
+    """The default run's atom grid: 64 atoms U⁻¹ D e_k (16×16 crops), 8 per row, each a localized pattern."""
+    import numpy as np
+    from PIL import Image
+
+    run_dir = tmp_path / "atoms"
+    result = run_train([*TINY, "logger=csv"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    grid = np.asarray(Image.open(run_dir / "samples" / "epoch_000_atoms.png").convert("L"), dtype=np.float64)
+    assert grid.shape == (8 * 18 + 2, 8 * 18 + 2)
+    cells = np.stack([grid[2 + 18 * i : 18 * (i + 1), 2 + 18 * j : 18 * (j + 1)] for i in range(8) for j in range(8)])
+    assert cells.std(axis=(1, 2)).min() > 5  # no blank atom
+    assert np.abs(cells - cells.mean(0)).mean() > 5  # the atoms differ
+
+
 def test_default_run_writes_everything(tmp_path):
     run_dir = tmp_path / "default"
     result = run_train(TINY, run_dir)
@@ -38,6 +53,16 @@ def test_default_run_writes_everything(tmp_path):
     ckpt = torch.load(next((run_dir / "checkpoints").glob("best-*.ckpt")), weights_only=True, map_location="cpu")
     model = GeneratorModule(**ckpt["hyper_parameters"])
     model.load_state_dict(ckpt["state_dict"])
+
+
+def test_cnn_baseline_trains_with_the_same_entry_point(tmp_path):
+    run_dir = tmp_path / "cnn"
+    result = run_train(["model=cnn_generator", *TINY, "logger=csv"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert isinstance(metrics["test/psnr"], float) and "train/sparsity" not in metrics
+    assert (run_dir / "samples" / "epoch_000_reconstructions.png").is_file()
+    assert not (run_dir / "samples" / "epoch_000_atoms.png").exists()  # a CNN stores no atoms
 
 
 def test_celeba_experiment_on_real_faces(tmp_path, celeba_root):
