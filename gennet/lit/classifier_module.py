@@ -16,7 +16,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from ..models.scatnet import ScatteringClassifier
 from ..models.sparse_scatnet import SparseScatteringClassifier
-from .data_pass import training_images
+from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 
 __all__ = ["ClassifierModule"]
@@ -126,8 +126,10 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         if trainer.ckpt_path is not None or trainer.datamodule is None:
             return
         images = training_images(trainer.datamodule, self.device, self.hparams.standardization_samples,
-                                 self.hparams.seed, "standardization statistics", trainer.is_global_zero)
+                                 self.hparams.seed, "standardization statistics", trainer.is_global_zero,
+                                 shard=(trainer.global_rank, trainer.world_size))
         self.network.features.fit_(images)
+        reduce_statistics(self, self.network.features.standardization)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch

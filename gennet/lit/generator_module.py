@@ -14,7 +14,7 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 
 from ..models.cnn_generator import CNNGenerator
 from ..models.generator import SparseInverseGenerator
-from .data_pass import training_images
+from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 
 __all__ = ["GeneratorModule"]
@@ -117,8 +117,9 @@ class GeneratorModule(DataRecord, pl.LightningModule):
             if self.generator.whitening is not None:
                 self.generator.whitening.reset_()
                 for x in training_images(trainer.datamodule, self.device, desc="whitening statistics",
-                                         progress=trainer.is_global_zero):
+                                         progress=trainer.is_global_zero, shard=(trainer.global_rank, trainer.world_size)):
                     self.generator.whitening.update_(self.generator.encode(x))
+                reduce_statistics(self, self.generator.whitening)
             return
         if self.hparams.atom_init != "data":
             return
