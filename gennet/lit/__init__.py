@@ -1,8 +1,9 @@
 """The Lightning edge: LightningModules, callbacks, logger factories."""
 
 from .callbacks import ReconstructionGrids
+from .checkpoint_io import AtomicCheckpointIO
 from .classifier_module import ClassifierModule
 from .generator_module import GeneratorModule
 from .loggers import wandb_logger
 
-__all__ = ["ClassifierModule", "GeneratorModule", "ReconstructionGrids", "wandb_logger"]
+__all__ = ["AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "ReconstructionGrids", "wandb_logger"]
