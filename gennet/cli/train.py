@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
 import hydra
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
@@ -29,6 +31,9 @@ from .validate import validate_train_config
 __all__ = ["main", "train"]
 
 register_resolvers()
+
+#: Exit status of a run stopped by SIGTERM / SIGINT after writing its checkpoint (128 + SIGTERM).
+EXIT_INTERRUPTED = 143
 
 #: The ``conf/`` folder at the repository root (the package is installed in editable mode).
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -82,7 +87,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    except SIGTERMException:  # Preemption wrote last.ckpt
+        _finish_wandb(logger)
+        if trainer.is_global_zero:
+            print(f"resume with: python train.py ckpt_path=last hydra.run.dir={run_dir} (and the same overrides)", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     fit_seconds = time.perf_counter() - start
     metrics = _flat_metrics(trainer.callback_metrics)
 

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets.folder import pil_loader
 from torchvision.transforms import v2
 
+from gennet.data.resumable import ResumableDataLoader
 from gennet.errors import ConfigError, check_int
 
 Split = tuple[Dataset, Dataset, Dataset]
@@ -124,20 +125,43 @@ class ImageDataModule(L.LightningDataModule):
             self.train_dataset, self.val_dataset, self.test_dataset = self.make_datasets()
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=train,
-            generator=torch.Generator().manual_seed(self.seed) if train else None,
-            drop_last=train and len(dataset) > self.batch_size,
-            num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=self.num_workers > 0,
-        )
+        common = dict(num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),
+                      persistent_workers=self.num_workers > 0)
+        if not train:
+            return DataLoader(dataset, batch_size=self.batch_size, shuffle=False, **common)
+        drop_last = len(dataset) > self.batch_size
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and trainer.world_size > 1:
+            # Lightning swaps in a DistributedSampler (seeded per epoch); mid-epoch positions are not restored
+            generator = torch.Generator().manual_seed(self.seed)
+            return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator,
+                              drop_last=drop_last, **common)
+        # the order of every epoch depends on (seed, epoch) only, and a run resumes mid-epoch exactly
+        return ResumableDataLoader(dataset, self.batch_size, self.seed, drop_last=drop_last, **common)
 
     def train_dataloader(self) -> DataLoader:
         self.setup()  # a no-op under a Trainer; lets the loaders be used without one
-        return self._loader(self.train_dataset, train=True)
+        self._train_loader = self._loader(self.train_dataset, train=True)
+        self._apply_loader_state()
+        return self._train_loader
+
+    # The position of the training loader travels in the checkpoint (``checkpoint["<DataModule class>"]``).
+    # Lightning also restores stateful loaders itself, but not when the loader was created before the
+    # checkpoint was read (``trainer.estimated_stepping_batches`` in ``configure_optimizers`` does that):
+    # the state is then applied here, before the loader's first batch.
+    def state_dict(self) -> dict[str, Any]:
+        loader = getattr(self, "_train_loader", None)
+        return {"train_loader": loader.state_dict()} if isinstance(loader, ResumableDataLoader) else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._pending_loader_state = state_dict.get("train_loader")
+        self._apply_loader_state()
+
+    def _apply_loader_state(self) -> None:
+        loader, state = getattr(self, "_train_loader", None), getattr(self, "_pending_loader_state", None)
+        if isinstance(loader, ResumableDataLoader) and state is not None:
+            loader.load_state_dict(state)
+            self._pending_loader_state = None
 
     def val_dataloader(self) -> DataLoader:
         self.setup()

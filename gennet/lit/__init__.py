@@ -5,5 +5,6 @@ from .checkpoint_io import AtomicCheckpointIO
 from .classifier_module import ClassifierModule
 from .generator_module import GeneratorModule
 from .loggers import wandb_logger
+from .preemption import Preemption, RandomState
 
-__all__ = ["AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "ReconstructionGrids", "wandb_logger"]
+__all__ = ["AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "Preemption", "RandomState", "ReconstructionGrids", "wandb_logger"]
