@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pickle
 import sys
-import warnings
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
+from .checkpoints import load_checkpoint
 from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
 from ..lit.data_record import datamodule_from_record
@@ -32,32 +31,6 @@ __all__ = [
 
 #: Hydra settings of the thin scripts: no run directory, no .hydra folder, no log files.
 thin_hydra_overrides = {"run": {"dir": "."}, "output_subdir": None}
-
-
-def load_checkpoint(path: str | Path | None) -> dict:
-    """``torch.load(path, weights_only=True)`` of a Lightning checkpoint, or one clear :class:`ConfigError`.
-
-    Never unpickles arbitrary objects: a file that needs more than tensors and plain types (a malicious
-    or foreign pickle) is refused before any of its code runs.
-    """
-    if path in (None, "", "???"):
-        raise ConfigError("ckpt_path", "no checkpoint given (ckpt_path=PATH/TO/last.ckpt)")
-    path = Path(str(path)).expanduser()
-    if not path.is_file():
-        raise ConfigError("ckpt_path", f"no checkpoint file at '{path}'")
-    try:
-        with warnings.catch_warnings():  # e.g. torch's note on the pickle protocol of a foreign file
-            warnings.simplefilter("ignore")
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        detail = str(error).split("WeightsUnpickler error:")[-1].strip().splitlines()
-        reason = detail[0].strip() if detail else type(error).__name__
-        raise ConfigError("ckpt_path", f"'{path}' is not a plain checkpoint; refused to unpickle it ({reason[:160]})") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
-        raise ConfigError("ckpt_path", f"'{path}' is not a readable checkpoint ({type(error).__name__})") from None
-    if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= set(checkpoint):
-        raise ConfigError("ckpt_path", f"'{path}' is not a gennet checkpoint (no state_dict / hyper_parameters)")
-    return checkpoint
 
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:

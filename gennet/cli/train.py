@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
+from .checkpoints import load_checkpoint
 from .errors import user_errors
 from .resolvers import register_resolvers
 from .validate import validate_train_config
@@ -51,6 +53,22 @@ def _flat_metrics(metrics: dict) -> dict[str, float]:
     return out
 
 
+def _is_first_process() -> bool:
+    """False in the processes a distributed launcher started besides the first one."""
+    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
+
+
+def _refuse_existing_run(run_dir: Path) -> None:
+    """A new run never writes over an earlier one: ``metrics.json`` or checkpoints in ``run_dir`` stop it."""
+    earlier = [p for p in (run_dir / "metrics.json", *sorted((run_dir / "checkpoints").glob("*.ckpt"))) if p.exists()]
+    if earlier:
+        raise ConfigError(
+            "hydra.run.dir",
+            f"'{run_dir}' already holds a run ({earlier[0].name}); choose another directory, "
+            "or resume this one with ckpt_path=last",
+        )
+
+
 def _data_arguments(model_cfg: DictConfig, datamodule) -> dict:
     """What the model learns from the data module: ``image_size``, ``channels`` and, for a model whose
     constructor takes it (the classifiers), ``num_classes``."""
@@ -75,8 +93,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.output_dir)
     with user_errors():
         validate_train_config(cfg)
-        if cfg.get("ckpt_path") and cfg.ckpt_path not in ("last", "hpc") and not Path(cfg.ckpt_path).is_file():
-            raise ConfigError("ckpt_path", f"no checkpoint file at '{cfg.ckpt_path}'")
+        resuming = bool(cfg.get("ckpt_path"))
+        if resuming and cfg.ckpt_path not in ("last", "hpc"):
+            load_checkpoint(cfg.ckpt_path)  # missing, unreadable or not a plain checkpoint: one line, nothing unpickled
+        if not resuming and _is_first_process():
+            _refuse_existing_run(run_dir)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, _convert_="all", **_data_arguments(cfg.model, datamodule))

@@ -110,3 +110,37 @@ def test_unset_data_root_is_named(tmp_path):
     result = run_train(["data=folder"], tmp_path / "bad")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("error: data.root:")
+
+
+def test_a_malicious_pickle_checkpoint_is_refused_without_running_it(tmp_path):
+    import pickle
+
+    from tests.cli.test_generation_scripts import Payload
+
+    marker = tmp_path / "payload_ran"
+    bad = tmp_path / "evil.ckpt"
+    bad.write_bytes(pickle.dumps({"state_dict": Payload(marker), "hyper_parameters": {}}))
+    result = run_train([f"ckpt_path={bad}"], tmp_path / "bad")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ckpt_path:") and "not a plain checkpoint" in lines[0]
+    assert not marker.exists()
+
+
+def test_an_existing_run_directory_is_never_overwritten(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run_train([*TINY, "logger=csv"], run_dir).returncode == 0
+    before = {p: p.read_bytes() for p in [run_dir / "metrics.json", *(run_dir / "checkpoints").glob("*.ckpt")]}
+    again = run_train([*TINY, "logger=csv"], run_dir)
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    assert again.stderr.strip().startswith("error: hydra.run.dir:") and "ckpt_path=last" in again.stderr
+    assert all(p.read_bytes() == content for p, content in before.items())
+
+
+def test_an_empty_data_folder_is_named(tmp_path):
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    result = run_train(["data=folder", f"data.root={empty}"], tmp_path / "bad")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: data.root:") and str(empty) in lines[0]
