@@ -25,6 +25,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
+from ..lit.divergence import NonFiniteLossError
 from .checkpoints import load_checkpoint
 from .errors import user_errors
 from .resolvers import register_resolvers
@@ -36,6 +37,9 @@ register_resolvers()
 
 #: Exit status of a run stopped by SIGTERM / SIGINT after writing its checkpoint (128 + SIGTERM).
 EXIT_INTERRUPTED = 143
+
+#: Exit status of a run stopped by a non-finite loss.
+EXIT_DIVERGED = 3
 
 #: The ``conf/`` folder at the repository root (the package is installed in editable mode).
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -110,6 +114,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     start = time.perf_counter()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    except NonFiniteLossError as error:
+        _finish_wandb(logger)
+        last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+        kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint had been written yet"
+        print(f"error: training: {error}; stopped before the update, {kept}", file=sys.stderr)
+        sys.exit(EXIT_DIVERGED)
     except SIGTERMException:  # Preemption wrote last.ckpt
         _finish_wandb(logger)
         if trainer.is_global_zero:

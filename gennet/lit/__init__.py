@@ -3,8 +3,9 @@
 from .callbacks import ReconstructionGrids
 from .checkpoint_io import AtomicCheckpointIO
 from .classifier_module import ClassifierModule
+from .divergence import NonFiniteLossError, StopOnNonFiniteLoss
 from .generator_module import GeneratorModule
 from .loggers import wandb_logger
 from .preemption import Preemption, RandomState
 
-__all__ = ["AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "Preemption", "RandomState", "ReconstructionGrids", "wandb_logger"]
+__all__ = ["AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "NonFiniteLossError", "Preemption", "RandomState", "ReconstructionGrids", "StopOnNonFiniteLoss", "wandb_logger"]

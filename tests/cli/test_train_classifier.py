@@ -82,3 +82,19 @@ def test_classifier_on_a_dataset_without_labels_is_refused(tmp_path, celeba_root
     result = run_train(["+experiment=mnist_classifier", "data=celeba", f"data.root={celeba_root}"], tmp_path / "bad")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("error: data: ") and "class" in result.stderr
+
+
+def test_a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    """The learning rate jumps ×1e38 after epoch 0 (step schedule, gamma 1e38): the loss turns NaN in epoch 1."""
+    run_dir = tmp_path / "diverged"
+    args = ["+experiment=mnist_classifier", "model.architecture=scatnet", "model.lr_schedule=step",
+            "model.lr_step_epochs=1", "model.lr_gamma=1e38", "trainer.max_epochs=3", "trainer.limit_train_batches=3",
+            "trainer.limit_val_batches=1", "logger=csv"]
+    result = run_train(args, run_dir)
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: training: non-finite loss") and "at step 4" in line and "last.ckpt" in line
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
+    assert last["global_step"] == 3  # the end of epoch 0, before the divergence
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values() if v.is_floating_point())
+    assert not (run_dir / "metrics.json").exists()
