@@ -12,7 +12,11 @@ class ConfigError(ValueError):
     the CLI prints ``f"error: {key}: {message}"`` and exits with status 2.
     """
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str | None = None) -> None:
+        if message is None:  # rebuilt from its text alone (a DataLoader worker re-raises it so): "... key: message"
+            text = key.strip().splitlines()[-1] if key.strip() else "error"
+            text = text.split("ConfigError: ", 1)[-1]
+            key, _, message = text.partition(": ")
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message

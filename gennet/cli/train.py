@@ -113,7 +113,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     start = time.perf_counter()
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+        with user_errors(catch_value_errors=False):  # e.g. data.on_corrupt=error naming an unreadable image
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     except NonFiniteLossError as error:
         _finish_wandb(logger)
         last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"

@@ -8,6 +8,7 @@ split; this file turns them into ``(image, label)`` pairs with ``image`` float32
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,34 @@ def image_transform(image_size: int, num_channels: int, crop: int | None = None)
     ])
 
 
+ON_CORRUPT = ("skip", "error")
+
+
+def check_on_corrupt(value: str) -> str:
+    if value not in ON_CORRUPT:
+        raise ConfigError("data.on_corrupt", f"must be skip or error, got {value!r}")
+    return value
+
+
+def readable_item(dataset, index: int, read: Callable[[int], Any], path_of: Callable[[int], Any], on_corrupt: str):
+    """``read(index)``, or — if its image file cannot be decoded (``OSError`` / ``SyntaxError`` from PIL) —
+    ``on_corrupt="skip"``: the next readable item, with a warning that counts the files skipped so far in
+    this process (``dataset.skipped``); ``"error"``: ``ConfigError("data.on_corrupt", …)`` naming the file."""
+    n = len(dataset)
+    for offset in range(n):
+        i = (index + offset) % n
+        try:
+            return read(i)
+        except (OSError, SyntaxError) as error:
+            path = path_of(i)
+            if on_corrupt == "error":
+                raise ConfigError("data.on_corrupt", f"cannot read image '{path}' ({type(error).__name__}: {error})") from None
+            dataset.skipped = getattr(dataset, "skipped", 0) + 1
+            warnings.warn(f"skipped unreadable image '{path}' ({dataset.skipped} skipped so far in this process; "
+                          "data.on_corrupt=error stops instead)", stacklevel=2)
+    raise ConfigError("data.root", "no readable image in the dataset")
+
+
 class ImageFileDataset(Dataset):
     """Images read from a list of files: ``(transform(image), label)`` with ``label`` int64.
 
@@ -63,21 +92,30 @@ class ImageFileDataset(Dataset):
         paths: image files, opened with torchvision's ``pil_loader`` (converted to RGB).
         transform: e.g. :func:`image_transform`.
         labels: one int per path; all 0 when omitted (dataset without labels).
+        on_corrupt: an unreadable file is skipped with a counted warning (``"skip"``) or stops naming it
+            (``"error"``); see :func:`readable_item`.
     """
 
-    def __init__(self, paths: Sequence[Path], transform: Callable, labels: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, paths: Sequence[Path], transform: Callable, labels: Sequence[int] | None = None, on_corrupt: str = "skip"
+    ) -> None:
         self.paths = list(paths)
         self.labels = [0] * len(self.paths) if labels is None else list(labels)
         if len(self.labels) != len(self.paths):
             raise ValueError(f"{len(self.paths)} paths but {len(self.labels)} labels")
         self.transform = transform
+        self.on_corrupt = check_on_corrupt(on_corrupt)
+        self.skipped = 0
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = self.transform(pil_loader(str(self.paths[index])))
         return image, torch.tensor(self.labels[index], dtype=torch.int64)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return readable_item(self, index, self._read, self.paths.__getitem__, self.on_corrupt)
 
 
 class ImageDataModule(L.LightningDataModule):

@@ -9,7 +9,15 @@ import torch
 import torchvision
 from torch.utils.data import Dataset
 
-from gennet.data.base import ImageDataModule, ImageFileDataset, Split, check_directory, image_transform
+from gennet.data.base import (
+    ImageDataModule,
+    ImageFileDataset,
+    Split,
+    check_directory,
+    check_on_corrupt,
+    image_transform,
+    readable_item,
+)
 from gennet.errors import ConfigError, check_int
 
 CROP = 178  # aligned CelebA images are 178 wide, 218 high
@@ -36,15 +44,21 @@ def read_partition(path: Path) -> dict[str, list[str]]:
 class _Unlabeled(Dataset):
     """torchvision's ``CelebA(target_type=[])`` yields ``(image, None)``; gennet wants ``(image, 0)``."""
 
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
+    def __init__(self, dataset: Dataset, on_corrupt: str = "skip") -> None:
+        self.dataset, self.on_corrupt, self.skipped = dataset, on_corrupt, 0
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _read(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, _ = self.dataset[index]
         return image, torch.tensor(0, dtype=torch.int64)
+
+    def _path(self, index: int) -> str:
+        return os.path.join(self.dataset.root, self.dataset.base_folder, "img_align_celeba", self.dataset.filename[index])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return readable_item(self, index, self._read, self._path, self.on_corrupt)
 
 
 class CelebADataModule(ImageDataModule):
@@ -73,6 +87,8 @@ class CelebADataModule(ImageDataModule):
         image_size: output side, 1..178 (default 64; 128 is the other usual choice).
         num_workers: dataloader workers (>= 0).
         seed: seeds the training shuffle (the split is fixed by the partition file).
+        on_corrupt: an unreadable image is skipped with a counted warning (``"skip"``) or stops the run
+            naming the file (``"error"``).
 
     Raises:
         ConfigError: ``"data.root"`` if ``root``, ``root/celeba/img_align_celeba`` or the partition file
@@ -91,9 +107,11 @@ class CelebADataModule(ImageDataModule):
         image_size: int = 64,
         num_workers: int = 2,
         seed: int = 0,
+        on_corrupt: str = "skip",
     ) -> None:
         super().__init__(batch_size, image_size, num_workers, seed)
         self.save_hyperparameters(logger=False)
+        self.on_corrupt = check_on_corrupt(on_corrupt)
         check_int("data.image_size", image_size, 1, CROP, why=" (CelebA faces are center-cropped to 178x178)")
         layout = f" (expected CelebA's aligned layout: {LAYOUT})"
         self.root = check_directory(root, layout)
@@ -119,13 +137,15 @@ class CelebADataModule(ImageDataModule):
         transform = image_transform(self.image_size, self.num_channels, crop=CROP)
         try:
             datasets = tuple(
-                _Unlabeled(torchvision.datasets.CelebA(self.root, split=split, target_type=[], transform=transform))
+                _Unlabeled(torchvision.datasets.CelebA(self.root, split=split, target_type=[], transform=transform),
+                           self.on_corrupt)
                 for split in SPLITS
             )
             self.data_source = "torchvision"
         except RuntimeError:  # "Dataset not found or corrupted": annotation files absent or not the official ones
             datasets = tuple(
-                ImageFileDataset([self.image_dir / name for name in self.split_files[split]], transform)
+                ImageFileDataset([self.image_dir / name for name in self.split_files[split]], transform,
+                                 on_corrupt=self.on_corrupt)
                 for split in SPLITS
             )
             self.data_source = "partition file"

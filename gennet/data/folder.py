@@ -8,7 +8,14 @@ from pathlib import Path
 import torch
 from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
 
-from gennet.data.base import ImageDataModule, ImageFileDataset, Split, check_directory, image_transform
+from gennet.data.base import (
+    ImageDataModule,
+    ImageFileDataset,
+    Split,
+    check_directory,
+    check_on_corrupt,
+    image_transform,
+)
 from gennet.errors import ConfigError, check_int
 
 
@@ -53,6 +60,8 @@ class ImageFolderDataModule(ImageDataModule):
         channels: 3 (RGB, default) or 1 (grayscale).
         val_fraction, test_fraction: shares of the images held out, each in [0, 1), sum < 1.
         class_subfolders: label images by their top-level subfolder (see above).
+        on_corrupt: an unreadable image is skipped with a counted warning (``"skip"``) or stops the run
+            naming the file (``"error"``).
 
     Raises:
         ConfigError: ``"data.root"`` if ``root`` is missing, not a directory, holds no image, holds too
@@ -73,6 +82,7 @@ class ImageFolderDataModule(ImageDataModule):
         val_fraction: float = 0.05,
         test_fraction: float = 0.05,
         class_subfolders: bool = False,
+        on_corrupt: str = "skip",
     ) -> None:
         super().__init__(batch_size, image_size, num_workers, seed)
         self.save_hyperparameters(logger=False)
@@ -86,6 +96,7 @@ class ImageFolderDataModule(ImageDataModule):
             message = f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
             raise ConfigError("data.test_fraction", message)
         self.root = check_directory(root)
+        self.on_corrupt = check_on_corrupt(on_corrupt)
 
         files = find_images(self.root)
         if not files:
@@ -126,6 +137,6 @@ class ImageFolderDataModule(ImageDataModule):
     def make_datasets(self) -> Split:
         transform = image_transform(self.image_size, self.num_channels)
         return tuple(
-            ImageFileDataset(self.split_files[split], transform, self._split_labels[split])
+            ImageFileDataset(self.split_files[split], transform, self._split_labels[split], self.on_corrupt)
             for split in ("train", "val", "test")
         )

@@ -8,7 +8,7 @@ import torch
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from gennet.data.base import ImageDataModule, Split, check_directory
+from gennet.data.base import ImageDataModule, Split, check_directory, check_on_corrupt, readable_item
 from gennet.errors import ConfigError, check_int
 
 #: ImageNet's evaluation protocol: resize the shorter side to 256, center-crop 224 (ratio 256/224).
@@ -31,6 +31,17 @@ def imagenet_transforms(image_size: int) -> tuple[v2.Compose, v2.Compose]:
     return train, evaluation
 
 
+class _CheckedImageFolder(ImageFolder):
+    """torchvision's ``ImageFolder`` that skips (counted warning) or names an unreadable file."""
+
+    def __init__(self, *args, on_corrupt: str = "skip", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_corrupt, self.skipped = on_corrupt, 0
+
+    def __getitem__(self, index: int):
+        return readable_item(self, index, super().__getitem__, lambda i: self.samples[i][0], self.on_corrupt)
+
+
 class ImageNetDataModule(ImageDataModule):
     """ImageNet-style classification folders: ``root/train/<class>/*`` and ``root/val/<class>/*``.
 
@@ -47,6 +58,8 @@ class ImageNetDataModule(ImageDataModule):
         image_size: side of the crops (>= 8; 224 for the paper).
         num_workers: dataloader workers (>= 0).
         seed: seeds the training shuffle (augmentations draw from torch's seeded RNG in each worker).
+        on_corrupt: an unreadable image is skipped with a counted warning (``"skip"``) or stops the run
+            naming the file (``"error"``).
 
     Raises:
         ConfigError: ``"data.root"`` if ``root``, ``root/train`` or ``root/val`` is missing or holds no
@@ -58,10 +71,17 @@ class ImageNetDataModule(ImageDataModule):
     num_channels = 3
 
     def __init__(
-        self, root: str | os.PathLike, batch_size: int = 256, image_size: int = 224, num_workers: int = 8, seed: int = 0
+        self,
+        root: str | os.PathLike,
+        batch_size: int = 256,
+        image_size: int = 224,
+        num_workers: int = 8,
+        seed: int = 0,
+        on_corrupt: str = "skip",
     ) -> None:
         super().__init__(batch_size, image_size, num_workers, seed)
         self.save_hyperparameters(logger=False)
+        self.on_corrupt = check_on_corrupt(on_corrupt)
         check_int("data.image_size", image_size, 8)
         self.root = check_directory(root)
         self.folders = {split: check_directory(self.root / split, f" (expected {self.root}/{split}/<class>/...)")
@@ -81,7 +101,8 @@ class ImageNetDataModule(ImageDataModule):
 
     def _folder(self, split: str, transform) -> ImageFolder:
         try:
-            dataset = ImageFolder(str(self.folders[split]), transform=transform, target_transform=torch.tensor, allow_empty=True)
+            dataset = _CheckedImageFolder(str(self.folders[split]), transform=transform, target_transform=torch.tensor,
+                                          allow_empty=True, on_corrupt=self.on_corrupt)
         except FileNotFoundError as error:  # no image at all under the folder
             raise ConfigError("data.root", f"'{self.folders[split]}': {error}") from None
         if split == "val":  # labels in train's class order, even if val lacks some classes

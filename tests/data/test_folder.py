@@ -126,3 +126,48 @@ def test_config_errors(image_folder_root, kwargs, key):
     with pytest.raises(ConfigError) as error:
         ImageFolderDataModule(**kwargs)
     assert error.value.key == key and str(error.value).startswith(f"{key}: ")
+
+
+@pytest.fixture
+def folder_with_a_corrupt_image(image_folder_root, tmp_path):
+    import shutil
+
+    root = tmp_path / "with_corrupt"
+    shutil.copytree(image_folder_root, root)
+    (root / "faces" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")  # a truncated, undecodable file
+    return root
+
+
+def test_an_unreadable_image_is_skipped_with_a_counted_warning(folder_with_a_corrupt_image):
+    dm = ImageFolderDataModule(folder_with_a_corrupt_image, val_fraction=0, test_fraction=0.05)
+    dm.setup()
+    dataset = dm.train_dataset
+    broken = next(i for i, p in enumerate(dataset.paths) if p.name == "broken.jpg")
+    with pytest.warns(UserWarning, match=r"skipped unreadable image '.*broken\.jpg' \(1 skipped so far"):
+        image, label = dataset[broken]
+    assert image.shape == (3, 64, 64)
+    torch.testing.assert_close(image, dataset[(broken + 1) % len(dataset)][0])  # the next image stands in
+    assert dataset.skipped == 1
+
+
+def test_on_corrupt_error_names_the_file(folder_with_a_corrupt_image):
+    dm = ImageFolderDataModule(folder_with_a_corrupt_image, val_fraction=0, test_fraction=0.05, on_corrupt="error")
+    dm.setup()
+    broken = next(i for i, p in enumerate(dm.train_dataset.paths) if p.name == "broken.jpg")
+    with pytest.raises(ConfigError, match=r"broken\.jpg") as info:
+        dm.train_dataset[broken]
+    assert info.value.key == "data.on_corrupt"
+    with pytest.raises(ConfigError, match="on_corrupt"):
+        ImageFolderDataModule(folder_with_a_corrupt_image, on_corrupt="ignore")
+
+
+def test_on_corrupt_error_stops_train_py_with_one_line(folder_with_a_corrupt_image, tmp_path):
+    from tests.cli.entrypoint import run_train
+
+    args = ["data=folder", f"data.root={folder_with_a_corrupt_image}", "data.on_corrupt=error", "data.num_workers=1",
+            "data.batch_size=4", "data.val_fraction=0", "data.test_fraction=0.05", "trainer.max_epochs=1", "logger=csv",
+            "trainer.limit_val_batches=0"]
+    result = run_train(args, tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: data.on_corrupt: cannot read image") and "broken.jpg" in line
