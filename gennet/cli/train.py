@@ -73,6 +73,21 @@ def _refuse_existing_run(run_dir: Path) -> None:
         )
 
 
+def _instantiate_trainer(trainer_cfg: DictConfig, logger, callbacks):
+    """``lightning.pytorch.Trainer`` from ``trainer``; Lightning's own refusals become one ``trainer`` line."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return instantiate(trainer_cfg, logger=logger, callbacks=callbacks)
+    except InstantiationException as error:
+        cause = error.__cause__ or error
+        if isinstance(cause, (MisconfigurationException, ModuleNotFoundError, ValueError, TypeError)):
+            raise ConfigError("trainer", str(cause).strip().splitlines()[0]) from None
+        raise
+
+
 def _data_arguments(model_cfg: DictConfig, datamodule) -> dict:
     """What the model learns from the data module: ``image_size``, ``channels`` and, for a model whose
     constructor takes it (the classifiers), ``num_classes``."""
@@ -107,7 +122,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model = instantiate(cfg.model, _convert_="all", **_data_arguments(cfg.model, datamodule))
         logger = instantiate(cfg.logger) if cfg.get("logger") else False
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-        trainer = instantiate(cfg.trainer, logger=logger, callbacks=callbacks)
+        trainer = _instantiate_trainer(cfg.trainer, logger, callbacks)
 
     if logger:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))

@@ -72,10 +72,50 @@ def _validate_classifier(model: DictConfig, image_size) -> None:
     _choice("model.lr_schedule", model.get("lr_schedule", "step"), ("step", "cosine", "constant"))
 
 
+def _validate_generator(model: DictConfig) -> None:
+    """``model.*`` choices of :class:`~gennet.lit.GeneratorModule` (``generator`` / ``cnn_generator``)."""
+    _choice("model.architecture", model.get("architecture", "sparse"), ("sparse", "cnn"))
+    _choice("model.loss", model.get("loss", "mse"), ("mse", "l1"))
+    _choice("model.optimizer", model.get("optimizer", "adam"), ("adam", "adamw", "sgd"))
+    _choice("model.lr_schedule", model.get("lr_schedule", "cosine"), ("cosine", "constant"))
+    _choice("model.hista_method", model.get("hista_method", "istc"), ("istc", "active_set"))
+    _choice("model.atom_init", model.get("atom_init", "data"), ("data", "random"))
+    if model.get("checkpoint_layers") and model.get("hista_method", "istc") != "istc":
+        raise ConfigError("model.checkpoint_layers", "is implemented for model.hista_method=istc only")
+    if "cnn_width" in model:
+        check_int("model.cnn_width", model.cnn_width, 1)
+
+
+def _boolean(key: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
+
+
+def _validate_trainer(trainer: DictConfig) -> None:
+    if trainer.get("max_epochs") not in (None, -1):
+        check_int("trainer.max_epochs", trainer.get("max_epochs"), 1, why=" (or -1 for no limit)")
+    for split in ("train", "val", "test"):
+        key, value = f"trainer.limit_{split}_batches", trainer.get(f"limit_{split}_batches")
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, Real) or value < 0 or (isinstance(value, float) and value > 1):
+            raise ConfigError(key, f"must be null, an integer >= 0 (batches) or a fraction in [0, 1], got {value!r}")
+    devices = trainer.get("devices")
+    if isinstance(devices, int) and not isinstance(devices, bool) and devices != -1 and devices < 1:
+        raise ConfigError("trainer.devices", f"must be >= 1, -1 (all) or auto, got {devices}")
+
+
 def validate_train_config(cfg: DictConfig) -> None:
-    """Raise :class:`~gennet.errors.ConfigError` for the first bad model/trainer value of ``cfg``."""
+    """Raise :class:`~gennet.errors.ConfigError` for the first bad value of ``cfg`` (root, data, model, trainer,
+    callbacks keys; the data modules check the rest of ``data.*`` in their constructors)."""
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError("seed", f"expected an integer, got {seed!r}")
+    _boolean("test", cfg.get("test", True))
     model, data = cfg.get("model"), cfg.get("data")
     image_size = data.get("image_size") if data is not None else None
+    if image_size is not None:
+        check_int("data.image_size", image_size, 1)
     if model is not None and "encoder" in model:
         encoder = model.encoder
         J = check_int("model.encoder.J", encoder.get("J"), 1)
@@ -91,6 +131,8 @@ def validate_train_config(cfg: DictConfig) -> None:
             check_int("model.atom_size", model.atom_size, 1, max(image_size // 2**J, 1), why=" (the coarse grid size)")
     if model is not None and "scattering" in model:
         _validate_classifier(model, image_size)
+    elif model is not None and "encoder" in model:
+        _validate_generator(model)
     if model is not None:
         for key in ("num_atoms", "n_layers"):
             if key in model:
@@ -98,6 +140,14 @@ def validate_train_config(cfg: DictConfig) -> None:
         for key in ("lambda_star", "lr"):
             if key in model:
                 _positive(f"model.{key}", model.get(key))
-    trainer = cfg.get("trainer")
-    if trainer is not None and trainer.get("max_epochs") not in (None, -1):
-        check_int("trainer.max_epochs", trainer.get("max_epochs"), 1, why=" (or -1 for no limit)")
+        if "weight_decay" in model:
+            decay = model.weight_decay
+            if isinstance(decay, bool) or not isinstance(decay, Real) or decay < 0:
+                raise ConfigError("model.weight_decay", f"must be a number >= 0, got {decay!r}")
+    if cfg.get("trainer") is not None:
+        _validate_trainer(cfg.trainer)
+    grids = (cfg.get("callbacks") or {}).get("reconstruction_grids")
+    if grids:
+        for key, minimum in (("num_images", 1), ("nrow", 1), ("num_atoms", 0)):
+            if key in grids:
+                check_int(f"callbacks.reconstruction_grids.{key}", grids.get(key), minimum)

@@ -41,6 +41,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``lr``, ``weight_decay`` its settings.
         lr_schedule: ``"cosine"`` (cosine decay to 0 over all training steps, per step) or ``"constant"``.
         seed: seed of the dictionary initialization.
+        checkpoint_layers: activation checkpointing of the unrolled ISTC layers (less memory, more compute).
         cnn_width, whiten: width of the CNN decoder's first layer; PCA-whiten ``w`` (its statistics are
             computed over the training set at the start of a fresh fit).
 
@@ -76,6 +77,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         architecture: str = "sparse",
         cnn_width: int = 256,
         whiten: bool = True,
+        checkpoint_layers: bool = False,
     ) -> None:
         super().__init__()
         # Plain types only in the hyper-parameters: checkpoints then load with weights_only=True.
@@ -94,6 +96,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
             self.generator = SparseInverseGenerator(
                 shape, channels, J, L, A, num_atoms=num_atoms, n_layers=n_layers, lambda_star=lambda_star,
                 atom_size=atom_size, positive=positive, learn_lambda=learn_lambda, hista_method=hista_method, seed=seed,
+                checkpoint_layers=checkpoint_layers,
             )
         elif architecture == "cnn":
             self.generator = CNNGenerator(shape, channels, J, L, A, width=cnn_width, whiten=whiten)

@@ -42,6 +42,8 @@ class SparseInverseGenerator(EmbeddingInverse):
             choice for training end to end) or ``"active_set"`` (accurate Lasso solutions, ~4× the cost);
             see :func:`~gennet.sparse.homotopy_ista`.
         seed: seed of the dictionary's random initialization.
+        checkpoint_layers: activation checkpointing of the unrolled layers (``istc`` only): less memory
+            for training, one extra ``(A, Aᵀ)`` pass per layer; same values and gradients.
 
     Shapes: ``x: (B, C, H, W)`` float32 in [−1, 1]; ``w: (B, C·(1+J·L·A), H/2^J, W/2^J)``;
     ``z: (B, K, H/2^J, W/2^J)``.
@@ -66,12 +68,14 @@ class SparseInverseGenerator(EmbeddingInverse):
         learn_lambda: bool = False,
         hista_method: str = "istc",
         seed: int = 0,
+        checkpoint_layers: bool = False,
     ) -> None:
         super().__init__(shape, channels, J, L, A)
         generator = torch.Generator().manual_seed(seed)
         self.dictionary = ConvDictionary(num_atoms, channels, shape, J, L, A, atom_size, generator=generator)
         self.hista = HomotopyISTA(
-            lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda, method=hista_method
+            lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda, method=hista_method,
+            checkpoint_layers=checkpoint_layers,
         )
 
     def operator(self) -> tuple[CoarseConvOperator, torch.Tensor]:

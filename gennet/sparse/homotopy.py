@@ -206,6 +206,7 @@ def homotopy_ista(
     max_enter: int = 6,
     memory: int | None = None,
     method: str = "active_set",
+    checkpoint_layers: bool = False,
 ) -> Tensor | tuple[Tensor, HomotopyStats]:
     """Unrolled homotopy ISTA for ``min_z ½‖y − A z‖² + λ*‖z‖₁`` (module docstring: schedule).
 
@@ -227,6 +228,9 @@ def homotopy_ista(
             to ``λ_N = λ*``, step ``η = 1/‖A‖²`` (``norm_squared``, no gradient) — a few elementwise
             operations per layer, the cheap choice inside networks trained end to end
             (``n_homotopy``, ``max_enter``, ``memory`` do not apply).
+        checkpoint_layers: ``method="istc"`` only: activation checkpointing of the unrolled layers
+            (memory of one code per layer instead of all intermediate products; ~1 more ``(A, Aᵀ)`` pass
+            per layer in the backward pass); the values and gradients are unchanged.
 
     Returns:
         ``z: (B, K)`` or ``(B, *code_shape)``, same dtype as ``y`` (and the stats if asked).
@@ -234,7 +238,7 @@ def homotopy_ista(
 
     Raises:
         ValueError: ``lambda_star <= 0``, ``n_layers < 1``, ``n_homotopy`` outside ``[1, n_layers]``,
-            ``max_enter < 1``, ``memory < 1`` or an unknown ``method``.
+            ``max_enter < 1``, ``memory < 1``, an unknown ``method``, or ``checkpoint_layers`` with ``active_set``.
     """
     lam = torch.as_tensor(lambda_star, dtype=y.dtype, device=y.device)
     if lam.ndim != 0:
@@ -252,13 +256,15 @@ def homotopy_ista(
         raise ValueError(f"memory must be >= 1, got {memory}")
     if method not in ("active_set", "istc"):
         raise ValueError(f"method must be 'active_set' or 'istc', got {method!r}")
+    if checkpoint_layers and method != "istc":
+        raise ValueError("checkpoint_layers is implemented for method='istc' only")
 
     op = as_operator(A)
     aty = op.adjoint(y)
     code_shape = aty.shape[1:]
     B = y.shape[0]
     if method == "istc":
-        z = _istc(y, op, aty, lam, n_layers, positive)
+        z = _istc(y, op, aty, lam, n_layers, positive, checkpoint_layers)
     else:
         z, g = _solve(
             y, op, aty.reshape(B, -1), lam, n_layers, n_h, positive, max_enter, memory or n_layers, code_shape
@@ -281,16 +287,29 @@ def homotopy_ista(
     return z, stats
 
 
-def _istc(y: Tensor, op: LinearOperator, aty: Tensor, lam: Tensor, n_layers: int, positive: bool) -> Tensor:
-    """Geometric homotopy ISTC (Zarka et al. 2021, eq. 4) with step ``1/‖A‖²``; ``aty = Aᵀy``."""
+def _istc(
+    y: Tensor, op: LinearOperator, aty: Tensor, lam: Tensor, n_layers: int, positive: bool, checkpoint: bool = False
+) -> Tensor:
+    """Geometric homotopy ISTC (Zarka et al. 2021, eq. 4) with step ``1/‖A‖²``; ``aty = Aᵀy``.
+
+    ``checkpoint``: activation checkpointing of every layer (only the codes ``z_n`` are kept for the
+    backward pass; each layer's ``A``/``Aᵀ`` products are recomputed) — same values and gradients."""
     B = y.shape[0]
     shape = (B, *([1] * (aty.ndim - 1)))
     lam_0 = torch.maximum(max_correlation(aty.reshape(B, -1), positive), lam).reshape(shape)
     gamma = (lam / lam_0) ** (1.0 / n_layers)
     eta = 1.0 / op.norm_squared().detach().to(aty.dtype).clamp_min(torch.finfo(aty.dtype).tiny)
     z = soft_threshold(eta * aty, eta * lam_0 * gamma, positive)
+
+    def layer(z: Tensor, threshold: Tensor) -> Tensor:
+        return soft_threshold(z + eta * (aty - op.adjoint(op.forward(z))), threshold, positive)
+
     for n in range(2, n_layers + 1):
-        z = soft_threshold(z + eta * (aty - op.adjoint(op.forward(z))), eta * lam_0 * gamma**n, positive)
+        threshold = eta * lam_0 * gamma**n
+        if checkpoint and torch.is_grad_enabled():
+            z = torch.utils.checkpoint.checkpoint(layer, z, threshold, use_reentrant=False)
+        else:
+            z = layer(z, threshold)
     return z
 
 
@@ -388,11 +407,14 @@ class HomotopyISTA(nn.Module):
         learn_lambda: bool = False,
         lambda_min: float = 0.0,
         method: str = "active_set",
+        checkpoint_layers: bool = False,
     ) -> None:
         super().__init__()
         if method not in ("active_set", "istc"):
             raise ValueError(f"method must be 'active_set' or 'istc', got {method!r}")
-        self.method = method
+        if checkpoint_layers and method != "istc":
+            raise ValueError("checkpoint_layers is implemented for method='istc' only")
+        self.method, self.checkpoint_layers = method, bool(checkpoint_layers)
         if not lambda_star > 0:
             raise ValueError(f"lambda_star must be > 0, got {lambda_star}")
         if int(n_layers) != n_layers or n_layers < 1:
@@ -418,7 +440,8 @@ class HomotopyISTA(nn.Module):
     ) -> Tensor | tuple[Tensor, HomotopyStats]:
         """``y: (B, d)`` / ``(B, *signal_shape)`` → ``z: (B, K)`` / ``(B, *code_shape)``."""
         lam = self.lambda_star.to(dtype=y.dtype, device=y.device)
-        return homotopy_ista(y, A, lam, self.n_layers, self.positive, return_stats=return_stats, method=self.method)
+        return homotopy_ista(y, A, lam, self.n_layers, self.positive, return_stats=return_stats, method=self.method,
+                             checkpoint_layers=self.checkpoint_layers)
 
     def extra_repr(self) -> str:
         return (

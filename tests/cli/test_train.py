@@ -85,6 +85,16 @@ def test_celeba_experiment_on_real_faces(tmp_path, celeba_root):
         ("model.n_layers=0", "model.n_layers"),
         ("model.encoder.A=3", "model.encoder.A"),
         ("ckpt_path=/nonexistent/last.ckpt", "ckpt_path"),
+        ("seed=abc", "seed"),
+        ("test=maybe", "test"),
+        ("data.image_size=0", "data.image_size"),
+        ("model.architecture=vae", "model.architecture"),
+        ("model.loss=huber", "model.loss"),
+        ("model.weight_decay=-1", "model.weight_decay"),
+        ("trainer.devices=0", "trainer.devices"),
+        ("trainer.precision=17", "trainer"),
+        ("trainer.limit_train_batches=-1", "trainer.limit_train_batches"),
+        ("callbacks.reconstruction_grids.num_images=0", "callbacks.reconstruction_grids.num_images"),
     ],
 )
 def test_bad_values_stop_with_one_line(tmp_path, override, key):

@@ -258,3 +258,23 @@ def test_unknown_method_is_rejected():
         homotopy_ista(torch.randn(2, 8), torch.randn(8, 16), 0.1, method="fista")
     with pytest.raises(ValueError, match="method"):
         HomotopyISTA(method="fista")
+
+
+def test_checkpointed_istc_layers_give_the_same_values_and_gradients():
+    from gennet.models import SparseInverseGenerator
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 32, 32) * 2 - 1
+    results = []
+    for checkpoint in (False, True):
+        model = SparseInverseGenerator((32, 32), 1, J=2, num_atoms=16, n_layers=6, seed=0, checkpoint_layers=checkpoint)
+        loss = (model(x) - x).square().mean()
+        loss.backward()
+        results.append((loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    torch.testing.assert_close(loss_a, loss_b, rtol=0, atol=0)
+    assert len(grads_a) == len(grads_b) == 3
+    for a, b in zip(grads_a, grads_b):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="istc"):
+        SparseInverseGenerator((32, 32), 1, J=2, hista_method="active_set", checkpoint_layers=True)

@@ -1,0 +1,105 @@
+"""Training throughput and peak memory of the sparse-inverse generator (issue 5): images/s and peak memory
+for the default (MNIST 32², J=2, K=64) and ``celeba`` (64² RGB, J=3, K=1024) models, at n_layers 12 and 24,
+with and without activation checkpointing of the unrolled ISTC layers (``model.checkpoint_layers``).
+
+One training step = encode, decode (ISTC), MSE, backward, Adam step, atom renormalization — what
+``GeneratorModule.training_step`` does — on random images (the cost does not depend on the content).
+Each configuration runs in its own process: on CPU the peak is the process's peak resident memory
+minus its resident memory before the first step (so: activations, gradients, optimizer state); on a GPU,
+``torch.cuda.max_memory_allocated``. Times: median of ``--steps`` steps after 2 warm-up steps.
+
+    python benchmarks/bench_train.py --threads 2 --steps 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = {  # name: (image size, channels, J, num_atoms, batch on CPU, batch on GPU)
+    "default": (32, 1, 2, 64, 64, 64),
+    "celeba": (64, 3, 3, 1024, 16, 128),
+}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def run_one(config: str, n_layers: int, checkpoint: bool, steps: int, threads: int, device: str) -> dict:
+    import torch
+
+    sys.path.insert(0, str(REPO))
+    from gennet.models import SparseInverseGenerator
+
+    torch.set_num_threads(threads)
+    size, channels, J, K, batch_cpu, batch_gpu = CONFIGS[config]
+    batch = batch_gpu if device.startswith("cuda") else batch_cpu
+    model = SparseInverseGenerator((size, size), channels, J=J, num_atoms=K, n_layers=n_layers,
+                                   lambda_star=0.05, checkpoint_layers=checkpoint).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = (torch.rand(batch, channels, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
+    model.decode(model.encode(x[:1]))  # build the cached operators (U⁻¹'s dual) outside the measurement
+    before = _rss_mb()
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    times = []
+    for step in range(steps + 2):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        loss = (model.decode(model.encode(x)) - x).square().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        model.normalize_atoms_()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if step >= 2:
+            times.append(time.perf_counter() - start)
+    peak = (torch.cuda.max_memory_allocated() - base) / 2**20 if device.startswith("cuda") else _rss_mb() - before
+    return {"images_per_s": batch / statistics.median(times), "peak_mb": peak, "batch": batch}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: one configuration, JSON out
+    args = parser.parse_args()
+    if args.one:
+        config, n_layers, checkpoint = args.one.split(",")
+        print(json.dumps(run_one(config, int(n_layers), checkpoint == "1", args.steps, args.threads, args.device)))
+        return
+    import torch
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"torch {torch.__version__}, device {device}, {args.threads} threads, median of {args.steps} steps\n")
+    print("| model | batch | n_layers | checkpointing | images/s | peak memory (MB) | memory saved | slowdown |")
+    print("|---|---|---|---|---|---|---|---|")
+    for config in CONFIGS:
+        for n_layers in (12, 24):
+            rows = {}
+            for checkpoint in (False, True):
+                command = [sys.executable, __file__, "--one", f"{config},{n_layers},{int(checkpoint)}",
+                           "--steps", str(args.steps), "--threads", str(args.threads), "--device", device]
+                out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                rows[checkpoint] = json.loads(out.strip().splitlines()[-1])
+            for checkpoint, r in rows.items():
+                saved = 1 - r["peak_mb"] / rows[False]["peak_mb"] if checkpoint else 0.0
+                slowdown = rows[False]["images_per_s"] / r["images_per_s"]
+                print(f"| {config} | {r['batch']} | {n_layers} | {'on' if checkpoint else 'off'} | {r['images_per_s']:.1f} | "
+                      f"{r['peak_mb']:.0f} | {saved:.0%} | {slowdown:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
