@@ -21,6 +21,12 @@ def _positive(key: str, value) -> float:
     return float(value)
 
 
+def _non_negative(key: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or value < 0:
+        raise ConfigError(key, f"must be a number >= 0, got {value!r}")
+    return float(value)
+
+
 def _fraction(key: str, value, what: str = "[0, 1)") -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
         raise ConfigError(key, f"must be a number in {what}, got {value!r}")
@@ -62,9 +68,7 @@ def _validate_classifier(model: DictConfig, image_size) -> None:
         if key in model:
             _fraction(f"model.{key}", model.get(key))
     if "lambda_min" in model:
-        lambda_min = model.lambda_min
-        if isinstance(lambda_min, bool) or not isinstance(lambda_min, Real) or lambda_min < 0:
-            raise ConfigError("model.lambda_min", f"must be a number >= 0, got {lambda_min!r}")
+        _non_negative("model.lambda_min", model.lambda_min)
     if "lr_gamma" in model:
         _positive("model.lr_gamma", model.lr_gamma)
     _choice("model.head", model.get("head", "mlp"), ("mlp", "linear"))
@@ -141,9 +145,7 @@ def validate_train_config(cfg: DictConfig) -> None:
             if key in model:
                 _positive(f"model.{key}", model.get(key))
         if "weight_decay" in model:
-            decay = model.weight_decay
-            if isinstance(decay, bool) or not isinstance(decay, Real) or decay < 0:
-                raise ConfigError("model.weight_decay", f"must be a number >= 0, got {decay!r}")
+            _non_negative("model.weight_decay", model.weight_decay)
     if cfg.get("trainer") is not None:
         _validate_trainer(cfg.trainer)
     grids = (cfg.get("callbacks") or {}).get("reconstruction_grids")
