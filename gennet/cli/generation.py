@@ -26,12 +26,7 @@ __all__ = [
     "device_for",
     "gaussian_for",
     "decode",
-    "thin_hydra_overrides",
 ]
-
-#: Hydra settings of the thin scripts: no run directory, no .hydra folder, no log files.
-thin_hydra_overrides = {"run": {"dir": "."}, "output_subdir": None}
-
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
     """The :class:`~gennet.lit.GeneratorModule` of a checkpoint, in eval mode on ``device``, and the checkpoint."""
