@@ -129,16 +129,20 @@ class ImageDataModule(L.LightningDataModule):
         image_size: side ``H = W`` of the returned images (``data.image_size``, checked by subclasses).
         num_workers: dataloader worker processes (``data.num_workers``, >= 0; 0 loads in the main process).
         seed: seeds the training shuffle (and the split, where a split is random).
+        on_corrupt: for data modules that read image files: an unreadable image is skipped with a counted
+            warning (``"skip"``) or stops the run naming the file (``"error"``); see :func:`readable_item`.
 
     Raises:
-        ConfigError: ``"data.batch_size"`` if < 1, ``"data.num_workers"`` if < 0, ``"data.seed"`` if not an int.
+        ConfigError: ``"data.batch_size"`` if < 1, ``"data.num_workers"`` if < 0, ``"data.seed"`` if not an int,
+            ``"data.on_corrupt"`` if not ``skip`` or ``error``.
     """
 
     num_channels: int = 3
     num_classes: int = 1  #: distinct labels (1 for datasets without labels)
 
-    def __init__(self, batch_size: int, image_size: int, num_workers: int, seed: int) -> None:
+    def __init__(self, batch_size: int, image_size: int, num_workers: int, seed: int, on_corrupt: str = "skip") -> None:
         super().__init__()
+        self.on_corrupt = check_on_corrupt(on_corrupt)
         self.batch_size = check_int("data.batch_size", batch_size, 1)
         self.num_workers = check_int("data.num_workers", num_workers, 0)
         if isinstance(seed, bool) or not isinstance(seed, int):

@@ -14,7 +14,6 @@ from gennet.data.base import (
     ImageFileDataset,
     Split,
     check_directory,
-    check_on_corrupt,
     image_transform,
     readable_item,
 )
@@ -109,9 +108,8 @@ class CelebADataModule(ImageDataModule):
         seed: int = 0,
         on_corrupt: str = "skip",
     ) -> None:
-        super().__init__(batch_size, image_size, num_workers, seed)
+        super().__init__(batch_size, image_size, num_workers, seed, on_corrupt)
         self.save_hyperparameters(logger=False)
-        self.on_corrupt = check_on_corrupt(on_corrupt)
         check_int("data.image_size", image_size, 1, CROP, why=" (CelebA faces are center-cropped to 178x178)")
         layout = f" (expected CelebA's aligned layout: {LAYOUT})"
         self.root = check_directory(root, layout)

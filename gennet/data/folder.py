@@ -13,7 +13,6 @@ from gennet.data.base import (
     ImageFileDataset,
     Split,
     check_directory,
-    check_on_corrupt,
     image_transform,
 )
 from gennet.errors import ConfigError, check_int
@@ -84,7 +83,7 @@ class ImageFolderDataModule(ImageDataModule):
         class_subfolders: bool = False,
         on_corrupt: str = "skip",
     ) -> None:
-        super().__init__(batch_size, image_size, num_workers, seed)
+        super().__init__(batch_size, image_size, num_workers, seed, on_corrupt)
         self.save_hyperparameters(logger=False)
         check_int("data.image_size", image_size, 1)
         if channels not in (1, 3) or isinstance(channels, bool):
@@ -96,7 +95,6 @@ class ImageFolderDataModule(ImageDataModule):
             message = f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
             raise ConfigError("data.test_fraction", message)
         self.root = check_directory(root)
-        self.on_corrupt = check_on_corrupt(on_corrupt)
 
         files = find_images(self.root)
         if not files:

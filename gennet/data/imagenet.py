@@ -8,7 +8,7 @@ import torch
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from gennet.data.base import ImageDataModule, Split, check_directory, check_on_corrupt, readable_item
+from gennet.data.base import ImageDataModule, Split, check_directory, readable_item
 from gennet.errors import ConfigError, check_int
 
 #: ImageNet's evaluation protocol: resize the shorter side to 256, center-crop 224 (ratio 256/224).
@@ -79,9 +79,8 @@ class ImageNetDataModule(ImageDataModule):
         seed: int = 0,
         on_corrupt: str = "skip",
     ) -> None:
-        super().__init__(batch_size, image_size, num_workers, seed)
+        super().__init__(batch_size, image_size, num_workers, seed, on_corrupt)
         self.save_hyperparameters(logger=False)
-        self.on_corrupt = check_on_corrupt(on_corrupt)
         check_int("data.image_size", image_size, 8)
         self.root = check_directory(root)
         self.folders = {split: check_directory(self.root / split, f" (expected {self.root}/{split}/<class>/...)")
