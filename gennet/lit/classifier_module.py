@@ -18,10 +18,10 @@ from ..models.scatnet import ScatteringClassifier
 from ..models.sparse_scatnet import SparseScatteringClassifier
 from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
+from .optimization import OPTIMIZERS, cosine_per_step
 
 __all__ = ["ClassifierModule"]
 
-_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 _SCHEDULES = ("step", "cosine", "constant")
 
 
@@ -88,8 +88,8 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         scattering = dict(scattering or {"J": 4, "L": 8, "max_order": 2, "phases": 4})
         scattering = {k: (None if v is None else int(v)) for k, v in scattering.items()}  # plain types in the checkpoint
         self.save_hyperparameters()
-        if optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {optimizer!r}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
         if lr_schedule not in _SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {list(_SCHEDULES)}, got {lr_schedule!r}")
         if standardization_samples is not None and standardization_samples < 1:
@@ -175,12 +175,10 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         kwargs = dict(lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.optimizer == "sgd":
             kwargs["momentum"] = hp.momentum
-        optimizer = _OPTIMIZERS[hp.optimizer](self.parameters(), **kwargs)
+        optimizer = OPTIMIZERS[hp.optimizer](self.parameters(), **kwargs)
         if hp.lr_schedule == "constant":
             return optimizer
         if hp.lr_schedule == "step":
             scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=hp.lr_step_epochs, gamma=hp.lr_gamma)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return cosine_per_step(optimizer, self.trainer)

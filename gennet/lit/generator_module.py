@@ -16,11 +16,11 @@ from ..models.cnn_generator import CNNGenerator
 from ..models.generator import SparseInverseGenerator
 from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
+from .optimization import OPTIMIZERS, cosine_per_step
 
 __all__ = ["GeneratorModule"]
 
 _DATA_RANGE = 2.0  # images live in [−1, 1]
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
 class GeneratorModule(DataRecord, pl.LightningModule):
@@ -89,8 +89,8 @@ class GeneratorModule(DataRecord, pl.LightningModule):
             raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
         if loss not in ("mse", "l1"):
             raise ValueError(f"loss must be 'mse' or 'l1', got {loss!r}")
-        if optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {optimizer!r}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
         shape, J, L, A = (image_size, image_size), encoder["J"], encoder.get("L", 8), encoder.get("A", 4)
         if architecture == "sparse":
             self.generator = SparseInverseGenerator(
@@ -182,11 +182,9 @@ class GeneratorModule(DataRecord, pl.LightningModule):
             self.generator.normalize_atoms_()
 
     def configure_optimizers(self):
-        cls = _OPTIMIZERS[self.hparams.optimizer]
+        cls = OPTIMIZERS[self.hparams.optimizer]
         optimizer = cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
         if self.hparams.lr_schedule == "constant":
             return optimizer
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return cosine_per_step(optimizer, self.trainer)
 
