@@ -141,7 +141,6 @@ class _Basis:
         if self.Q.shape[1] == 0:
             return
         B, m, K = self.Q.shape
-        tiny = torch.finfo(self.Q.dtype).tiny
         for _ in range(int(mask.sum(1).max())):
             hit = mask.any(1)
             j = mask.to(torch.uint8).argmax(1)
@@ -327,7 +326,6 @@ def _solve(
 ) -> tuple[Tensor, Tensor]:
     """The layers of :func:`homotopy_ista` on flattened codes ``(B, K)``; ``g = Aᵀy`` on entry."""
     B, K = g.shape
-    tiny = torch.finfo(y.dtype).tiny
     lam_prev = torch.maximum(max_correlation(g, positive)[:, None], lam)  # λ_0 = max(λ_max, λ*)
     z = torch.zeros_like(g)
     f = 0.5 * y.reshape(B, -1).square().sum(1, keepdim=True)  # ½‖y − Az‖², tracked exactly

@@ -189,7 +189,6 @@ class Scattering2D(nn.Module):
             raise ValueError(f"expected input of shape (..., {self.M}, {self.N}), got {tuple(x.shape)}")
         batch_shape = x.shape[:-2]
         dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
-        J, L, A = self.J, self.L, self.phases or 1
         K, h, w = self.output_shape
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.reshape(-1, 1, self.M, self.N).to(dtype)

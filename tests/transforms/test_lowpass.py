@@ -1,6 +1,5 @@
 """The projector L and the embedding Φ = L∘U (DESIGN §3)."""
 
-import numpy as np
 import pytest
 import torch
 from kymatio.scattering2d.backend.torch_backend import backend as kymatio_backend
