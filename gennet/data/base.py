@@ -171,15 +171,11 @@ class ImageDataModule(L.LightningDataModule):
                       persistent_workers=self.num_workers > 0)
         if not train:
             return DataLoader(dataset, batch_size=self.batch_size, shuffle=False, **common)
-        drop_last = len(dataset) > self.batch_size
         trainer = getattr(self, "trainer", None)
-        if trainer is not None and trainer.world_size > 1:
-            # Lightning swaps in a DistributedSampler (seeded per epoch); mid-epoch positions are not restored
-            generator = torch.Generator().manual_seed(self.seed)
-            return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator,
-                              drop_last=drop_last, **common)
-        # the order of every epoch depends on (seed, epoch) only, and a run resumes mid-epoch exactly
-        return ResumableDataLoader(dataset, self.batch_size, self.seed, drop_last=drop_last, **common)
+        world = dict(num_replicas=trainer.world_size, rank=trainer.global_rank) if trainer is not None else {}
+        drop_last = -(-len(dataset) // world.get("num_replicas", 1)) > self.batch_size  # per-process share
+        # the order of every epoch depends on (seed, epoch) only, and a run resumes mid-epoch exactly (DDP too)
+        return ResumableDataLoader(dataset, self.batch_size, self.seed, drop_last=drop_last, **world, **common)
 
     def train_dataloader(self) -> DataLoader:
         self.setup()  # a no-op under a Trainer; lets the loaders be used without one

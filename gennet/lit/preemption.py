@@ -23,8 +23,12 @@ class Preemption(pl.Callback):
     the trainer's checkpoint IO); ``train.py`` then exits with status 143. Resume with
     ``python train.py ckpt_path=last hydra.run.dir=<the same run directory>``.
 
-    Uses Lightning's own stop mechanism: the handlers set the trainer's SIGTERM flag, which Lightning checks
-    after every training batch (and shares across DDP ranks).
+    The handlers only note the signal. At the end of every training step the ranks agree (any rank
+    signalled → all stop: one boolean all-reduce, as Lightning's own per-step SIGTERM broadcast) and then
+    set the trainer's SIGTERM flag, which Lightning checks right after the step. So every rank stops after
+    the same step, whichever of them got the signal and when; Lightning's own handler, which runs a
+    collective inside the signal handler and forwards the signal to the other processes, is replaced while
+    training runs (it could leave the ranks waiting on different collectives).
 
     Args:
         dirpath: the checkpoint folder (``${paths.output_dir}/checkpoints``, as ModelCheckpoint's).
@@ -33,23 +37,30 @@ class Preemption(pl.Callback):
     def __init__(self, dirpath: str) -> None:
         self.dirpath = Path(dirpath)
         self._previous: dict[int, Any] = {}
+        self._signalled = False
 
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        def stop(signum, frame) -> None:
-            trainer._signal_connector.received_sigterm = True
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # after Lightning registered its handlers (Trainer._run), so that these replace them
+        def note(signum, frame) -> None:
+            self._signalled = True
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             try:
-                self._previous[signum] = signal.signal(signum, stop)
+                self._previous[signum] = signal.signal(signum, note)
             except ValueError:  # not the main thread: leave the handlers alone
                 pass
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if trainer.strategy.reduce_boolean_decision(self._signalled, all=False):
+            trainer._signal_connector.received_sigterm = True  # Lightning raises SIGTERMException after the step
 
     def _restore_handlers(self) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
 
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._restore_handlers()
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
@@ -57,7 +68,7 @@ class Preemption(pl.Callback):
         if not isinstance(exception, SIGTERMException):
             return
         path = self.dirpath / "last.ckpt"
-        trainer.save_checkpoint(path)
+        trainer.save_checkpoint(path, weights_only=False)  # the full training state, not only the weights
         if trainer.is_global_zero:
             print(f"interrupted by a signal after step {trainer.global_step}: checkpoint written to {path}", file=sys.stderr)
 
