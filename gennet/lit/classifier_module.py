@@ -133,7 +133,8 @@ class ClassifierModule(DataRecord, pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
-        log = dict(on_step=True, on_epoch=True, batch_size=x.shape[0])
+        # tensors are averaged over the DDP ranks (sync_dist); torchmetrics objects synchronize themselves
+        log = dict(on_step=True, on_epoch=True, batch_size=x.shape[0], sync_dist=True)
         if self.sparse:
             logits, stats = self.network(x, return_stats=True)
             self.log_dict(
@@ -150,7 +151,7 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         loss = F.cross_entropy(logits, y)
         self.train_acc(logits.detach(), y)
         self.log("train/loss", loss, prog_bar=True, **log)
-        self.log("train/acc", self.train_acc, prog_bar=True, **log)
+        self.log("train/acc", self.train_acc, prog_bar=True, on_step=True, on_epoch=True)
         return loss
 
     def _evaluate(self, batch, stage: str) -> None:
@@ -159,8 +160,8 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         acc, top5 = getattr(self, f"{stage}_acc"), getattr(self, f"{stage}_acc_top5")
         acc(logits, y)
         top5(logits, y)
-        log = dict(on_step=False, on_epoch=True, batch_size=x.shape[0])
-        self.log(f"{stage}/loss", F.cross_entropy(logits, y), **log)
+        log = dict(on_step=False, on_epoch=True)
+        self.log(f"{stage}/loss", F.cross_entropy(logits, y), batch_size=x.shape[0], sync_dist=True, **log)
         self.log(f"{stage}/acc", acc, prog_bar=True, **log)
         self.log(f"{stage}/acc_top5", top5, **log)
 

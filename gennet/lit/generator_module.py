@@ -141,9 +141,10 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         x_hat, stats = self.generator.decode(self.generator.encode(x), return_stats=True)
         loss = self._loss(x_hat, x)
         self.train_psnr(x_hat.detach().clamp(-1, 1), x)
-        log = dict(prog_bar=False, on_step=True, on_epoch=True, batch_size=x.shape[0])
-        self.log("train/loss", loss, **{**log, "prog_bar": True})
-        self.log("train/psnr", self.train_psnr, **{**log, "prog_bar": True})
+        # tensors are averaged over the DDP ranks (sync_dist); torchmetrics objects synchronize themselves
+        log = dict(on_step=True, on_epoch=True, batch_size=x.shape[0], sync_dist=True)
+        self.log("train/loss", loss, prog_bar=True, **log)
+        self.log("train/psnr", self.train_psnr, prog_bar=True, on_step=True, on_epoch=True)
         if stats is None:  # the CNN decoder has no sparse code
             return loss
         self.log_dict(

@@ -24,6 +24,7 @@ def ddp_run(tmp_path_factory) -> Path:
     result = run_train([*RUN, RANK_WEIGHTS, f"+callbacks.rank_weights.dirpath={root / 'ranks'}"], root / "runs" / "ddp")
     assert result.returncode == 0, result.stderr[-3000:]
     (root / "stdout.txt").write_text(result.stdout)
+    (root / "stderr.txt").write_text(result.stderr)
     return root
 
 
@@ -37,6 +38,7 @@ def test_ddp_cpu_trains_identical_replicas_into_one_run_directory(ddp_run):
     assert len(checkpoints) == 2 and checkpoints[0].startswith("best-epoch") and checkpoints[1] == "last.ckpt"
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # wandb from rank 0 only
     assert (ddp_run / "stdout.txt").read_text().count("metrics.json") == 1  # the summary is printed once
+    assert "sync_dist" not in (ddp_run / "stderr.txt").read_text()  # epoch values are averaged over the ranks
     # the replicas hold the same weights after training
     rank0, rank1 = (torch.load(ddp_run / "ranks" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert rank0.keys() == rank1.keys()
@@ -79,6 +81,7 @@ def test_ddp_standardization_statistics_cover_the_whole_training_set(tmp_path):
     result = run_train(args, run_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert isinstance(json.loads((run_dir / "metrics.json").read_text())["test/acc"], float)
+    assert "sync_dist" not in result.stderr  # epoch values are averaged over the ranks
 
     datamodule = MNIST5kDataModule(batch_size=500)
     datamodule.setup()
