@@ -50,10 +50,10 @@ class CoarseConvOperator(LinearOperator):
         with torch.autocast(device_type=kernel.device.type, enabled=False):
             k_hat = torch.fft.rfft2(kernel if kernel.dtype == torch.float64 else kernel.float())
         self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
-        re, im = k_hat.real.permute(2, 3, 0, 1), k_hat.imag.permute(2, 3, 0, 1)  # (h, w', K, C_w)
-        block = torch.cat([torch.cat([re, im], dim=-1), torch.cat([-im, re], dim=-1)], dim=-2)
-        self._matrix = block.reshape(-1, 2 * K, 2 * C_w).contiguous()  # (F, 2K, 2C_w)
+        self._matrix = _real_block(k_hat.permute(2, 3, 0, 1).reshape(-1, K, C_w))  # (F, 2K, 2C_w)
         self._matrix_t = self._matrix.transpose(1, 2).contiguous()  # (F, 2C_w, 2K), for the adjoint
+        self._inverses: dict[float, torch.Tensor] = {}
+        self._gram: torch.Tensor | None = None
 
     @property
     def dtype(self) -> torch.dtype:
@@ -63,16 +63,23 @@ class CoarseConvOperator(LinearOperator):
     def device(self) -> torch.device:
         return self._matrix.device
 
+    def _to_frequencies(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (B, n, h, w)`` → ``(F, B, 2n)``: real and imaginary parts of ``rfft2(x)``, one row per frequency."""
+        x_hat = torch.fft.rfft2(x.to(self.dtype))
+        return torch.cat([x_hat.real, x_hat.imag], dim=1).flatten(2).permute(2, 0, 1).contiguous()
+
+    def _from_frequencies(self, stacked: torch.Tensor, shape: tuple[int, int, int, int]) -> torch.Tensor:
+        """Inverse of :meth:`_to_frequencies`: ``(F, B, 2m)`` → ``(B, m, h, w)``."""
+        B, m, h, w = shape
+        out = stacked.permute(1, 2, 0)
+        out = torch.complex(out[:, :m], out[:, m:]).reshape(B, m, h, w // 2 + 1)
+        return torch.fft.irfft2(out, s=(h, w))
+
     def _apply(self, x: torch.Tensor, matrix: torch.Tensor, out_channels: int) -> torch.Tensor:
         """Per-frequency real matmul: ``x (B, n, h, w)`` → ``(B, out_channels, h, w)``."""
-        B, n, h, w = x.shape
+        B, _, h, w = x.shape
         with torch.autocast(device_type=x.device.type, enabled=False):
-            x_hat = torch.fft.rfft2(x.to(self.dtype))  # (B, n, h, w')
-            wf = x_hat.shape[-1]
-            stacked = torch.cat([x_hat.real, x_hat.imag], dim=1).flatten(2).permute(2, 0, 1).contiguous()  # (F, B, 2n)
-            out = torch.bmm(stacked, matrix).permute(1, 2, 0)  # (B, 2m, F)
-            out = torch.complex(out[:, :out_channels], out[:, out_channels:]).reshape(B, out_channels, h, wf)
-            return torch.fft.irfft2(out, s=(h, w))
+            return self._from_frequencies(torch.bmm(self._to_frequencies(x), matrix), (B, out_channels, h, w))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self._apply(z, self._matrix, self.signal_shape[0])
@@ -80,11 +87,70 @@ class CoarseConvOperator(LinearOperator):
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         return self._apply(y, self._matrix_t, self.code_shape[0])
 
+    def _complex_matrices(self) -> torch.Tensor:
+        """``Â(Ω)``, ``(F, K, C_w)`` complex128, detached: codes act as row vectors, ``ŷ = ẑ Â``."""
+        return self.kernel_hat.detach().to(torch.complex128).permute(2, 3, 0, 1).flatten(0, 1)
+
+    def gram(self, z: torch.Tensor) -> torch.Tensor:
+        """``AᵀA z`` in the Fourier domain (no gradient): one FFT pair, and either one product with the per-frequency
+        Gram matrices ``Â(Ω)Â(Ω)ᴴ`` (``K × K``, built once, when ``K ≤ 2 C_w``) or the two products with ``Â``, ``Âᴴ``."""
+        K, C = self.code_shape[0], self.signal_shape[0]
+        with torch.no_grad():
+            if K > 2 * C:
+                B, _, h, w = z.shape
+                stacked = torch.bmm(torch.bmm(self._to_frequencies(z), self._matrix), self._matrix_t)
+                return self._from_frequencies(stacked, (B, K, h, w))
+            if self._gram is None:
+                a = self._complex_matrices()
+                self._gram = _real_block(a @ a.conj().transpose(1, 2)).to(self.dtype)
+            return self._apply(z, self._gram, K)
+
+    def solve_shifted(self, rhs: torch.Tensor, rho: float) -> torch.Tensor:
+        """``(AᵀA + ρI)⁻¹ rhs`` exactly, ``rhs: (B, K, h, w)`` (no gradient), in the Fourier domain.
+
+        ``AᵀA`` is a convolution, block-diagonal in Fourier: at coarse frequency ``Ω`` it is the Hermitian
+        ``K × K`` matrix ``Â(Ω)Â(Ω)ᴴ`` (codes as row vectors). When ``C_w < K`` the solve goes through the
+        Woodbury identity, ``(ρI + ÂÂᴴ)⁻¹ = (I − Â (ρI + ÂᴴÂ)⁻¹ Âᴴ)/ρ``, with one ``C_w × C_w`` inverse per
+        frequency (no ``K × K`` matrix is formed); otherwise the ``K × K`` inverses are formed. Either way,
+        factorized once per ``ρ`` (float64 Cholesky) and cached on the operator (Wohlberg, IEEE TIP 2016, §III:
+        the frequency-domain solve of convolutional sparse coding); one FFT pair per call.
+        """
+        K, C = self.code_shape[0], self.signal_shape[0]
+        with torch.no_grad():
+            if rho not in self._inverses:
+                a = self._complex_matrices()
+                if C < K:
+                    eye = torch.eye(C, dtype=a.dtype, device=a.device)
+                    small = torch.cholesky_inverse(torch.linalg.cholesky(a.conj().transpose(1, 2) @ a + rho * eye))
+                    self._inverses[rho] = _real_block(small).to(self.dtype)
+                else:
+                    eye = torch.eye(K, dtype=a.dtype, device=a.device)
+                    inverse = torch.cholesky_inverse(torch.linalg.cholesky(a @ a.conj().transpose(1, 2) + rho * eye))
+                    self._inverses[rho] = _real_block(inverse).to(self.dtype)
+            B, _, h, w = rhs.shape
+            with torch.autocast(device_type=rhs.device.type, enabled=False):
+                r = self._to_frequencies(rhs)
+                if C < K:
+                    r = (r - torch.bmm(torch.bmm(torch.bmm(r, self._matrix), self._inverses[rho]), self._matrix_t)) / rho
+                else:
+                    r = torch.bmm(r, self._inverses[rho])
+                return self._from_frequencies(r, (B, K, h, w))
+
     def norm_squared(self) -> torch.Tensor:
         """Exact ``‖A‖²`` = max over coarse frequencies of ``σ_max(Â(Ω))²`` (no gradient)."""
         with torch.no_grad():
             per_frequency = self.kernel_hat.detach().permute(2, 3, 1, 0)  # (h, w', C_w, K)
             return torch.linalg.matrix_norm(per_frequency, ord=2).max() ** 2
+
+
+def _real_block(matrix: torch.Tensor) -> torch.Tensor:
+    """``N: (F, n, m)`` complex → ``(F, 2n, 2m)`` real ``[[Re N, Im N], [−Im N, Re N]]``.
+
+    ``[Re x, Im x] @ block = [Re y, Im y]`` for the row vector ``y = x N``: the per-frequency product as one
+    real matmul of the stacked real and imaginary parts (products of blocks are blocks of products).
+    """
+    re, im = matrix.real, matrix.imag
+    return torch.cat([torch.cat([re, im], dim=-1), torch.cat([-im, re], dim=-1)], dim=-2).contiguous()
 
 
 def _fold_periodic(out: torch.Tensor, size: tuple[int, int], offset: int) -> torch.Tensor:
@@ -109,9 +175,12 @@ class ConvDictionary(nn.Module):
         J, L, A: scales, orientations, phases of ``U``.
         atom_size: ``p``, atom support in coarse cells (``p × p``; ``2^J·p`` pixels wide), ``1 ≤ p ≤ min(h, w)``.
         generator: optional ``torch.Generator`` for the random (Gaussian, normalized) initialization.
+        lowpass: whether atoms have a piece in the low-pass channel of ``U x``. Without it (the generator's
+            choice: the low-pass channel of ``w`` is ``x ⋆ φ_J`` itself and is passed to ``U⁻¹`` as is),
+            ``D z`` has a zero low-pass channel and ``A = L∘D`` acts on the band channels of ``w`` only.
 
     Attributes:
-        lowpass_atoms: ``(K, C, p, p)`` parameter.
+        lowpass_atoms: ``(K, C, p, p)`` parameter (``None`` without a low-pass piece).
         band_atoms: ``J`` parameters, band ``j`` is ``(K, C·L·A, p·2^(J−j), p·2^(J−j))``.
 
     Raises:
@@ -128,6 +197,7 @@ class ConvDictionary(nn.Module):
         A: int = 4,
         atom_size: int = 2,
         generator: torch.Generator | None = None,
+        lowpass: bool = True,
     ) -> None:
         super().__init__()
         H, W = int(shape[0]), int(shape[1])
@@ -139,7 +209,11 @@ class ConvDictionary(nn.Module):
         self.K, self.C, self.H, self.W = int(num_atoms), int(channels), H, W
         self.J, self.L, self.A, self.atom_size = int(J), int(L), int(A), int(atom_size)
         p = self.atom_size
-        self.lowpass_atoms = nn.Parameter(torch.randn(self.K, self.C, p, p, generator=generator))
+        self.has_lowpass = bool(lowpass)
+        if self.has_lowpass:
+            self.lowpass_atoms = nn.Parameter(torch.randn(self.K, self.C, p, p, generator=generator))
+        else:
+            self.register_parameter("lowpass_atoms", None)
         self.band_atoms = nn.ParameterList(
             nn.Parameter(torch.randn(self.K, self.C * L * A, p * self.stride(j), p * self.stride(j), generator=generator))
             for j in range(self.J)
@@ -152,16 +226,16 @@ class ConvDictionary(nn.Module):
 
     @property
     def signal_channels(self) -> int:
-        """``C_w = C·(1 + J·L·A)``: channels of ``w`` (and of ``A z``)."""
-        return self.C * (1 + self.J * self.L * self.A)
+        """Channels of ``A z``: ``C·(1 + J·L·A)`` (all of ``w``), or ``C·J·L·A`` (its bands) without a low-pass piece."""
+        return self.C * (int(self.has_lowpass) + self.J * self.L * self.A)
 
     def stride(self, j: int) -> int:
         """Upsampling factor from the coarse grid to band ``j``: ``2^(J−j)``."""
         return 2 ** (self.J - j)
 
     def pieces(self) -> list[torch.Tensor]:
-        """The atom pieces ``[lowpass_atoms, band_atoms[0], …]``."""
-        return [self.lowpass_atoms, *self.band_atoms]
+        """The atom pieces ``[lowpass_atoms, band_atoms[0], …]`` (without ``lowpass_atoms`` if there are none)."""
+        return [self.lowpass_atoms, *self.band_atoms] if self.has_lowpass else list(self.band_atoms)
 
     def atom_norms(self) -> torch.Tensor:
         """``(K,)`` ℓ2 norms of the atoms across all pieces."""
@@ -175,32 +249,40 @@ class ConvDictionary(nn.Module):
             piece.div_(norms.view(-1, 1, 1, 1))
 
     @torch.no_grad()
-    def init_from_coefficients_(self, coeffs: WaveletCoefficients, generator: torch.Generator | None = None) -> None:
-        """Initialize every atom with a patch of ``U x`` from a batch, then normalize (in place).
+    def init_from_coefficients_(
+        self, coeffs: WaveletCoefficients, generator: torch.Generator | None = None, atoms: torch.Tensor | None = None
+    ) -> None:
+        """Initialize atoms with patches of ``U x`` from a batch, then normalize (in place).
 
-        Atom ``k`` becomes the piece of ``coeffs`` that atom ``k`` would cover if placed at a random
-        coarse position of a random image of the batch (periodic), so ``D`` starts in the span of the
-        data — the usual data-patch initialization of dictionary learning. ``coeffs`` is laid out as
-        :class:`WaveletCoefficients` for images of this dictionary's shape and channels.
+        Atom ``k`` becomes the piece of ``coeffs`` that atom ``k`` would cover if placed at a random coarse
+        position of a random image of the batch (periodic), so ``D`` starts in the span of the data — the usual
+        data-patch initialization of dictionary learning. Positions are drawn with probabilities proportional
+        to the energy of the wavelet bands in their coarse cell, so that no atom starts as an empty patch of
+        flat background. ``coeffs`` is laid out as :class:`WaveletCoefficients` for images of this dictionary's
+        shape and channels. ``atoms``: indices of the atoms to initialize (default: all); the others are kept.
         """
         lowpass, bands = coeffs
-        B = lowpass.shape[0]
         h, w = self.coarse_shape
-        device = self.lowpass_atoms.device
-        image = torch.randint(B, (self.K,), generator=generator).to(device)
-        row = torch.randint(h, (self.K,), generator=generator).to(device)
-        col = torch.randint(w, (self.K,), generator=generator).to(device)
-        pieces = [(lowpass.to(device), self.lowpass_atoms, 1)]
+        device = self.band_atoms[0].device
+        index = torch.arange(self.K, device=device) if atoms is None else atoms.to(device)
+        energy = sum(
+            F.avg_pool2d(band.flatten(1, 3).pow(2).sum(1, keepdim=True).double(), self.stride(j)).flatten(1)
+            for j, band in enumerate(bands)
+        )  # (B, h·w): band energy per coarse cell
+        energy = energy.flatten().cpu() + 1e-12  # an all-zero batch still draws uniformly
+        cell = torch.multinomial(energy / energy.sum(), len(index), replacement=True, generator=generator).to(device)
+        image, row, col = cell // (h * w), (cell % (h * w)) // w, cell % w
+        pieces = [(lowpass.to(device), self.lowpass_atoms, 1)] if self.has_lowpass else []
         pieces += [(band.flatten(1, 3).to(device), atoms, self.stride(j)) for j, (band, atoms) in enumerate(zip(bands, self.band_atoms))]
-        for source, atoms, s in pieces:
-            k = atoms.shape[-1]
+        for source, atom_piece, s in pieces:
+            k = atom_piece.shape[-1]
             size_r, size_c = source.shape[-2:]
             u = torch.arange(k, device=device) - (self.atom_size * s) // 2  # the offset used by forward
-            rows = (s * row[:, None] + u[None, :]) % size_r  # (K, k)
+            rows = (s * row[:, None] + u[None, :]) % size_r  # (n, k)
             cols = (s * col[:, None] + u[None, :]) % size_c
             patch = source[image[:, None, None, None], torch.arange(source.shape[1], device=device)[None, :, None, None],
                            rows[:, None, :, None], cols[:, None, None, :]]
-            atoms.copy_(patch.to(atoms.dtype))
+            atom_piece[index] = patch.to(atom_piece.dtype)
         self.normalize_()
 
     # -- D ----------------------------------------------------------------------------------------
@@ -210,7 +292,10 @@ class ConvDictionary(nn.Module):
             raise ValueError(f"expected codes of shape (B, {self.K}, {self.coarse_shape[0]}, {self.coarse_shape[1]}), got {tuple(z.shape)}")
         B = z.shape[0]
         p = self.atom_size
-        lowpass = _fold_periodic(F.conv_transpose2d(z, self.lowpass_atoms), self.coarse_shape, p // 2)
+        if self.has_lowpass:
+            lowpass = _fold_periodic(F.conv_transpose2d(z, self.lowpass_atoms), self.coarse_shape, p // 2)
+        else:
+            lowpass = z.new_zeros(B, self.C, *self.coarse_shape)
         bands = []
         for j, atoms in enumerate(self.band_atoms):
             s = self.stride(j)
@@ -221,14 +306,15 @@ class ConvDictionary(nn.Module):
 
     # -- A = L ∘ D ------------------------------------------------------------------------------
     def coarse_kernel(self, lowpass: LowPass2D) -> torch.Tensor:
-        """Kernel ``(K, C_w, h, w)`` of ``A = L ∘ D``: ``a[k] = L(D δ_k)``, channels laid out as ``w``'s."""
+        """Kernel ``(K, C_w, h, w)`` of ``A = L ∘ D``: ``a[k] = L(D δ_k)``, channels laid out as ``w``'s
+        (``C_w`` = :attr:`signal_channels`: without a low-pass piece, the band channels of ``w`` in their order)."""
         h, w = self.coarse_shape
         p = self.atom_size
         # Full precision even under autocast: the unrolled layers are sensitive to errors in A.
-        with torch.autocast(device_type=self.lowpass_atoms.device.type, enabled=False):
-            # Low-pass channel: L is the identity there; the atom is placed centred at the origin.
-            low = self._average(self.lowpass_atoms, None, 1, (h, w), p // 2)
-            parts = [low.reshape(self.K, self.C, 1, h, w)]
+        with torch.autocast(device_type=self.band_atoms[0].device.type, enabled=False):
+            parts = []
+            if self.has_lowpass:  # L is the identity on the low-pass channel; the atom is placed centred at the origin
+                parts.append(self._average(self.lowpass_atoms, None, 1, (h, w), p // 2).reshape(self.K, self.C, 1, h, w))
             for j, atoms in enumerate(self.band_atoms):
                 s = self.stride(j)
                 averaged = self._average(atoms, lowpass.phi_spatial(j), s, (h, w), (p * s) // 2)
@@ -266,4 +352,4 @@ class ConvDictionary(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"num_atoms={self.K}, channels={self.C}, shape=({self.H}, {self.W}), J={self.J}, "
-                f"L={self.L}, A={self.A}, atom_size={self.atom_size}")
+                f"L={self.L}, A={self.A}, atom_size={self.atom_size}, lowpass={self.has_lowpass}")

@@ -68,6 +68,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from gennet.sparse.admm import admm_lasso
+from gennet.sparse.implicit import lasso_implicit
 from gennet.sparse.lasso import max_correlation, soft_threshold
 from gennet.sparse.operator import LinearOperator, as_operator
 
@@ -226,7 +228,11 @@ def homotopy_ista(
             ``z_{n+1} = T_{ηλ_{n+1}}(z_n + η Aᵀ(y − A z_n))``, ``λ_n = λ_0 γⁿ`` from ``λ_0 = max(λ_max, λ*)``
             to ``λ_N = λ*``, step ``η = 1/‖A‖²`` (``norm_squared``, no gradient) — a few elementwise
             operations per layer, the cheap choice inside networks trained end to end
-            (``n_homotopy``, ``max_enter``, ``memory`` do not apply).
+            (``n_homotopy``, ``max_enter``, ``memory`` do not apply); ``"admm"``: not unrolled — ``n_layers``
+            iterations of ADMM with the operator's exact shifted-Gram solve (:func:`~gennet.sparse.admm.admm_lasso`,
+            no graph), and the derivative of the Lasso solution map by implicit differentiation on its support
+            (:func:`~gennet.sparse.implicit.lasso_implicit`; a backward pass costs up to 20 ``(A, Aᵀ)`` passes
+            whatever ``n_layers``). Needs ``A.solve_shifted``.
         checkpoint_layers: ``method="istc"`` only: activation checkpointing of the unrolled layers
             (memory of one code per layer instead of all intermediate products; ~1 more ``(A, Aᵀ)`` pass
             per layer in the backward pass); the values and gradients are unchanged.
@@ -237,7 +243,7 @@ def homotopy_ista(
 
     Raises:
         ValueError: ``lambda_star <= 0``, ``n_layers < 1``, ``n_homotopy`` outside ``[1, n_layers]``,
-            ``max_enter < 1``, ``memory < 1``, an unknown ``method``, or ``checkpoint_layers`` with ``active_set``.
+            ``max_enter < 1``, ``memory < 1``, an unknown ``method``, or ``checkpoint_layers`` without ``istc``.
     """
     lam = torch.as_tensor(lambda_star, dtype=y.dtype, device=y.device)
     if lam.ndim != 0:
@@ -253,18 +259,19 @@ def homotopy_ista(
         raise ValueError(f"max_enter must be >= 1, got {max_enter}")
     if memory is not None and memory < 1:
         raise ValueError(f"memory must be >= 1, got {memory}")
-    if method not in ("active_set", "istc"):
-        raise ValueError(f"method must be 'active_set' or 'istc', got {method!r}")
-    if checkpoint_layers and method != "istc":
-        raise ValueError("checkpoint_layers is implemented for method='istc' only")
+    _check_method(method, checkpoint_layers)
 
     op = as_operator(A)
-    aty = op.adjoint(y)
-    code_shape = aty.shape[1:]
     B = y.shape[0]
-    if method == "istc":
-        z = _istc(y, op, aty, lam, n_layers, positive, checkpoint_layers)
+    if method == "admm":
+        z = admm_lasso(y, op, lam, n_layers, positive)
+        if torch.is_grad_enabled():
+            z = lasso_implicit(z, y, op, lam)
+    elif method == "istc":
+        z = _istc(y, op, op.adjoint(y), lam, n_layers, positive, checkpoint_layers)
     else:
+        aty = op.adjoint(y)
+        code_shape = aty.shape[1:]
         z, g = _solve(
             y, op, aty.reshape(B, -1), lam, n_layers, n_h, positive, max_enter, memory or n_layers, code_shape
         )
@@ -284,6 +291,16 @@ def homotopy_ista(
             relative_residual=rel.mean(),
         )
     return z, stats
+
+
+METHODS = ("active_set", "istc", "admm")
+
+
+def _check_method(method: str, checkpoint_layers: bool) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if checkpoint_layers and method != "istc":
+        raise ValueError("checkpoint_layers is implemented for method='istc' only")
 
 
 def _istc(
@@ -408,10 +425,7 @@ class HomotopyISTA(nn.Module):
         checkpoint_layers: bool = False,
     ) -> None:
         super().__init__()
-        if method not in ("active_set", "istc"):
-            raise ValueError(f"method must be 'active_set' or 'istc', got {method!r}")
-        if checkpoint_layers and method != "istc":
-            raise ValueError("checkpoint_layers is implemented for method='istc' only")
+        _check_method(method, checkpoint_layers)
         self.method, self.checkpoint_layers = method, bool(checkpoint_layers)
         if not lambda_star > 0:
             raise ValueError(f"lambda_star must be > 0, got {lambda_star}")

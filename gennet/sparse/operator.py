@@ -35,6 +35,18 @@ class LinearOperator:
     def __call__(self, z: Tensor) -> Tensor:
         return self.forward(z)
 
+    def gram(self, z: Tensor) -> Tensor:
+        """``AᵀA z``: ``(B, *code_shape) → (B, *code_shape)``; one ``(A, Aᵀ)`` pass unless overridden."""
+        return self.adjoint(self.forward(z))
+
+    def solve_shifted(self, rhs: Tensor, rho: float) -> Tensor:
+        """``(AᵀA + ρI)⁻¹ rhs`` for codes ``rhs: (B, *code_shape)``, ``ρ > 0`` (no gradient).
+
+        The linear solve of ADMM (:mod:`gennet.sparse.admm`). Operators whose Gram matrix has a
+        structure to exploit implement it exactly; the base class does not.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no solve_shifted; ADMM needs it")
+
     @property
     def dtype(self) -> torch.dtype:
         raise NotImplementedError(f"{type(self).__name__} must define `dtype` for the default norm_squared")
@@ -65,6 +77,22 @@ class LinearOperator:
         return estimate
 
 
+def shifted_gram_inverse(matrix: Tensor, rho: float) -> Tensor:
+    """``(MᵀM + ρI)⁻¹`` for a dense ``M: (d, K)``, ``(K, K)`` in ``M``'s dtype (no gradient).
+
+    Factorized in float64 by Cholesky; through the ``d × d`` system ``(ρI + MMᵀ)`` (Woodbury) when ``d < K``.
+    """
+    with torch.no_grad():
+        M = matrix.detach().double()
+        d, K = M.shape
+        if d < K:
+            small = torch.cholesky_inverse(torch.linalg.cholesky(M @ M.T + rho * torch.eye(d, dtype=M.dtype, device=M.device)))
+            inverse = (torch.eye(K, dtype=M.dtype, device=M.device) - M.T @ small @ M) / rho
+        else:
+            inverse = torch.cholesky_inverse(torch.linalg.cholesky(M.T @ M + rho * torch.eye(K, dtype=M.dtype, device=M.device)))
+        return inverse.to(matrix.dtype)
+
+
 class DenseOperator(LinearOperator):
     """A dense dictionary ``matrix: (d, K)`` (atoms as columns): codes ``(B, K)``, signals ``(B, d)``."""
 
@@ -73,6 +101,7 @@ class DenseOperator(LinearOperator):
             raise ValueError(f"matrix must have shape (d, K), got {tuple(matrix.shape)}")
         self.matrix = matrix
         self.code_shape = (matrix.shape[1],)
+        self._inverses: dict[float, Tensor] = {}
 
     @property
     def dtype(self) -> torch.dtype:
@@ -87,6 +116,12 @@ class DenseOperator(LinearOperator):
 
     def adjoint(self, y: Tensor) -> Tensor:
         return y @ self.matrix
+
+    def solve_shifted(self, rhs: Tensor, rho: float) -> Tensor:
+        """``(AᵀA + ρI)⁻¹ rhs`` exactly (a cached ``K × K`` inverse per ``ρ``), ``rhs: (B, K)``."""
+        if rho not in self._inverses:
+            self._inverses[rho] = shifted_gram_inverse(self.matrix, rho)
+        return rhs @ self._inverses[rho]  # symmetric
 
     def norm_squared(self) -> Tensor:  # type: ignore[override]
         """Exact ``‖A‖²`` (squared spectral norm), no gradient."""
@@ -113,6 +148,7 @@ class PointwiseOperator(LinearOperator):
             raise ValueError(f"W must have D's shape {tuple(D.shape)}, got {tuple(W.shape)}")
         self.D, self.W = D, D if W is None else W
         self.code_shape = (D.shape[1],)  # plus the spatial dimensions of the input
+        self._inverses: dict[float, Tensor] = {}
 
     @property
     def dtype(self) -> torch.dtype:
@@ -127,6 +163,12 @@ class PointwiseOperator(LinearOperator):
 
     def adjoint(self, y: Tensor) -> Tensor:
         return torch.einsum("dk,bd...->bk...", self.W, y)
+
+    def solve_shifted(self, rhs: Tensor, rho: float) -> Tensor:
+        """``(DᵀD + ρI)⁻¹`` at every position (exact; ``W`` plays no part), ``rhs: (B, K, *spatial)``."""
+        if rho not in self._inverses:
+            self._inverses[rho] = shifted_gram_inverse(self.D, rho)
+        return torch.einsum("kl,bl...->bk...", self._inverses[rho], rhs)
 
     def norm_squared(self) -> Tensor:  # type: ignore[override]
         """Exact ``‖D‖²`` (squared spectral norm of ``D``), no gradient."""

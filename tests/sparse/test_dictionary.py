@@ -59,21 +59,36 @@ def test_dictionary_is_translation_equivariant_and_unit_norm():
 
 
 def test_init_from_coefficients_copies_data_patches():
-    """After the data initialization, D δ at the sampled position reproduces the patch of U x (up to scale)."""
+    """After the data initialization, D δ_k at some coarse position reproduces a patch of U x (up to scale) for every
+    atom; with ``atoms=…`` only those atoms change; patches of flat background are not drawn."""
     H, J, p = 32, 3, 2
     U = RectifiedWavelet2D((H, H), J).double()
     D = ConvDictionary(4, 1, (H, H), J, atom_size=p).double()
-    coeffs = U(torch.randn(3, 1, H, H, dtype=torch.float64))
+    x = torch.zeros(3, 1, H, H, dtype=torch.float64)
+    x[:, :, 8:20, 10:22] = torch.randn(3, 1, 12, 12, dtype=torch.float64)  # texture in a square, flat elsewhere
+    coeffs = U(x)
     D.init_from_coefficients_(coeffs, torch.Generator().manual_seed(1))
-    gen = torch.Generator().manual_seed(1)
-    image, row, col = (torch.randint(n, (4,), generator=gen) for n in (3, 4, 4))
-    z = torch.zeros(1, 4, 4, 4, dtype=torch.float64)
-    z[0, 0, row[0], col[0]] = 1
-    placed = D(z).bands[0][0].flatten(0, 2)
-    source = coeffs.bands[0][image[0]].flatten(0, 2)
-    mask = placed.abs() > 0
-    ratio = source[mask] / placed[mask]
-    assert mask.sum() > 0 and ratio.std() < 1e-12 * ratio.abs().mean()
+    for k in range(4):
+        matched = False
+        for image in range(3):
+            for row in range(4):
+                for col in range(4):
+                    z = torch.zeros(1, 4, 4, 4, dtype=torch.float64)
+                    z[0, k, row, col] = 1
+                    placed = D(z).bands[0][0].flatten(0, 2)
+                    source = coeffs.bands[0][image].flatten(0, 2)
+                    mask = placed.abs() > 0
+                    if mask.sum() == 0:
+                        continue
+                    ratio = source[mask] / placed[mask]
+                    matched |= bool(ratio.std() < 1e-12 * ratio.abs().mean())
+        assert matched, f"atom {k} is not a data patch"
+    assert bool((D.atom_norms() - 1).abs().max() < 1e-12)  # unit norm: no empty patch of flat background was drawn
+    before = [piece.detach().clone() for piece in D.pieces()]
+    D.init_from_coefficients_(coeffs, torch.Generator().manual_seed(2), atoms=torch.tensor([2]))
+    after = D.pieces()
+    assert all(torch.equal(b[[0, 1, 3]], a[[0, 1, 3]]) for b, a in zip(before, after))
+    assert not all(torch.equal(b[2], a[2]) for b, a in zip(before, after))
 
 
 def test_convolutional_lasso_matches_sklearn_on_unrolled_matrix(photographs):

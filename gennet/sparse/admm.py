@@ -1,0 +1,92 @@
+"""ADMM for the Lasso with an exact linear solve (DESIGN §5, §6b): the solver behind the generator's code.
+
+Solves ``min_z ½‖y − A z‖² + λ‖z‖₁`` (``z ≥ 0`` when ``positive``) by the alternating direction method
+of multipliers on the split ``x = z`` (Boyd, Parikh, Chu, Peleato & Eckstein, "Distributed optimization
+and statistical learning via ADMM", 2011, §6.4), with over-relaxation ``α``:
+
+    x ← (AᵀA + ρI)⁻¹ (Aᵀy + ρ (z − u))          the exact solve, ``A.solve_shifted``
+    x̂ ← α x + (1 − α) z
+    z ← T_{λ/ρ}(x̂ + u)                          soft threshold (one-sided if positive)
+    u ← u + x̂ − z
+
+from ``z = u = 0``. The iterate returned is ``z``: exactly sparse, and feasible. For the convolutional
+operator ``A = L∘D`` the solve is diagonal in Fourier up to ``K × K`` blocks, one per coarse frequency
+(:meth:`gennet.sparse.dictionary.CoarseConvOperator.solve_shifted`; Wohlberg, "Efficient algorithms for
+convolutional sparse representations", IEEE TIP 2016): an iteration costs what one ``(A, Aᵀ)`` pass
+costs, but it uses the whole per-frequency Gram — the coherence of shifted atoms that limits ISTA's
+step ``1/‖A‖²`` does not slow it down.
+
+Scale: ``ρ`` and ``α`` are dimensionless, so ``admm_lasso(c·y, A, c·λ) = c·admm_lasso(y, A, λ)`` for
+``c > 0`` (exactly, up to rounding). The defaults ``ρ = 3`` (in units of the Gram matrix of unit-norm
+atoms) and ``α = 1.8`` (Wohlberg's choice) were measured on a learned generator dictionary (digits,
+``K = 64``, relative ``λ* = 0.1 … 0.3``, 128 test digits): mean relative duality gap after 24 / 32 / 48
+iterations 1.2 / 0.7 / 0.2 % at ``λ* = 0.1`` and ≤ 0.5 / 0.2 / 0.04 % at ``λ* ≥ 0.2``; ``ρ = 1`` gave
+6.9 / – / 1.4 %, ``ρ = 10`` 8.0 / 5.9 / 3.4 % at ``λ* = 0.1``, and a continuation in ``λ`` did not help
+(``benchmarks/bench_homotopy.py`` compares the solvers).
+
+No gradient flows through the iterations: the code is the Lasso solution, and its derivative is that of
+the solution map (:mod:`gennet.sparse.implicit`), not of the iterations.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from gennet.sparse.lasso import soft_threshold
+from gennet.sparse.operator import LinearOperator, as_operator
+
+__all__ = ["admm_lasso"]
+
+RHO = 3.0  #: default ADMM penalty, in units of the Gram matrix ``AᵀA`` of unit-norm atoms
+ALPHA = 1.8  #: default over-relaxation
+
+
+@torch.no_grad()
+def admm_lasso(
+    y: Tensor,
+    A: Tensor | LinearOperator,
+    lambda_: Tensor | float,
+    n_iter: int,
+    positive: bool = False,
+    rho: float = RHO,
+    alpha: float = ALPHA,
+) -> Tensor:
+    """``n_iter`` ADMM iterations for ``min_z ½‖y − A z‖² + λ‖z‖₁`` (module docstring).
+
+    Args:
+        y: signals ``(B, d)`` for a dense ``A``, ``(B, *signal_shape)`` for an operator.
+        A: dense ``(d, K)`` dictionary or a :class:`~gennet.sparse.operator.LinearOperator` with
+            ``solve_shifted`` (dense, pointwise and coarse convolutional operators have it).
+        lambda_: ``λ > 0``: float, 0-dim or per-sample ``(B,)`` tensor.
+        n_iter: iterations ``≥ 1`` (each one solve plus elementwise work; ``Aᵀy`` once).
+        positive: ``z ≥ 0``.
+        rho: penalty ``ρ > 0``. alpha: over-relaxation in ``(0, 2)``.
+
+    Returns:
+        ``z``: ``(B, K)`` or ``(B, *code_shape)`` in ``y``'s dtype, no gradient; ``y = 0`` rows give ``0``.
+
+    Raises:
+        ValueError: ``λ ≤ 0``, ``n_iter < 1``, ``ρ ≤ 0`` or ``α`` outside ``(0, 2)``.
+    """
+    lam = torch.as_tensor(lambda_, dtype=y.dtype, device=y.device)
+    if bool((lam <= 0).any()):
+        raise ValueError(f"lambda must be > 0, got {lam.min().item()}")
+    if n_iter < 1:
+        raise ValueError(f"n_iter must be >= 1, got {n_iter}")
+    if not rho > 0:
+        raise ValueError(f"rho must be > 0, got {rho}")
+    if not 0 < alpha < 2:
+        raise ValueError(f"alpha must be in (0, 2), got {alpha}")
+    op = as_operator(A)
+    aty = op.adjoint(y.detach())
+    threshold = lam.detach() / rho
+    z = torch.zeros_like(aty)
+    u = torch.zeros_like(aty)
+    for _ in range(n_iter):
+        x = op.solve_shifted(aty + rho * (z - u), rho)
+        x_hat = alpha * x + (1 - alpha) * z
+        z = soft_threshold(x_hat + u, threshold, positive)
+        u = u + x_hat - z
+    return z
+

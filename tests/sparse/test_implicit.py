@@ -1,0 +1,52 @@
+"""The derivative of the Lasso solution map (gennet.sparse.implicit) against finite differences of exact solutions."""
+
+import numpy as np
+import pytest
+import torch
+
+from gennet.sparse.admm import admm_lasso
+from gennet.sparse.dictionary import CoarseConvOperator
+from gennet.sparse.implicit import lasso_implicit, support_solve
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_gradient_matches_finite_differences_of_the_solution(positive):
+    """d⟨c, z*(y, A, λ)⟩ along a random direction (y, A, λ): implicit gradient vs central differences of
+    solutions solved to machine precision (the support does not change for a small step)."""
+    rng = np.random.default_rng(0)
+    A = torch.tensor(rng.standard_normal((20, 40)))
+    A = A / A.norm(dim=0)
+    y = torch.tensor(rng.standard_normal((3, 20)))
+    lam = torch.tensor(0.3, dtype=torch.float64)
+    c = torch.tensor(rng.standard_normal((3, 40)))
+    z = admm_lasso(y, A, lam, 3000, positive)
+    leaves = [t.clone().requires_grad_(True) for t in (y, A, lam)]
+    (lasso_implicit(z, *leaves[:2], leaves[2], cg_iter=200, cg_rtol=1e-12) * c).sum().backward()
+    directions = [torch.tensor(rng.standard_normal(t.shape)) for t in (y, A, lam)]
+    eps = 1e-6
+
+    def solution(sign: float) -> torch.Tensor:
+        ys, As, ls = (t + sign * eps * d for t, d in zip((y, A, lam), directions))
+        return admm_lasso(ys, As, ls, 3000, positive)
+
+    numeric = float(((solution(1) - solution(-1)) / (2 * eps) * c).sum())
+    analytic = float(sum((leaf.grad * d).sum() for leaf, d in zip(leaves, directions)))
+    assert analytic == pytest.approx(numeric, rel=1e-6)
+    assert torch.equal(lasso_implicit(z, y, A, lam), z)  # the values are the solution's
+
+
+def test_support_solve_is_the_restricted_inverse_on_a_convolution():
+    torch.manual_seed(0)
+    op = CoarseConvOperator(torch.randn(6, 10, 4, 4, dtype=torch.float64))
+    support = torch.rand(2, 6, 4, 4) < 0.3
+    b = torch.randn(2, 6, 4, 4, dtype=torch.float64)
+    v = support_solve(op, support, b, n_iter=200, rtol=1e-12)
+    assert bool((v[~support] == 0).all())
+    residual = torch.where(support, op.adjoint(op.forward(v)) - b, torch.zeros_like(b))
+    assert residual.norm() < 1e-8 * b.norm()
+    # dense reference: the unrolled matrix restricted to the support of sample 0
+    basis = torch.eye(6 * 16, dtype=torch.float64).reshape(-1, 6, 4, 4)
+    matrix = op.forward(basis).reshape(96, -1).T
+    S = support[0].flatten()
+    expected = torch.linalg.solve(matrix[:, S].T @ matrix[:, S], b[0].flatten()[S])
+    assert torch.allclose(v[0].flatten()[S], expected, atol=1e-8)
