@@ -1,56 +1,95 @@
-"""The sparse-inverse generator ``G(w) = U⁻¹ D HISTA(w; L∘D)`` (DESIGN §6).
+"""The sparse-inverse generator ``G(w) = U⁻¹(w_low, D z)``, ``z`` a Lasso solution (DESIGN §6, §6b).
 
-Path of one image (STYLE.md): ``x ─U─▶ U x ─L─▶ w = Φ(x) ─HISTA(A = L∘D)─▶ z ─D─▶ D z ─U⁻¹─▶ x̃``.
-This module only wires the pieces: the fixed embedding (``transforms``), the learned dictionary and
-the unrolled homotopy ISTA (``sparse``).
+Path of one image (STYLE.md): ``x ─U─▶ U x ─L─▶ w = Φ(x) = (w_low, w_band)``; ``w_band ─Lasso(Ã = L∘D)─▶ z``;
+``(w_low, D z) ─U⁻¹─▶ x̃``. This module only wires the pieces: the fixed embedding (``transforms``), the
+learned dictionary, the Lasso solver and its certificate (``sparse``).
 
-Source: S. Mallat, "Interpretable deep neural networks" (seed 001, "Generation as an inverse
-problem", T. Angles & F. Guth); J. Zarka et al., ICLR 2020 (homotopy ISTC).
+Source: S. Mallat, "Interpretable deep neural networks" (seed 001, "Generation as an inverse problem",
+T. Angles & F. Guth: "compute z such that Ux = Dz where z is sparse"); J. Mairal, F. Bach & J. Ponce,
+"Task-driven dictionary learning", IEEE TPAMI 2012 (learning D through the Lasso solution map).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ..sparse.dictionary import ConvDictionary, CoarseConvOperator
+from ..sparse.dictionary import CoarseConvOperator, ConvDictionary
+from ..sparse.duality_gap import duality_gap
 from ..sparse.homotopy import HomotopyISTA
+from ..sparse.lasso import lambda_max
+from ..transforms.rectified import WaveletCoefficients
 from .embedding_inverse import EmbeddingInverse
 
-__all__ = ["SparseInverseGenerator"]
+__all__ = ["CodeStatistics", "SparseInverseGenerator"]
+
+
+@dataclass
+class CodeStatistics:
+    """Batch means of what a skeptical reader checks first about the codes (detached 0-dim tensors).
+
+    ``nonzeros_per_pixel``: ``‖z‖₀ / (C·H·W)``, nonzero code coefficients per image pixel (and channel);
+    ``sparsity``: ``‖z‖₀ / (K·h·w)``, the fraction of code coefficients that are nonzero;
+    ``support_size``: ``‖z‖₀`` per image; ``relative_residual``: ``‖w_band − Ãz̃‖ / ‖w_band‖``;
+    ``duality_gap``: the relative duality gap ``(P − D)/P`` of the Lasso solved, at the returned code
+    (:func:`~gennet.sparse.duality_gap.duality_gap`; 0 at the solution); ``lambda_star``: ``λ*``;
+    ``atom_usage``: ``(K,)``, the number of nonzero coefficients of each atom, summed over the batch and
+    the positions (a count, not a mean).
+    """
+
+    nonzeros_per_pixel: torch.Tensor
+    sparsity: torch.Tensor
+    support_size: torch.Tensor
+    relative_residual: torch.Tensor
+    duality_gap: torch.Tensor
+    lambda_star: torch.Tensor
+    atom_usage: torch.Tensor
 
 
 class SparseInverseGenerator(EmbeddingInverse):
-    """Generator that inverts ``Φ = L∘U`` through a sparse code in a learned convolutional dictionary.
+    """Generator that inverts ``Φ = L∘U`` through a sparse code, the solution of a Lasso, in a learned dictionary.
 
-    ``encode(x) = Φ(x)``; ``decode(w)`` solves the Lasso ``min_z ½‖w − Ã z‖² + λ*‖z‖₁`` (``z ≥ 0`` when
-    ``positive``) with ``n_layers`` unrolled homotopy-ISTA layers, where ``Ã = A·diag(1/‖a_k‖)`` is
-    ``A = L∘D`` with columns normalized (so λ* has the same meaning whatever the atoms' low-pass
-    energy: a weighted ℓ1 penalty ``λ* Σ_k ‖a_k‖ |z_k|`` on the code of ``D``), then synthesizes
-    ``x̃ = U⁻¹ D z``. Only the dictionary (and λ* when ``learn_lambda``) are learned.
+    **The Lasso solved.** ``w = Φ(x)`` splits into its low-pass channels ``w_low = x ⋆ φ_J`` (one per image
+    channel; ``L`` is the identity there) and its band channels ``w_band`` (``C·J·L·A`` of them). ``w_low``
+    goes to ``U⁻¹`` as it is; only ``w_band`` is coded. With ``Ã = (L∘D_band)·diag(1/‖a_k‖)`` the band part
+    of ``A = L∘D`` with unit-norm columns ``a_k``, and ``λ_max(w) = max_{k,n} (Ãᵀ w_band)[k, n]`` (the
+    smallest weight with a zero solution; ``max |·|`` for signed codes), the code solves, per image,
+
+        z̃ = argmin_{z̃ ≥ 0}  ½‖w_band − Ã z̃‖² + λ*·λ_max(w)·‖z̃‖₁,      z[k] = z̃[k] / ‖a_k‖,
+
+    (``z̃`` signed when ``positive=False``): ``λ*`` is relative to the largest correlation, ``0 < λ* < 1``
+    (``λ* ≥ 1`` gives ``z = 0``). It is computed as ``λ_max · z̄`` with ``z̄`` the solution for the normalized
+    input ``w_band / λ_max`` and weight ``λ*``, so decoding is exactly scale-covariant:
+    ``G(c·w) = c·G(w)`` for ``c > 0``. Then ``x̃ = U⁻¹(w_low, D_band z)``.
+
+    **Solvers** (``solver``): ``"admm"`` (default) — ``n_layers`` ADMM iterations with the exact
+    per-frequency solve of the convolutional Gram (:mod:`gennet.sparse.admm`), the dictionary learned
+    through the derivative of the Lasso solution (implicit differentiation, :mod:`gennet.sparse.implicit`);
+    ``"istc"`` (Zarka et al.'s geometric ISTC) and ``"active_set"`` (pathwise homotopy) — ``n_layers``
+    unrolled layers, differentiated through. Every code comes with its certificate, the relative duality
+    gap of the Lasso above (:class:`CodeStatistics`).
 
     Args:
         shape: ``(H, W)`` image size in pixels, divisible by ``2**J``.
         channels: ``C``, image channels.
         J, L, A: scales, orientations, phases of the encoder (A even ≥ 4).
         num_atoms: ``K``, number of atoms of ``D``.
-        n_layers: unrolled homotopy layers ``N ≥ 1``.
-        lambda_star: final Lasso weight ``λ* > 0``.
+        n_layers: solver iterations (layers) ``N ≥ 1``.
+        lambda_star: relative Lasso weight ``λ* > 0`` (a fraction of ``λ_max``).
         atom_size: atom support in coarse cells.
         positive: non-negative codes.
         learn_lambda: learn ``log λ*``.
-        hista_method: ``"istc"`` (default; Zarka et al.'s geometric ISTC, cheapest per layer, the usual
-            choice for training end to end) or ``"active_set"`` (accurate Lasso solutions, ~4× the cost);
-            see :func:`~gennet.sparse.homotopy_ista`.
+        solver: ``"admm"``, ``"istc"`` or ``"active_set"`` (see above).
         seed: seed of the dictionary's random initialization.
-        checkpoint_layers: activation checkpointing of the unrolled layers (``istc`` only): less memory
-            for training, one extra ``(A, Aᵀ)`` pass per layer; same values and gradients.
+        checkpoint_layers: activation checkpointing of the unrolled layers (``istc`` only).
 
     Shapes: ``x: (B, C, H, W)`` float32 in [−1, 1]; ``w: (B, C·(1+J·L·A), H/2^J, W/2^J)``;
     ``z: (B, K, H/2^J, W/2^J)``.
 
     Raises:
         ValueError: for ``2**J`` too large or not dividing the size, odd ``A``, ``λ* ≤ 0``, ``n_layers < 1``,
-            ``num_atoms < 1`` or an ``atom_size`` that does not fit.
+            ``num_atoms < 1``, an ``atom_size`` that does not fit, an unknown ``solver``.
     """
 
     def __init__(
@@ -60,53 +99,92 @@ class SparseInverseGenerator(EmbeddingInverse):
         J: int,
         L: int = 8,
         A: int = 4,
-        num_atoms: int = 256,
-        n_layers: int = 12,
-        lambda_star: float = 0.05,
+        num_atoms: int = 64,
+        n_layers: int = 32,
+        lambda_star: float = 0.15,
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,
-        hista_method: str = "istc",
+        solver: str = "admm",
         seed: int = 0,
         checkpoint_layers: bool = False,
     ) -> None:
         super().__init__(shape, channels, J, L, A)
         generator = torch.Generator().manual_seed(seed)
-        self.dictionary = ConvDictionary(num_atoms, channels, shape, J, L, A, atom_size, generator=generator)
-        self.hista = HomotopyISTA(
-            lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda, method=hista_method,
+        self.dictionary = ConvDictionary(num_atoms, channels, shape, J, L, A, atom_size, generator=generator, lowpass=False)
+        self.lasso = HomotopyISTA(
+            lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda, method=solver,
             checkpoint_layers=checkpoint_layers,
         )
 
+    @property
+    def positive(self) -> bool:
+        return self.lasso.positive
+
+    def split(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``w: (B, C·(1+JLA), h, w)`` → ``(w_low: (B, C, h, w), w_band: (B, C·JLA, h, w))``."""
+        B, _, h, wd = w.shape
+        blocks = w.reshape(B, self.channels, self.lowpass.channels_per_input, h, wd)
+        return blocks[:, :, 0], blocks[:, :, 1:].reshape(B, -1, h, wd)
+
     def operator(self) -> tuple[CoarseConvOperator, torch.Tensor]:
-        """``(Ã, column_norms)``: the column-normalized ``A = L∘D`` and the norms ``‖a_k‖`` ``(K,)``."""
+        """``(Ã, column_norms)``: the band part of ``A = L∘D`` with unit-norm columns, and the norms ``‖a_k‖`` ``(K,)``."""
         kernel = self.dictionary.coarse_kernel(self.lowpass)
         norms = kernel.flatten(1).norm(dim=1).clamp_min(1e-12)
         return CoarseConvOperator(kernel / norms.view(-1, 1, 1, 1)), norms
 
-    def sparse_code(self, w: torch.Tensor, return_stats: bool = False):
-        """The code ``z: (B, K, h, w)`` of ``D`` for embeddings ``w`` (and :class:`~gennet.sparse.HomotopyStats`)."""
-        op, norms = self.operator()
-        out = self.hista(w, op, return_stats=return_stats)
-        z_tilde, stats = out if return_stats else (out, None)
-        z = z_tilde / norms.view(1, -1, 1, 1)
-        # The statistics of z̃ are those of z: same support, and Ã z̃ = A z.
-        return (z, stats) if return_stats else z
+    def lasso_problem(self, w: torch.Tensor) -> tuple[torch.Tensor, CoarseConvOperator, torch.Tensor, torch.Tensor]:
+        """The normalized Lasso of the class docstring for embeddings ``w``: ``(ȳ, Ã, norms, scale)``.
 
-    def synthesize(self, z: torch.Tensor) -> torch.Tensor:
-        """``x̃ = U⁻¹ D z``: codes ``(B, K, h, w)`` → images ``(B, C, H, W)``."""
-        return self.rectified.inverse(self.dictionary(z))
+        ``ȳ = w_band / λ_max(w)``: ``(B, C·JLA, h, w)`` (0 where ``λ_max ≤ 0``, whose solution is 0);
+        ``Ã``, ``norms``: :meth:`operator`; ``scale``: ``λ_max(w)`` as ``(B, 1, 1, 1)`` (1 where ``λ_max ≤ 0``).
+        The code is ``z = scale · z̄ / norms`` with ``z̄`` the solution for ``(ȳ, Ã, λ*)``.
+        """
+        _, band = self.split(w)
+        op, norms = self.operator()
+        scale = lambda_max(band, op, self.positive)  # (B,): λ_max(w)
+        live = scale > 0  # λ_max = 0: the zero code is the solution
+        scale = torch.where(live, scale, torch.ones_like(scale)).view(-1, 1, 1, 1)
+        y = torch.where(live.view(-1, 1, 1, 1), band / scale, torch.zeros_like(band))
+        return y, op, norms, scale
+
+    def sparse_code(self, w: torch.Tensor, return_stats: bool = False):
+        """The code ``z: (B, K, h, w)`` of ``D`` for embeddings ``w`` (and :class:`CodeStatistics`)."""
+        y, op, norms, scale = self.lasso_problem(w)
+        z_bar = self.lasso(y, op)
+        z = z_bar * scale / norms.view(1, -1, 1, 1)
+        if not return_stats:
+            return z
+        with torch.no_grad():
+            lam = self.lasso.lambda_star.detach().to(y.dtype)
+            certificate = duality_gap(y, op, z_bar, lam, self.positive)
+            nonzeros = (z_bar != 0).flatten(1).sum(1).to(y.dtype)
+            stats = CodeStatistics(
+                nonzeros_per_pixel=nonzeros.mean() / (self.channels * self.rectified.H * self.rectified.W),
+                sparsity=nonzeros.mean() / z_bar[0].numel(),
+                support_size=nonzeros.mean(),
+                relative_residual=certificate.relative_residual.mean(),
+                duality_gap=certificate.gap.mean(),
+                lambda_star=lam.clone(),
+                atom_usage=(z_bar != 0).sum((0, 2, 3)).to(y.dtype),
+            )
+        return z, stats
+
+    def synthesize(self, z: torch.Tensor, lowpass: torch.Tensor) -> torch.Tensor:
+        """``x̃ = U⁻¹(w_low, D_band z)``: codes ``(B, K, h, w)`` and low-pass channels ``(B, C, h, w)`` → ``(B, C, H, W)``."""
+        return self.rectified.inverse(WaveletCoefficients(lowpass, self.dictionary(z).bands))
 
     def decode(self, w: torch.Tensor, return_stats: bool = False):
-        """``G(w) = U⁻¹ D HISTA(w)``: ``(B, C·(1+JLA), h, w) → (B, C, H, W)`` (and :class:`~gennet.sparse.HomotopyStats`)."""
+        """``G(w) = U⁻¹(w_low, D z(w_band))``: ``(B, C·(1+JLA), h, w) → (B, C, H, W)`` (and :class:`CodeStatistics`)."""
+        lowpass, _ = self.split(w)
         if return_stats:
             z, stats = self.sparse_code(w, return_stats=True)
-            return self.synthesize(z), stats
-        return self.synthesize(self.sparse_code(w))
+            return self.synthesize(z, lowpass), stats
+        return self.synthesize(self.sparse_code(w), lowpass)
 
     @torch.no_grad()
     def atom_images(self, max_atoms: int | None = None, crop: bool = True) -> torch.Tensor:
-        """The atoms of ``D`` in image space: ``U⁻¹ D e_k`` for a unit code at the central coarse cell.
+        """The atoms of ``D`` in image space: ``U⁻¹(0, D e_k)`` for a unit code at the central coarse cell.
 
         Returns ``(K', C, s, s)`` for the first ``K' = min(K, max_atoms)`` atoms ("patterns stored in D",
         seed 001): the multiscale wavelet patterns the sparse code combines. ``crop``: the central
@@ -116,10 +194,10 @@ class SparseInverseGenerator(EmbeddingInverse):
         K_all = self.dictionary.K
         K = K_all if max_atoms is None else min(K_all, max_atoms)
         h, w = self.rectified.coarse_shape
-        device = next(self.dictionary.parameters()).device
+        device = self.dictionary.band_atoms[0].device
         z = torch.zeros(K, K_all, h, w, device=device)
         z[torch.arange(K), torch.arange(K), h // 2, w // 2] = 1.0
-        images = self.synthesize(z)
+        images = self.synthesize(z, z.new_zeros(K, self.channels, h, w))
         if not crop:
             return images
         H, W = images.shape[-2:]
