@@ -1,8 +1,9 @@
 """``python evaluate.py ckpt_path=CKPT [output=evaluation]`` / ``gennet-evaluate``.
 
 Reconstruction quality on the training and test splits (PSNR in dB and SSIM for images in [−1, 1],
-torchmetrics; the low-pass baseline's PSNR), the statistics of the sparse codes (fraction of active
-coefficients, support size, relative residual ‖w − Az‖/‖w‖), and the FID between samples ``G(w)``,
+torchmetrics; the low-pass baseline's PSNR), the statistics of the sparse codes (nonzeros per pixel, the
+relative duality gap of the Lasso at the returned codes, fraction of active coefficients, support size,
+relative residual ‖w_band − Ãz‖/‖w_band‖; means over images), and the FID between samples ``G(w)``,
 ``w`` drawn from the Gaussian model of the embedding, and the test images (:mod:`gennet.cli.fid`).
 Writes ``<output>.json`` and a Markdown table ``<output>.md``. Keys: ``conf/evaluate.yaml``.
 """
@@ -28,7 +29,7 @@ from .train import CONFIG_DIR
 
 __all__ = ["main", "evaluate"]
 
-_CODE_KEYS = ("sparsity", "support_size", "relative_residual")
+_CODE_KEYS = ("nonzeros_per_pixel", "duality_gap", "sparsity", "support_size", "relative_residual")
 
 
 def _first_images(loader: DataLoader, n: int):
@@ -65,8 +66,9 @@ def _split_metrics(module, loader: DataLoader, n: int, device: torch.device, nam
 
 
 def _markdown(result: dict) -> str:
-    rows = ["| split | images | PSNR (dB) | SSIM | low-pass PSNR (dB) | active coefficients | support size | relative residual |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| split | images | PSNR (dB) | SSIM | low-pass PSNR (dB) | nonzeros per pixel | duality gap | active coefficients "
+            "| support size | relative residual |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for split in ("train", "test"):
         m = result[split]
         code = [f"{m[k]:.4g}" if k in m else "–" for k in _CODE_KEYS]

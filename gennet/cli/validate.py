@@ -82,10 +82,14 @@ def _validate_generator(model: DictConfig) -> None:
     _choice("model.loss", model.get("loss", "mse"), ("mse", "l1"))
     _choice("model.optimizer", model.get("optimizer", "adam"), ("adam", "adamw", "sgd"))
     _choice("model.lr_schedule", model.get("lr_schedule", "cosine"), ("cosine", "constant"))
-    _choice("model.hista_method", model.get("hista_method", "istc"), ("istc", "active_set"))
+    _choice("model.solver", model.get("solver", "admm"), ("admm", "istc", "active_set"))
     _choice("model.atom_init", model.get("atom_init", "data"), ("data", "random"))
-    if model.get("checkpoint_layers") and model.get("hista_method", "istc") != "istc":
-        raise ConfigError("model.checkpoint_layers", "is implemented for model.hista_method=istc only")
+    if model.get("checkpoint_layers") and model.get("solver", "admm") != "istc":
+        raise ConfigError("model.checkpoint_layers", "is implemented for model.solver=istc only (admm is not unrolled)")
+    if model.get("architecture", "sparse") == "sparse" and "lambda_star" in model:
+        value = model.lambda_star
+        if isinstance(value, Real) and not isinstance(value, bool) and value >= 1:
+            raise ConfigError("model.lambda_star", f"is relative to lambda_max and must be in (0, 1) (1 or more gives a zero code), got {value!r}")
     if "cnn_width" in model:
         check_int("model.cnn_width", model.cnn_width, 1)
 

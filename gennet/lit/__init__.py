@@ -1,5 +1,6 @@
 """The Lightning edge: LightningModules, callbacks, logger factories."""
 
+from .atom_usage import AtomUsage
 from .callbacks import ReconstructionGrids
 from .checkpoint_io import AtomicCheckpointIO
 from .classifier_module import ClassifierModule
@@ -8,4 +9,4 @@ from .generator_module import GeneratorModule
 from .loggers import wandb_logger
 from .preemption import Preemption, RandomState
 
-__all__ = ["AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "NonFiniteLossError", "Preemption", "RandomState", "ReconstructionGrids", "StopOnNonFiniteLoss", "wandb_logger"]
+__all__ = ["AtomUsage", "AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "NonFiniteLossError", "Preemption", "RandomState", "ReconstructionGrids", "StopOnNonFiniteLoss", "wandb_logger"]

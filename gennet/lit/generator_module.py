@@ -1,8 +1,9 @@
 """Lightning module that trains a :class:`~gennet.models.SparseInverseGenerator` (DESIGN §6).
 
 Loss ``‖x − G(Φ(x))‖²`` (mean squared error, or L1), Adam by default, atoms renormalized after every
-optimizer step; PSNR and SSIM from torchmetrics; code statistics (sparsity, support size,
-relative residual, final λ) logged every step.
+optimizer step; PSNR and SSIM from torchmetrics; the statistics of the sparse codes — nonzeros per pixel,
+the relative duality gap of the Lasso, sparsity, support size, relative residual, λ* — logged for every
+training step and over the validation and test sets; the usage of every atom over the validation set.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 
 from ..models.cnn_generator import CNNGenerator
 from ..models.generator import SparseInverseGenerator
+from .atom_usage import AtomUsageCounts
 from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 from .optimization import OPTIMIZERS, cosine_per_step
@@ -21,6 +23,12 @@ from .optimization import OPTIMIZERS, cosine_per_step
 __all__ = ["GeneratorModule"]
 
 _DATA_RANGE = 2.0  # images live in [−1, 1]
+_CODE_KEYS = ("nonzeros_per_pixel", "duality_gap", "sparsity", "support_size", "relative_residual")
+
+
+def _code_logs(stats, stage: str) -> dict:
+    """``{stage/key: value}`` for the code statistics logged at every stage."""
+    return {f"{stage}/{key}": getattr(stats, key) for key in _CODE_KEYS}
 
 
 class GeneratorModule(DataRecord, pl.LightningModule):
@@ -33,8 +41,8 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         image_size: ``H = W`` in pixels (``${data.image_size}``).
         channels: image channels ``C`` (``${data.channels}``).
         encoder: ``{J, L, A}`` of the fixed embedding ``Φ = L∘U``.
-        num_atoms, n_layers, lambda_star, atom_size, positive, learn_lambda, hista_method: see
-            :class:`~gennet.models.SparseInverseGenerator`.
+        num_atoms, n_layers, lambda_star, atom_size, positive, learn_lambda, solver: see
+            :class:`~gennet.models.SparseInverseGenerator` (``lambda_star`` is relative to ``λ_max``).
         atom_init: ``"data"`` — at the start of a fresh fit, atoms are patches of ``U x`` from up to 256
             training images drawn with ``seed`` (the same on every rank); ``"random"`` — Gaussian.
         loss: ``"mse"`` or ``"l1"``.
@@ -42,12 +50,19 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         lr_schedule: ``"cosine"`` (cosine decay to 0 over all training steps, per step) or ``"constant"``.
         seed: seed of the dictionary initialization.
         checkpoint_layers: activation checkpointing of the unrolled ISTC layers (less memory, more compute).
+        replace_unused_atoms: at the start of every epoch after the first, atoms with no nonzero coefficient on
+            any training image of the previous epoch are re-initialized with data patches (drawn with ``seed``
+            and the epoch; logged as ``train/replaced_atoms``). An unused atom gets no gradient from the
+            Lasso solution, so it would otherwise stay unused.
         cnn_width, whiten: width of the CNN decoder's first layer; PCA-whiten ``w`` (its statistics are
             computed over the training set at the start of a fresh fit).
 
-    Logged: ``train/loss``, ``train/psnr``, ``train/sparsity``, ``train/support_size``,
-    ``train/relative_residual``, ``train/lambda``; ``val/psnr``, ``val/ssim``, ``val/psnr_lowpass``
-    (and the same under ``test/``), PSNR in dB for images in [−1, 1] (data range 2).
+    Logged: ``train/loss``, ``train/psnr``; ``val/psnr``, ``val/ssim``, ``val/psnr_lowpass`` (and the same
+    under ``test/``), PSNR in dB for images in [−1, 1] (data range 2); for the sparse decoder, under
+    ``train/``, ``val/`` and ``test/``: ``nonzeros_per_pixel``, ``duality_gap``, ``sparsity``,
+    ``support_size``, ``relative_residual`` (:class:`~gennet.models.generator.CodeStatistics`; means over
+    images) and ``train/lambda`` (λ*). ``val_atom_usage`` counts, per atom, its nonzero coefficients over
+    the validation set (read by the :class:`~gennet.lit.AtomUsage` callback).
 
     Raises:
         ValueError: for bad model settings (see the generator) or an unknown ``loss``/``optimizer``.
@@ -60,13 +75,13 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         image_size: int = 32,
         channels: int = 1,
         encoder: dict | None = None,
-        num_atoms: int = 256,
-        n_layers: int = 12,
-        lambda_star: float = 0.05,
+        num_atoms: int = 64,
+        n_layers: int = 32,
+        lambda_star: float = 0.15,
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,
-        hista_method: str = "istc",
+        solver: str = "admm",
         atom_init: str = "data",
         loss: str = "mse",
         optimizer: str = "adam",
@@ -78,6 +93,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         cnn_width: int = 256,
         whiten: bool = True,
         checkpoint_layers: bool = False,
+        replace_unused_atoms: bool = True,
     ) -> None:
         super().__init__()
         # Plain types only in the hyper-parameters: checkpoints then load with weights_only=True.
@@ -95,9 +111,12 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         if architecture == "sparse":
             self.generator = SparseInverseGenerator(
                 shape, channels, J, L, A, num_atoms=num_atoms, n_layers=n_layers, lambda_star=lambda_star,
-                atom_size=atom_size, positive=positive, learn_lambda=learn_lambda, hista_method=hista_method, seed=seed,
+                atom_size=atom_size, positive=positive, learn_lambda=learn_lambda, solver=solver, seed=seed,
                 checkpoint_layers=checkpoint_layers,
             )
+            self.val_atom_usage = AtomUsageCounts(num_atoms)
+            # nonzero coefficients of each atom since the last replacement, summed over ranks (in checkpoints)
+            self.register_buffer("train_atom_usage", torch.zeros(num_atoms, dtype=torch.float64))
         elif architecture == "cnn":
             self.generator = CNNGenerator(shape, channels, J, L, A, width=cnn_width, whiten=whiten)
         else:
@@ -126,12 +145,32 @@ class GeneratorModule(DataRecord, pl.LightningModule):
             return
         if self.hparams.atom_init != "data":
             return
-        dataset = trainer.datamodule.train_dataset
-        generator = torch.Generator().manual_seed(self.hparams.seed)
-        indices = torch.randperm(len(dataset), generator=generator)[:256].tolist()
+        self._atoms_from_data(torch.Generator().manual_seed(self.hparams.seed), 256)
+
+    @torch.no_grad()
+    def _atoms_from_data(self, generator: torch.Generator, num_images: int, atoms: torch.Tensor | None = None) -> None:
+        """Atoms (all, or ``atoms``) from patches of ``U x`` of ``num_images`` training images drawn with ``generator``
+        (the same on every rank)."""
+        dataset = self.trainer.datamodule.train_dataset
+        indices = torch.randperm(len(dataset), generator=generator)[:num_images].tolist()
         images = torch.stack([dataset[i][0] for i in indices]).to(self.device)
-        with torch.no_grad():
-            self.generator.dictionary.init_from_coefficients_(self.generator.rectified(images), generator)
+        self.generator.dictionary.init_from_coefficients_(self.generator.rectified(images), generator, atoms=atoms)
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        # First step of every epoch after the first: atoms no training image used in the last epoch are
+        # replaced by data patches (the dead-atom replacement of dictionary learning). The counts are a
+        # buffer summed over ranks at every step, so the decision is the same on every rank and after a resume.
+        if not (self.hparams.replace_unused_atoms and isinstance(self.generator, SparseInverseGenerator)):
+            return
+        if batch_idx != 0 or self.current_epoch == 0 or self.train_atom_usage.sum() == 0:
+            return
+        unused = (self.train_atom_usage == 0).nonzero().flatten()
+        self.train_atom_usage.zero_()
+        self.log("train/replaced_atoms", float(len(unused)), on_step=False, on_epoch=True, batch_size=batch[0].shape[0],
+                 sync_dist=True)
+        if len(unused) and self.trainer.datamodule is not None:
+            generator = torch.Generator().manual_seed(self.hparams.seed * 1_000_003 + self.current_epoch)
+            self._atoms_from_data(generator, 256, atoms=unused.to(self.device))
 
     def _loss(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(x_hat, x) if self.hparams.loss == "mse" else F.l1_loss(x_hat, x)
@@ -147,21 +186,15 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         self.log("train/psnr", self.train_psnr, prog_bar=True, on_step=True, on_epoch=True)
         if stats is None:  # the CNN decoder has no sparse code
             return loss
-        self.log_dict(
-            {
-                "train/sparsity": stats.sparsity,
-                "train/support_size": stats.support_size,
-                "train/relative_residual": stats.relative_residual,
-                "train/lambda": stats.lambda_final,
-            },
-            **log,
-        )
+        self.log_dict({**_code_logs(stats, "train"), "train/lambda": stats.lambda_star}, **log)
+        self.train_atom_usage += self.trainer.strategy.reduce(stats.atom_usage.double(), reduce_op="sum")
         return loss
 
     def _evaluate(self, batch, stage: str) -> None:
         x = batch[0]
         w = self.generator.encode(x)
-        x_hat = self.generator.decode(w).clamp(-1, 1)
+        x_hat, stats = self.generator.decode(w, return_stats=True)
+        x_hat = x_hat.clamp(-1, 1)
         lowpass = self.generator.lowpass_image(w).clamp(-1, 1)
         getattr(self, f"{stage}_psnr")(x_hat, x)
         getattr(self, f"{stage}_ssim")(x_hat, x)
@@ -170,6 +203,14 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         self.log(f"{stage}/psnr", getattr(self, f"{stage}_psnr"), prog_bar=True, **log)
         self.log(f"{stage}/ssim", getattr(self, f"{stage}_ssim"), **log)
         self.log(f"{stage}/psnr_lowpass", getattr(self, f"{stage}_psnr_lowpass"), **log)
+        if stats is not None:
+            self.log_dict(_code_logs(stats, stage), sync_dist=True, **log)
+            if stage == "val":
+                self.val_atom_usage.update(stats.atom_usage, x.shape[0])
+
+    def on_validation_epoch_start(self) -> None:
+        if isinstance(self.generator, SparseInverseGenerator):
+            self.val_atom_usage.reset()
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._evaluate(batch, "val")
