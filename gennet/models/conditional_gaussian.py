@@ -116,7 +116,7 @@ class ConditionalGaussianEmbedding(nn.Module):
         """``n`` draws per condition: ``w: (B, C_w, h, w)`` → ``(B, n, C_w, h, w)`` float32 on the model's device.
 
         The conditioned channels of every draw are those of ``w`` (bit for bit, as float32); the others are
-        ``μ_b|l + temperature · R ξ``, ``ξ`` white Gaussian noise drawn on the CPU from ``generator``.
+        ``μ_b|l + temperature · F ξ``, ``ξ`` white Gaussian noise drawn on the CPU from ``generator``.
         ``temperature=0`` gives the conditional mean.
 
         Raises:
