@@ -3,8 +3,15 @@
 Reconstruction quality on the training and test splits (PSNR in dB and SSIM for images in [−1, 1],
 torchmetrics; the low-pass baseline's PSNR), the statistics of the sparse codes (nonzeros per pixel, the
 relative duality gap of the Lasso at the returned codes, fraction of active coefficients, support size,
-relative residual ‖w_band − Ãz‖/‖w_band‖; means over images), and the FID between samples ``G(w)``,
-``w`` drawn from the Gaussian model of the embedding, and the test images (:mod:`gennet.cli.fid`).
+relative residual ‖w_band − Ãz‖/‖w_band‖; means over images), and the quality of samples ``G(w)``, ``w``
+drawn from the Gaussian model of the embedding (at ``temperature``), against the test images:
+
+- ``fid.feature=digits`` (the default, ``auto``, for the bundled 32×32 digits): the Fréchet distance and the
+  improved precision/recall (Kynkäänniemi et al. 2019, k = 3) in the feature space of gennet's digit
+  classifier (:mod:`gennet.metrics`, trained on the training digits only, shipped with the package), beside
+  the same measures between the validation and the test digits (the real-vs-real floor);
+- ``inception`` (the default for other data) or ``scattering``: a Fréchet distance (:mod:`gennet.cli.fid`).
+
 Writes ``<output>.json`` and a Markdown table ``<output>.md``. Keys: ``conf/evaluate.yaml``.
 """
 
@@ -22,12 +29,15 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, check_int
+from .digit_quality import classifier_note, is_digit_data, real_digit_quality, sample_digit_quality
 from .errors import user_errors
 from .fid import frechet_distance
 from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
 from .train import CONFIG_DIR
 
 __all__ = ["main", "evaluate"]
+
+FEATURES = ("auto", "digits", "inception", "scattering", "none")
 
 _CODE_KEYS = ("nonzeros_per_pixel", "duality_gap", "sparsity", "support_size", "relative_residual")
 
@@ -75,7 +85,15 @@ def _markdown(result: dict) -> str:
         rows.append(f"| {split} | {m['images']} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['psnr_lowpass']:.2f} | " + " | ".join(code) + " |")
     fid = result["fid"]
     value = "–" if fid["value"] is None else f"{fid['value']:.3f}"
-    rows += ["", f"FID ({fid['feature']}, {fid['num_samples']} samples vs {fid['num_real']} test images): {value} — {fid['status']}"]
+    name = "Fréchet distance" if fid["feature"] == "digits" else "FID"
+    floor = f" (validation vs test digits: {fid['real_vs_real']:.3f})" if "real_vs_real" in fid else ""
+    rows += ["", f"{name} ({fid['feature']} features, {fid['num_samples']} samples at temperature {fid['temperature']:g} "
+                 f"vs {fid['num_real']} test images): {value}{floor} — {fid['status']}"]
+    pr = result["precision_recall"]
+    if pr["precision"] is not None:
+        ref = pr["real_vs_real"]
+        rows += ["", f"Precision / recall (Kynkäänniemi et al. 2019, k = {pr['k']}, {pr['feature']} features): "
+                     f"{pr['precision']:.3f} / {pr['recall']:.3f} (validation vs test digits: {ref['precision']:.3f} / {ref['recall']:.3f})"]
     return f"# Evaluation of `{result['checkpoint']}`\n\n" + "\n".join(rows) + "\n"
 
 
@@ -84,11 +102,16 @@ def evaluate(cfg: DictConfig) -> dict:
     with user_errors():
         limit = None if cfg.max_images is None else check_int("max_images", cfg.max_images, 1)
         feature = str(cfg.fid.feature)
-        if feature not in ("inception", "scattering", "none"):
-            raise ConfigError("fid.feature", f"must be inception, scattering or none, got {feature!r}")
+        if feature not in FEATURES:
+            raise ConfigError("fid.feature", f"must be one of {', '.join(FEATURES)}, got {feature!r}")
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
         datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
+        if feature == "auto":
+            feature = "digits" if is_digit_data(datamodule) else "inception"
+        if feature == "digits" and tuple(datamodule.image_shape) != (1, 32, 32):
+            shape = "×".join(map(str, datamodule.image_shape))
+            raise ConfigError("fid.feature", f"digits features need 1×32×32 digits (data=mnist5k), this checkpoint's images are {shape}")
         datamodule.setup("fit")
         datamodule.setup("test")
     result: dict = {"checkpoint": str(Path(str(cfg.ckpt_path)).resolve())}
@@ -99,18 +122,31 @@ def evaluate(cfg: DictConfig) -> dict:
         result[split] = _split_metrics(module, loader, n, device, split)
 
     real_count = result["test"]["images"]
-    fid = {"feature": feature, "num_real": real_count, "num_samples": 0, "value": None, "status": "not computed (fid.feature=none)"}
+    temperature = float(cfg.temperature)
+    fid = {"feature": feature, "num_real": real_count, "num_samples": 0, "temperature": temperature, "value": None,
+           "status": "not computed (fid.feature=none)"}
+    pr = {"feature": feature, "k": 3, "precision": None, "recall": None, "status": "computed with fid.feature=digits only"}
     if feature != "none":
         with user_errors():
             model = gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
         n_fake = int(cfg.fid.num_samples or real_count)
-        w = model.sample(n_fake, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=float(cfg.temperature))
+        fid["num_samples"] = n_fake
+    if feature == "digits":
+        quality = sample_digit_quality(module, model, datamodule, real_count, n_fake, temperature, int(cfg.seed), device)
+        floor = real_digit_quality(datamodule, real_count, device)
+        status = classifier_note(datamodule)
+        fid.update(value=quality["frechet_distance"], real_vs_real=floor["frechet_distance"], status=status)
+        pr.update(precision=quality["precision"], recall=quality["recall"], k=quality["k"], status=status,
+                  real_vs_real={"precision": floor["precision"], "recall": floor["recall"]})
+    elif feature != "none":
+        w = model.sample(n_fake, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=temperature)
         test_loader = DataLoader(datamodule.test_dataset, batch_size=datamodule.batch_size, num_workers=datamodule.num_workers)
         real = _first_images(test_loader, real_count)
         shape = tuple(datamodule.image_shape)
         value, status = frechet_distance(real, decode(module, w.to(device)), shape, feature, cfg.fid.weights_path, device)
-        fid.update(num_samples=n_fake, value=value, status=status)
+        fid.update(value=value, status=status)
     result["fid"] = fid
+    result["precision_recall"] = pr
 
     output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
 Decodes ``w_t = (1 − t) w₁ + t w₂``, ``t = 0 … 1`` in ``num_steps`` steps, between pairs of held-out
 (test) images, or between two draws of the Gaussian model of ``w`` with ``from_noise=true``. The PNG
 has one row per pair (``num_pairs``), ``num_steps`` images per row; ``gif=true`` also writes an
-animated GIF (``output`` with the suffix ``.gif``) that goes there and back. Keys: ``conf/interpolate.yaml``.
+animated GIF (``output`` with the suffix ``.gif``) that goes there and back. Images smaller than 64 pixels are
+upscaled (nearest neighbour, :func:`gennet.figures.image_grid`) in both. Keys: ``conf/interpolate.yaml``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from pathlib import Path
 import hydra
 import torch
 from omegaconf import DictConfig
-from PIL import Image
-from torchvision.utils import make_grid, save_image
 
 from ..errors import ConfigError, check_int
+from ..figures.image_grid import grid_to_pil, image_grid, save_image_grid
 from .errors import user_errors
 from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
 from .train import CONFIG_DIR
@@ -55,12 +55,11 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
     images = torch.cat(list(decode(module, path.flatten(0, 1)))).unflatten(0, (pairs, steps)).cpu()
     output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)
-    save_image(make_grid(images.flatten(0, 1), nrow=steps, normalize=True, value_range=(-1, 1)), output)
+    save_image_grid(images.flatten(0, 1), output, nrow=steps)
     what = "Gaussian draws" if cfg.from_noise else "test images"
     print(f"{pairs} interpolation(s) between {what}, {steps} steps: {output.resolve()}")
     if cfg.gif:
-        frames = [make_grid(images[:, k], nrow=1, normalize=True, value_range=(-1, 1)) for k in range(steps)]
-        frames = [Image.fromarray(f.mul(255).round().byte().permute(1, 2, 0).numpy()) for f in frames]
+        frames = [grid_to_pil(image_grid(images[:, k], nrow=1)) for k in range(steps)]
         frames = frames + frames[-2:0:-1]  # there and back
         gif = output.with_suffix(".gif")
         frames[0].save(gif, save_all=True, append_images=frames[1:], duration=int(cfg.frame_ms), loop=0)

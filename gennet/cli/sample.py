@@ -2,7 +2,11 @@
 
 Draws ``w`` from the Gaussian model of the embedding (fitted on the training images and saved beside
 the checkpoint as ``<name>.gaussian.pt`` the first time, with a progress bar) and writes a PNG grid of
-``G(w)``. Keys: ``conf/sample.yaml``.
+``G(w)``. With ``condition=N`` (the first ``N`` test images) or ``condition=[i,j,…]`` (test indices):
+coarse-grain sampling (:mod:`gennet.cli.coarse_grain`), one row per test image — the image, its
+low-pass image, then ``samples_per_condition`` samples that keep the low-pass channel of its ``w``.
+Images smaller than 64 pixels are upscaled (nearest neighbour, :func:`gennet.figures.image_grid`).
+Keys: ``conf/sample.yaml``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from pathlib import Path
 import hydra
 import torch
 from omegaconf import DictConfig
-from torchvision.utils import make_grid, save_image
 
 from ..errors import ConfigError, check_int
+from ..figures.image_grid import save_image_grid
+from .coarse_grain import coarse_grain, condition_indices
 from .errors import user_errors
 from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
 from .train import CONFIG_DIR
@@ -23,7 +28,8 @@ __all__ = ["main", "sample"]
 
 
 def sample(cfg: DictConfig) -> torch.Tensor:
-    """Write the grid of ``cfg.num_samples`` samples to ``cfg.output``; returns the images ``(n, C, H, W)`` in [−1, 1]."""
+    """Write the grid of ``cfg.num_samples`` samples to ``cfg.output``; returns the images ``(n, C, H, W)`` in [−1, 1]
+    (with ``cfg.condition``: the coarse-grain rows ``(B, 2 + S, C, H, W)``, see :func:`~gennet.cli.coarse_grain.coarse_grain`)."""
     with user_errors():
         n = check_int("num_samples", cfg.num_samples, 1)
         nrow = check_int("nrow", cfg.nrow, 1)
@@ -32,14 +38,31 @@ def sample(cfg: DictConfig) -> torch.Tensor:
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
         datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
+        if cfg.condition is not None:  # checked before a long fit of the Gaussian model
+            per_condition = check_int("samples_per_condition", cfg.samples_per_condition, 1)
+            datamodule.setup("test")
+            indices = condition_indices(cfg.condition, len(datamodule.test_dataset))
         model = gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
+    if cfg.condition is not None:
+        return _coarse_grain(cfg, module, model, datamodule, indices, per_condition, device)
     w = model.sample(n, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=float(cfg.temperature))
     images = torch.cat(list(decode(module, w.to(device))))
     output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)
-    save_image(make_grid(images.cpu(), nrow=nrow, normalize=True, value_range=(-1, 1)), output)
+    save_image_grid(images, output, nrow=nrow)
     print(f"{n} samples G(w), w ~ N(mu, Sigma) [{model.covariance}], temperature {cfg.temperature}: {output.resolve()}")
     return images
+
+
+def _coarse_grain(cfg: DictConfig, module, model, datamodule, indices: list[int], per_condition: int, device) -> torch.Tensor:
+    x = torch.stack([datamodule.test_dataset[i][0] for i in indices]).to(device)
+    rows, psnr = coarse_grain(module, model, x, per_condition, cfg.output, int(cfg.seed), float(cfg.temperature))
+    print(f"coarse-grain sampling: test image(s) {indices}, {per_condition} samples each keeping the low-pass channel of w, "
+          f"the other channels drawn from N(mu, Sigma) [{model.covariance}] conditioned on it, temperature {cfg.temperature}: "
+          f"{Path(str(cfg.output)).resolve()}")
+    print(f"low-pass of the decoded samples vs the condition's: PSNR {psnr['samples']:.2f} dB "
+          f"(the test images' own reconstructions G(Phi(x)): {psnr['reconstructions']:.2f} dB)")
+    return rows
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="sample")

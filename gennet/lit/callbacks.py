@@ -7,7 +7,8 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-from torchvision.utils import make_grid, save_image
+
+from ..figures.image_grid import grid_to_pil, image_grid
 
 __all__ = ["ReconstructionGrids", "log_image_grid"]
 
@@ -26,7 +27,8 @@ class ReconstructionGrids(pl.Callback):
 
     The same ``num_images`` validation images (the first ones of the validation set) are shown
     every epoch. PNGs go to ``<dirpath>/epoch_{E:03d}_{originals,reconstructions,lowpass}.png``
-    (images in [−1, 1] mapped to [0, 1], ``nrow`` per row); the grids are also logged under
+    (images in [−1, 1] mapped to [0, 1], ``nrow`` per row, each upscaled to at least 64 pixels by
+    :func:`~gennet.figures.image_grid`); the grids are also logged under
     ``val/originals``, ``val/reconstructions``, ``val/lowpass`` to wandb or TensorBoard. For the sparse
     generator, the first ``num_atoms`` atoms of ``D`` in image space (``U⁻¹ D e_k``, each scaled to its own
     range, "the patterns stored in D") go to ``epoch_{E:03d}_atoms.png`` and ``val/atoms``. Only
@@ -66,14 +68,11 @@ class ReconstructionGrids(pl.Callback):
             "reconstructions": generator.decode(w),
             "lowpass": generator.lowpass_image(w),
         }
-        grids = {
-            name: make_grid(images.float().clamp(-1, 1).cpu(), nrow=self.nrow, normalize=True, value_range=(-1, 1))
-            for name, images in grids.items()
-        }
+        grids = {name: image_grid(images, nrow=self.nrow) for name, images in grids.items()}
         if self.num_atoms and hasattr(generator, "atom_images"):
-            atoms = generator.atom_images(self.num_atoms).float().cpu()
-            grids["atoms"] = make_grid(atoms, nrow=self.nrow, normalize=True, scale_each=True, pad_value=1.0)
+            atoms = generator.atom_images(self.num_atoms)
+            grids["atoms"] = image_grid(atoms, nrow=self.nrow, value_range=None, scale_each=True, pad_value=1.0)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         for name, grid in grids.items():
-            save_image(grid, self.dirpath / f"epoch_{trainer.current_epoch:03d}_{name}.png")
+            grid_to_pil(grid).save(self.dirpath / f"epoch_{trainer.current_epoch:03d}_{name}.png")
             log_image_grid(trainer, f"val/{name}", grid)

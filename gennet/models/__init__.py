@@ -2,6 +2,7 @@
 
 from .classifier_head import ClassifierHead
 from .cnn_generator import CNNGenerator
+from .conditional_gaussian import ConditionalGaussianEmbedding
 from .embedding_inverse import EmbeddingInverse
 from .gaussian_embedding import GaussianEmbedding
 from .generator import SparseInverseGenerator
@@ -13,6 +14,7 @@ from .standardization import Standardization
 __all__ = [
     "CNNGenerator",
     "ClassifierHead",
+    "ConditionalGaussianEmbedding",
     "EmbeddingInverse",
     "GaussianEmbedding",
     "ScatteringClassifier",

@@ -16,6 +16,8 @@ Statistics accumulate in one streaming pass with Chan, Golub & LeVeque's pairwis
 (numerically stable), so batches, or ranks, can be merged in any order. :meth:`finalize_` computes a
 square root ``R`` (``R Rᴴ = Σ``, eigen-decomposition with negative eigenvalues clipped, so rank-deficient
 estimates are fine); :meth:`sample` draws ``w = μ + temperature · R ξ``, ``ξ`` white Gaussian noise.
+:meth:`condition` gives the model conditioned on some channels of ``w`` (coarse-grain sampling,
+:mod:`gennet.models.conditional_gaussian`).
 """
 
 from __future__ import annotations
@@ -152,6 +154,18 @@ class GaussianEmbedding(nn.Module):
         spectrum = torch.fft.fft2(noise, norm="ortho").permute(0, 2, 3, 1)
         spectrum = self.mean + temperature * torch.einsum("hwcd,nhwd->nhwc", self.factor.to(torch.complex128), spectrum)
         return torch.fft.ifft2(spectrum.permute(0, 3, 1, 2), norm="ortho").real.float()
+
+    def condition(self, channels, ridge: float = 1e-6):
+        """The model conditioned on ``channels`` of ``w`` at every position (e.g. the low-pass channel of each image
+        channel): a :class:`~gennet.models.ConditionalGaussianEmbedding` whose :meth:`sample` keeps those channels of
+        a given ``w`` and draws the others (coarse-grain sampling, DESIGN §6b).
+
+        Raises:
+            ValueError: see :class:`~gennet.models.ConditionalGaussianEmbedding`.
+        """
+        from .conditional_gaussian import ConditionalGaussianEmbedding
+
+        return ConditionalGaussianEmbedding(self, channels, ridge)
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:

@@ -1,16 +1,19 @@
-"""sample.py, interpolate.py and evaluate.py on the checkpoint of a real 1-epoch default run (bundled digits)."""
+"""sample.py, interpolate.py and evaluate.py on the checkpoint of a real 1-epoch default run (bundled digits),
+and evaluate.py's digit measures on a tiny CNN-decoder run too."""
 
 from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli.entrypoint import run_script, run_train
+from gennet.data import MNIST5kDataModule
+from tests.cli.entrypoint import TINY, run_script, run_train
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +36,9 @@ def test_sample_writes_a_non_degenerate_grid_and_reuses_its_gaussian_model(check
     result = run_script("sample", [f"ckpt_path={checkpoint}", "num_samples=64", "output=grid.png", "seed=0"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     grid = np.asarray(Image.open(tmp_path / "grid.png").convert("L"), dtype=np.float64)
-    assert grid.shape == (8 * 34 + 2, 8 * 34 + 2)  # 8×8 images of 32² with torchvision's 2-pixel padding
+    assert grid.shape == (8 * 66 + 2, 8 * 66 + 2)  # 8×8 images of 32² shown 2× (64²) with torchvision's 2-pixel padding
     assert grid.std() > 5  # pixel std > 5/255 of the range
-    cells = [grid[2 + 34 * i : 34 * (i + 1), 2 + 34 * j : 34 * (j + 1)] for i in range(8) for j in range(8)]
+    cells = [grid[2 + 66 * i : 66 * (i + 1), 2 + 66 * j : 66 * (j + 1)] for i in range(8) for j in range(8)]
     assert np.std([c.mean() for c in cells]) > 1  # the samples differ from one another
     gaussian = checkpoint.with_name("last.gaussian.pt")
     assert gaussian.is_file() and "saved to" in result.stderr
@@ -49,13 +52,13 @@ def test_interpolate_writes_a_strip_and_a_gif(checkpoint, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     strip = np.asarray(Image.open(tmp_path / "strip.png").convert("L"), dtype=np.float64)
     assert strip.shape[1] > 4 * strip.shape[0]  # one pair: one row of 8
-    first, last = strip[2:34, 2:34], strip[2:34, -34:-2]
+    first, last = strip[2:66, 2:66], strip[2:66, -66:-2]  # 32² images shown as 64²
     assert np.abs(first - last).mean() > 5  # two different held-out digits at the ends
     gif = Image.open(tmp_path / "strip.gif")
-    assert gif.n_frames == 14  # 8 there, 6 back
+    assert gif.n_frames == 14 and min(gif.size) >= 64  # 8 there, 6 back; legible frames
     noise = run_script("interpolate", [f"ckpt_path={checkpoint}", "from_noise=true", "num_pairs=3", "output=n.png"], tmp_path)
     assert noise.returncode == 0, noise.stderr[-3000:]
-    assert Image.open(tmp_path / "n.png").size == (8 * 34 + 2, 3 * 34 + 2)
+    assert Image.open(tmp_path / "n.png").size == (8 * 66 + 2, 3 * 66 + 2)
 
 
 def test_evaluate_writes_json_and_table(checkpoint, tmp_path):
@@ -70,10 +73,60 @@ def test_evaluate_writes_json_and_table(checkpoint, tmp_path):
     table = (tmp_path / "eval" / "scattering.md").read_text()
     assert "| test | 200 |" in table and "PSNR (dB)" in table
     # the standard FID: computed when the Inception weights are cached locally, else skipped with the remedy
-    inception = run_script("evaluate", [f"ckpt_path={checkpoint}", "output=inception", "max_images=64"], tmp_path)
+    inception = run_script("evaluate", [f"ckpt_path={checkpoint}", "output=inception", "max_images=64", "fid.feature=inception"], tmp_path)
     assert inception.returncode == 0, inception.stderr[-3000:]
     fid = json.loads((tmp_path / "inception.json").read_text())["fid"]
     assert fid["value"] is not None or ("skipped" in fid["status"] and "fid.weights_path" in fid["status"])
+
+
+def test_coarse_grain_rows_share_the_test_images_lowpass(checkpoint, tmp_path):
+    args = [f"ckpt_path={checkpoint}", "condition=[0,7]", "samples_per_condition=4", "output=coarse.png"]
+    result = run_script("sample", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    grid = np.asarray(Image.open(tmp_path / "coarse.png").convert("L"), dtype=np.float64)
+    assert grid.shape == (2 * 66 + 2, 6 * 66 + 2)  # 2 rows: test image, its low-pass image, 4 samples (64² each)
+    datamodule = MNIST5kDataModule(seed=0)
+    datamodule.setup()
+    cells = [[grid[2 + 66 * i : 66 * (i + 1), 2 + 66 * j : 66 * (j + 1)] for j in range(6)] for i in range(2)]
+    for row, index in zip(cells, (0, 7)):
+        original = (datamodule.test_dataset[index][0][0].numpy() + 1) * 127.5
+        assert np.abs(row[0][::2, ::2] - original).max() <= 1  # first: the test image itself
+        assert min(np.abs(a - b).mean() for k, a in enumerate(row[2:]) for b in row[3 + k :]) > 1  # the samples differ
+    # the decoded samples keep the coarse structure: their low-pass agrees with the condition's (unconditional
+    # samples of such a checkpoint score ~17 dB against the same images, the reconstructions ~33 dB)
+    samples, reconstructions = map(float, re.search(r"PSNR ([\d.]+) dB .*: ([\d.]+) dB", result.stdout).groups())
+    assert samples > 25 and reconstructions > 25
+    # bad input (the other cases: tests/cli/test_coarse_grain.py): one line naming the key and the value
+    line = one_error_line(run_script("sample", [f"ckpt_path={checkpoint}", "condition=[0,500]", "output=bad.png"], tmp_path))
+    assert line.startswith("error: condition:") and "500" in line and not (tmp_path / "bad.png").exists()
+
+
+@pytest.fixture(scope="module")
+def cnn_checkpoint(tmp_path_factory) -> Path:
+    """``last.ckpt`` of a tiny ``python train.py model=cnn_generator`` run (2 training batches)."""
+    run_dir = tmp_path_factory.mktemp("cnn") / "run"
+    result = run_train(["model=cnn_generator", *TINY, "logger=csv"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+@pytest.mark.parametrize("decoder", ["sparse", "cnn"])
+def test_evaluate_reports_digit_sample_quality_by_default(decoder, checkpoint, cnn_checkpoint, tmp_path):
+    ckpt = checkpoint if decoder == "sparse" else cnn_checkpoint
+    args = [f"ckpt_path={ckpt}", "output=digits", "max_images=200", "temperature=0.75"]
+    args += ["fit_images=500"] if decoder == "cnn" else []  # the sparse checkpoint's Gaussian model is test_sample's
+    result = run_script("evaluate", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "digits.json").read_text())
+    fid, pr = report["fid"], report["precision_recall"]
+    assert fid["feature"] == pr["feature"] == "digits" and fid["num_samples"] == fid["num_real"] == 200
+    assert fid["temperature"] == 0.75 and pr["k"] == 3
+    # a briefly trained decoder is far from real digits; real against real is the floor
+    assert fid["value"] > 3 * fid["real_vs_real"] > 0
+    assert 0 <= pr["precision"] < pr["real_vs_real"]["precision"] and 0 <= pr["recall"] <= 1
+    assert "digit classifier" in fid["status"] and "caution" not in fid["status"]  # seed 0: split as the classifier's
+    table = (tmp_path / "digits.md").read_text()
+    assert "Fréchet distance (digits features" in table and "Precision / recall" in table
 
 
 class Payload:

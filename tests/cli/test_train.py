@@ -22,7 +22,7 @@ def assert_run_outputs(run_dir: Path) -> dict:
 
 
 def test_atoms_grid_shows_the_dictionary_in_image_space(tmp_path):
-    """The default run's atom grid: 64 atoms U⁻¹ D e_k (16×16 crops), 8 per row, each a localized pattern."""
+    """The default run's atom grid: 64 atoms U⁻¹ D e_k (16×16 crops, shown 4× as 64×64), 8 per row, each a localized pattern."""
     import numpy as np
     from PIL import Image
 
@@ -30,8 +30,8 @@ def test_atoms_grid_shows_the_dictionary_in_image_space(tmp_path):
     result = run_train([*TINY, "logger=csv"], run_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     grid = np.asarray(Image.open(run_dir / "samples" / "epoch_000_atoms.png").convert("L"), dtype=np.float64)
-    assert grid.shape == (8 * 18 + 2, 8 * 18 + 2)
-    cells = np.stack([grid[2 + 18 * i : 18 * (i + 1), 2 + 18 * j : 18 * (j + 1)] for i in range(8) for j in range(8)])
+    assert grid.shape == (8 * 66 + 2, 8 * 66 + 2)  # legible: each atom upscaled (nearest) to 64 pixels
+    cells = np.stack([grid[2 + 66 * i : 66 * (i + 1), 2 + 66 * j : 66 * (j + 1)] for i in range(8) for j in range(8)])
     assert cells.std(axis=(1, 2)).min() > 5  # no blank atom
     assert np.abs(cells - cells.mean(0)).mean() > 5  # the atoms differ
 
