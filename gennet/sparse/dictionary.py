@@ -16,6 +16,7 @@ unrolled homotopy layers never touch full-resolution ``U``-space.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -29,14 +30,37 @@ from .operator import LinearOperator
 __all__ = ["ConvDictionary", "CoarseConvOperator"]
 
 
+class _Blocks:
+    """Per-frequency complex matrices ``N(Ω)`` (``n × m``) acting on row vectors, ``y = x N``, stored as real
+    ``(re, im)`` pairs ``(F, n, m)``; :meth:`apply` multiplies a spectrum ``(2, F, B, n)`` (real and imaginary
+    parts, frequency-major) by them with four batched real matmuls."""
+
+    def __init__(self, matrices: torch.Tensor, dtype: torch.dtype) -> None:
+        self.re = matrices.real.to(dtype).contiguous()
+        self.im = matrices.imag.to(dtype).contiguous()
+
+    def apply(self, spectrum: torch.Tensor) -> torch.Tensor:
+        x_re, x_im = spectrum[0], spectrum[1]
+        out_re = torch.bmm(x_re, self.re) - torch.bmm(x_im, self.im)
+        out_im = torch.bmm(x_re, self.im) + torch.bmm(x_im, self.re)
+        return torch.stack([out_re, out_im])
+
+    def adjoint(self) -> "_Blocks":
+        """The blocks of ``y = x Nᴴ``."""
+        blocks = _Blocks.__new__(_Blocks)
+        blocks.re, blocks.im = self.re.transpose(1, 2).contiguous(), (-self.im).transpose(1, 2).contiguous()
+        return blocks
+
+
 class CoarseConvOperator(LinearOperator):
     """Multi-channel periodic convolution on the coarse grid: ``(B, K, h, w) → (B, C_w, h, w)``.
 
     ``forward(z)[c, m] = Σ_k Σ_n kernel[k, c, m − n] z[k, n]`` (indices mod ``(h, w)``); ``adjoint`` is its
-    transpose. Computed per frequency of ``rfft2``, where the operator is a complex ``K × C_w`` matrix
-    ``Â(Ω)``, applied as the real ``2K × 2C_w`` matrix ``[[Re Â, Im Â], [−Im Â, Re Â]]`` (one real
-    batched matmul; the adjoint uses its transpose). ``norm_squared`` is exact: the largest squared
-    singular value of ``Â(Ω)`` over frequencies.
+    transpose. Computed per frequency ``Ω`` of the 2-D real DFT, where the operator is the complex ``K × C_w``
+    matrix ``Â(Ω)`` acting on codes as row vectors, ``ŷ = ẑ Â`` (``Âᴴ`` for the adjoint): batched real
+    matmuls on the real and imaginary parts, frequency-major. On coarse grids of at most ``_DFT_MAX`` cells the
+    DFTs themselves are real matrix products (faster than FFTs at these sizes). ``norm_squared`` is exact: the
+    largest squared singular value of ``Â(Ω)`` over frequencies.
 
     Args:
         kernel: ``(K, C_w, h, w)`` real tensor; gradients flow through it.
@@ -50,60 +74,70 @@ class CoarseConvOperator(LinearOperator):
         with torch.autocast(device_type=kernel.device.type, enabled=False):
             k_hat = torch.fft.rfft2(kernel if kernel.dtype == torch.float64 else kernel.float())
         self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
-        self._matrix = _real_block(k_hat.permute(2, 3, 0, 1).reshape(-1, K, C_w))  # (F, 2K, 2C_w)
-        self._matrix_t = self._matrix.transpose(1, 2).contiguous()  # (F, 2C_w, 2K), for the adjoint
-        self._inverses: dict[float, torch.Tensor] = {}
-        self._gram: torch.Tensor | None = None
+        self._dtype = k_hat.real.dtype
+        self._forward = _Blocks(k_hat.permute(2, 3, 0, 1).reshape(-1, K, C_w), self._dtype)  # Â(Ω): (F, K, C_w)
+        self._adjoint = self._forward.adjoint()
+        self._inverses: dict[float, _Blocks] = {}
+        self._gram: _Blocks | None = None
 
     @property
     def dtype(self) -> torch.dtype:
-        return self._matrix.dtype
+        return self._dtype
 
     @property
     def device(self) -> torch.device:
-        return self._matrix.device
+        return self.kernel_hat.device
 
-    def _to_frequencies(self, x: torch.Tensor) -> torch.Tensor:
-        """``x: (B, n, h, w)`` → ``(F, B, 2n)``: real and imaginary parts of ``rfft2(x)``, one row per frequency."""
-        x_hat = torch.fft.rfft2(x.to(self.dtype))
-        return torch.cat([x_hat.real, x_hat.imag], dim=1).flatten(2).permute(2, 0, 1).contiguous()
+    def _spectrum(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (B, n, h, w)`` → ``(2, F, B, n)``: real and imaginary parts of ``rfft2(x)``, frequency-major."""
+        B, n, h, w = x.shape
+        x = x.to(self._dtype)
+        if h * w <= _DFT_MAX:
+            forward, _ = _dft_matrices(h, w, x.dtype, x.device)
+            return torch.mm(forward.T, x.reshape(B * n, h * w).T).reshape(2, -1, B, n)
+        x_hat = torch.fft.rfft2(x)
+        return torch.stack([x_hat.real, x_hat.imag]).flatten(3).permute(0, 3, 1, 2).contiguous()
 
-    def _from_frequencies(self, stacked: torch.Tensor, shape: tuple[int, int, int, int]) -> torch.Tensor:
-        """Inverse of :meth:`_to_frequencies`: ``(F, B, 2m)`` → ``(B, m, h, w)``."""
-        B, m, h, w = shape
-        out = stacked.permute(1, 2, 0)
-        out = torch.complex(out[:, :m], out[:, m:]).reshape(B, m, h, w // 2 + 1)
-        return torch.fft.irfft2(out, s=(h, w))
+    def _signal(self, spectrum: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """Inverse of :meth:`_spectrum`: ``(2, F, B, m)`` → ``(B, m, h, w)``."""
+        _, bins, B, m = spectrum.shape
+        if h * w <= _DFT_MAX:
+            _, inverse = _dft_matrices(h, w, spectrum.dtype, spectrum.device)
+            return torch.mm(spectrum.reshape(2 * bins, B * m).T, inverse).reshape(B, m, h, w)
+        complex_ = torch.complex(spectrum[0], spectrum[1]).permute(1, 2, 0).reshape(B, m, h, w // 2 + 1)
+        return torch.fft.irfft2(complex_, s=(h, w))
 
-    def _apply(self, x: torch.Tensor, matrix: torch.Tensor, out_channels: int) -> torch.Tensor:
-        """Per-frequency real matmul: ``x (B, n, h, w)`` → ``(B, out_channels, h, w)``."""
-        B, _, h, w = x.shape
+    def _apply(self, x: torch.Tensor, *blocks: _Blocks) -> torch.Tensor:
+        """``x (B, n, h, w)`` times the per-frequency ``blocks`` in turn, back in space."""
+        h, w = x.shape[-2:]
         with torch.autocast(device_type=x.device.type, enabled=False):
-            return self._from_frequencies(torch.bmm(self._to_frequencies(x), matrix), (B, out_channels, h, w))
+            spectrum = self._spectrum(x)
+            for block in blocks:
+                spectrum = block.apply(spectrum)
+            return self._signal(spectrum, h, w)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self._apply(z, self._matrix, self.signal_shape[0])
+        return self._apply(z, self._forward)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        return self._apply(y, self._matrix_t, self.code_shape[0])
+        return self._apply(y, self._adjoint)
 
     def _complex_matrices(self) -> torch.Tensor:
         """``Â(Ω)``, ``(F, K, C_w)`` complex128, detached: codes act as row vectors, ``ŷ = ẑ Â``."""
         return self.kernel_hat.detach().to(torch.complex128).permute(2, 3, 0, 1).flatten(0, 1)
 
     def gram(self, z: torch.Tensor) -> torch.Tensor:
-        """``AᵀA z`` in the Fourier domain (no gradient): one FFT pair, and either one product with the per-frequency
-        Gram matrices ``Â(Ω)Â(Ω)ᴴ`` (``K × K``, built once, when ``K ≤ 2 C_w``) or the two products with ``Â``, ``Âᴴ``."""
+        """``AᵀA z`` in the Fourier domain (no gradient): one forward and one inverse DFT, and either one product with
+        the per-frequency Gram matrices ``Â(Ω)Â(Ω)ᴴ`` (``K × K``, built once, when ``K ≤ 2 C_w``) or the two products
+        with ``Â`` and ``Âᴴ``."""
         K, C = self.code_shape[0], self.signal_shape[0]
         with torch.no_grad():
             if K > 2 * C:
-                B, _, h, w = z.shape
-                stacked = torch.bmm(torch.bmm(self._to_frequencies(z), self._matrix), self._matrix_t)
-                return self._from_frequencies(stacked, (B, K, h, w))
+                return self._apply(z, self._forward, self._adjoint)
             if self._gram is None:
                 a = self._complex_matrices()
-                self._gram = _real_block(a @ a.conj().transpose(1, 2)).to(self.dtype)
-            return self._apply(z, self._gram, K)
+                self._gram = _Blocks(a @ a.conj().transpose(1, 2), self._dtype)
+            return self._apply(z, self._gram)
 
     def solve_shifted(self, rhs: torch.Tensor, rho: float) -> torch.Tensor:
         """``(AᵀA + ρI)⁻¹ rhs`` exactly, ``rhs: (B, K, h, w)`` (no gradient), in the Fourier domain.
@@ -113,7 +147,7 @@ class CoarseConvOperator(LinearOperator):
         Woodbury identity, ``(ρI + ÂÂᴴ)⁻¹ = (I − Â (ρI + ÂᴴÂ)⁻¹ Âᴴ)/ρ``, with one ``C_w × C_w`` inverse per
         frequency (no ``K × K`` matrix is formed); otherwise the ``K × K`` inverses are formed. Either way,
         factorized once per ``ρ`` (float64 Cholesky) and cached on the operator (Wohlberg, IEEE TIP 2016, §III:
-        the frequency-domain solve of convolutional sparse coding); one FFT pair per call.
+        the frequency-domain solve of convolutional sparse coding); one forward and one inverse DFT per call.
         """
         K, C = self.code_shape[0], self.signal_shape[0]
         with torch.no_grad():
@@ -122,19 +156,20 @@ class CoarseConvOperator(LinearOperator):
                 if C < K:
                     eye = torch.eye(C, dtype=a.dtype, device=a.device)
                     small = torch.cholesky_inverse(torch.linalg.cholesky(a.conj().transpose(1, 2) @ a + rho * eye))
-                    self._inverses[rho] = _real_block(small).to(self.dtype)
+                    self._inverses[rho] = _Blocks(small, self._dtype)
                 else:
                     eye = torch.eye(K, dtype=a.dtype, device=a.device)
                     inverse = torch.cholesky_inverse(torch.linalg.cholesky(a @ a.conj().transpose(1, 2) + rho * eye))
-                    self._inverses[rho] = _real_block(inverse).to(self.dtype)
-            B, _, h, w = rhs.shape
+                    self._inverses[rho] = _Blocks(inverse, self._dtype)
+            h, w = rhs.shape[-2:]
             with torch.autocast(device_type=rhs.device.type, enabled=False):
-                r = self._to_frequencies(rhs)
+                spectrum = self._spectrum(rhs)
                 if C < K:
-                    r = (r - torch.bmm(torch.bmm(torch.bmm(r, self._matrix), self._inverses[rho]), self._matrix_t)) / rho
+                    coupled = self._adjoint.apply(self._inverses[rho].apply(self._forward.apply(spectrum)))
+                    spectrum = (spectrum - coupled) / rho
                 else:
-                    r = torch.bmm(r, self._inverses[rho])
-                return self._from_frequencies(r, (B, K, h, w))
+                    spectrum = self._inverses[rho].apply(spectrum)
+                return self._signal(spectrum, h, w)
 
     def norm_squared(self) -> torch.Tensor:
         """Exact ``‖A‖²`` = max over coarse frequencies of ``σ_max(Â(Ω))²`` (no gradient)."""
@@ -143,14 +178,32 @@ class CoarseConvOperator(LinearOperator):
             return torch.linalg.matrix_norm(per_frequency, ord=2).max() ** 2
 
 
-def _real_block(matrix: torch.Tensor) -> torch.Tensor:
-    """``N: (F, n, m)`` complex → ``(F, 2n, 2m)`` real ``[[Re N, Im N], [−Im N, Re N]]``.
+_DFT_MAX = 256  #: coarse grids of at most this many cells use DFT matrices instead of FFTs
 
-    ``[Re x, Im x] @ block = [Re y, Im y]`` for the row vector ``y = x N``: the per-frequency product as one
-    real matmul of the stacked real and imaginary parts (products of blocks are blocks of products).
-    """
-    re, im = matrix.real, matrix.imag
-    return torch.cat([torch.cat([re, im], dim=-1), torch.cat([-im, re], dim=-1)], dim=-2).contiguous()
+
+@functools.lru_cache(maxsize=16)
+def _dft_matrices(h: int, w: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real matrices of ``rfft2`` and ``irfft2`` on an ``h × w`` grid: ``(h·w, 2F)`` and ``(2F, h·w)``, ``F = h·(w//2+1)``,
+    columns / rows ordered (real parts, imaginary parts). Built by transforming the unit vectors, so they follow
+    torch's conventions exactly (including the unpaired bins of ``irfft2``)."""
+    cells = h * w
+    unit = torch.eye(cells, dtype=torch.float64).reshape(cells, h, w)
+    spectrum = torch.fft.rfft2(unit).reshape(cells, -1)
+    forward = torch.cat([spectrum.real, spectrum.imag], dim=1)
+    bins = spectrum.shape[1]
+    basis = torch.eye(bins, dtype=torch.complex128).reshape(bins, h, w // 2 + 1)
+    inverse = torch.cat([torch.fft.irfft2(basis, s=(h, w)), torch.fft.irfft2(1j * basis, s=(h, w))]).reshape(2 * bins, cells)
+    return forward.to(dtype=dtype, device=device), inverse.to(dtype=dtype, device=device)
+
+
+def _wrap(out: torch.Tensor, n: int, dim: int) -> torch.Tensor:
+    """Fold ``out`` periodically along ``dim`` onto ``n`` entries: entry ``t`` is added to ``t mod n``."""
+    length = out.shape[dim]
+    if length <= n:
+        pad = [0, 0] * (out.dim() - 1 - dim % out.dim()) + [0, n - length]
+        return F.pad(out, pad)
+    head, tail = out.narrow(dim, 0, n), _wrap(out.narrow(dim, n, length - n), n, dim)
+    return head + tail
 
 
 def _fold_periodic(out: torch.Tensor, size: tuple[int, int], offset: int) -> torch.Tensor:
@@ -159,9 +212,7 @@ def _fold_periodic(out: torch.Tensor, size: tuple[int, int], offset: int) -> tor
     ``out[..., t1, t2]`` is added to position ``((t1 − offset) mod H, (t2 − offset) mod W)``.
     """
     H, W = size
-    periods_h, periods_w = math.ceil(out.shape[-2] / H), math.ceil(out.shape[-1] / W)
-    out = F.pad(out, (0, periods_w * W - out.shape[-1], 0, periods_h * H - out.shape[-2]))
-    out = out.reshape(*out.shape[:-2], periods_h, H, periods_w, W).sum(dim=(-4, -2))
+    out = _wrap(_wrap(out, H, -2), W, -1)
     return torch.roll(out, shifts=(-offset, -offset), dims=(-2, -1))
 
 
