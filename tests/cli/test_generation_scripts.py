@@ -69,9 +69,10 @@ def test_evaluate_writes_json_and_table(checkpoint, tmp_path):
     for split in ("train", "test"):
         assert report[split]["images"] == 200 and report[split]["psnr"] > report[split]["psnr_lowpass"]
         assert 0 < report[split]["ssim"] <= 1 and 0 < report[split]["sparsity"] <= 1
+        assert 0 < report[split]["nonzeros_per_pixel"] < 1 and 0 <= report[split]["duality_gap"] < 0.1
     assert report["fid"]["value"] > 0 and report["fid"]["num_samples"] == 200
     table = (tmp_path / "eval" / "scattering.md").read_text()
-    assert "| test | 200 |" in table and "PSNR (dB)" in table
+    assert "| test | 200 |" in table and "PSNR (dB)" in table and "nonzeros per pixel | duality gap" in table
     # the standard FID: computed when the Inception weights are cached locally, else skipped with the remedy
     inception = run_script("evaluate", [f"ckpt_path={checkpoint}", "output=inception", "max_images=64", "fid.feature=inception"], tmp_path)
     assert inception.returncode == 0, inception.stderr[-3000:]
@@ -139,7 +140,22 @@ class Payload:
         return (Path.touch, (self.marker,))
 
 
-@pytest.mark.parametrize("script", ["sample", "interpolate", "evaluate"])
+def test_explain_draws_the_terms_of_one_code(checkpoint, cnn_checkpoint, tmp_path):
+    result = run_script("explain", [f"ckpt_path={checkpoint}", "index=3", "top_k=8", "output=explain.png"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    image = Image.open(tmp_path / "explain.png")
+    assert image.size[0] >= 8 * 64 and image.size[1] >= 2 * 64  # a row of partial reconstructions, a row of 8 terms
+    psnr = [float(v) for v in re.findall(r"terms ([\d.]+) dB", result.stdout)]
+    terms = int(re.search(r"(\d+) nonzero code coefficients", result.stdout).group(1))
+    assert terms > 0 and len(psnr) >= 3 and psnr[-1] > psnr[0] + 3  # the code's terms add what the low-pass part lacks
+    assert f"G(Φ(x)) {psnr[-1]:.1f} dB" in result.stdout  # all the terms: the reconstruction itself
+    line = one_error_line(run_script("explain", [f"ckpt_path={checkpoint}", "index=500"], tmp_path))
+    assert line.startswith("error: index:") and "500" in line
+    line = one_error_line(run_script("explain", [f"ckpt_path={cnn_checkpoint}"], tmp_path))
+    assert line.startswith("error: ckpt_path:") and "CNN" in line
+
+
+@pytest.mark.parametrize("script", ["sample", "interpolate", "evaluate", "explain"])
 def test_a_malicious_pickle_is_refused_without_running_it(script, tmp_path):
     marker = tmp_path / "payload_ran"
     bad = tmp_path / "evil.ckpt"

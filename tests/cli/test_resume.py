@@ -8,7 +8,9 @@ import torch
 
 from tests.cli.entrypoint import run_train
 
-RUN = ["trainer.max_epochs=2", "trainer.limit_train_batches=6", "trainer.limit_val_batches=1", "test=false",
+# 4 epochs of 3 steps: unused atoms are replaced at the start of epoch 1 (step 3), so the stops at steps 4 and 8
+# come after a replacement, and the resumed run must make the same ones
+RUN = ["trainer.max_epochs=4", "trainer.limit_train_batches=3", "trainer.limit_val_batches=1", "test=false",
        "logger=csv", "callbacks.reconstruction_grids=null"]
 KILL = "+callbacks.kill._target_=tests.cli.signals.SignalAtStep"
 
@@ -22,6 +24,9 @@ def uninterrupted(tmp_path_factory) -> dict:
     run_dir = tmp_path_factory.mktemp("resume") / "straight"
     result = run_train(RUN, run_dir)
     assert result.returncode == 0, result.stderr[-3000:]
+    import json
+
+    assert json.loads((run_dir / "metrics.json").read_text())["train/replaced_atoms"] > 0  # the replacement ran
     return final_state(run_dir)
 
 

@@ -12,11 +12,13 @@ from tests.cli.entrypoint import TINY, run_train
 
 def assert_run_outputs(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    for key in ("train/psnr", "val/psnr", "test/psnr", "test/ssim", "test/psnr_lowpass", "train/sparsity"):
+    for key in ("train/psnr", "val/psnr", "test/psnr", "test/ssim", "test/psnr_lowpass", "train/sparsity",
+                "train/nonzeros_per_pixel", "train/duality_gap", "test/nonzeros_per_pixel", "test/duality_gap",
+                "val/unused_atoms"):
         assert isinstance(metrics[key], float), key
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert list((run_dir / "checkpoints").glob("best-*.ckpt"))
-    for kind in ("originals", "reconstructions", "lowpass"):
+    for kind in ("originals", "reconstructions", "lowpass", "atom_usage"):
         assert (run_dir / "samples" / f"epoch_000_{kind}.png").is_file()
     return metrics
 
@@ -42,6 +44,7 @@ def test_default_run_writes_everything(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = assert_run_outputs(run_dir)
     assert 0 < metrics["test/ssim"] <= 1
+    assert 0 < metrics["test/nonzeros_per_pixel"] < 1 and 0 <= metrics["test/duality_gap"] < 0.1
     offline_runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert offline_runs and list(offline_runs[0].glob("*.wandb"))
     assert str(run_dir) in result.stdout  # tells where things went
@@ -60,8 +63,9 @@ def test_cnn_baseline_trains_with_the_same_entry_point(tmp_path):
     result = run_train(["model=cnn_generator", *TINY, "logger=csv"], run_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert isinstance(metrics["test/psnr"], float) and "train/sparsity" not in metrics
+    assert isinstance(metrics["test/psnr"], float) and "train/sparsity" not in metrics and "val/unused_atoms" not in metrics
     assert (run_dir / "samples" / "epoch_000_reconstructions.png").is_file()
+    assert not (run_dir / "samples" / "epoch_000_atom_usage.png").exists()
     assert not (run_dir / "samples" / "epoch_000_atoms.png").exists()  # a CNN stores no atoms
 
 
