@@ -8,9 +8,12 @@ epochs, is the reference line. A point is on the Pareto front when no other poin
 per pixel and a higher test PSNR.
 
 Prints a Markdown table, writes ``<output>.png`` (the curve: the front as a line, the default configuration
-circled, each point labelled with λ* and its gap) and ``<output>.json``.
+circled, each point labelled with λ* and its gap) and ``<output>.json``. ``--data faces`` runs the same sweep on
+the CelebA layout of 100 real faces of ``benchmarks/compare_decoders.py`` (32×32 RGB, 80 train / 10 test), the
+evidence behind the choices of ``conf/experiment/celeba.yaml`` and ``lsun_bedroom.yaml``.
 
     python benchmarks/sparsity_curve.py --epochs 3 --lambdas 0.05 0.1 0.15 0.2 0.3 --atoms 64 128 --solvers admm istc
+    python benchmarks/sparsity_curve.py --data faces --epochs 30 --atoms 64 256 --solvers admm --output faces_curve
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # compare_decoders, beside this file
 from compare_decoders import model_settings, train_and_measure  # noqa: E402
 
-from gennet.data import MNIST5kDataModule  # noqa: E402
+from gennet.data import CelebADataModule, MNIST5kDataModule  # noqa: E402
 
 
 def pareto_front(points: list[dict]) -> list[int]:
@@ -43,7 +47,7 @@ def pareto_front(points: list[dict]) -> list[int]:
     return front
 
 
-def plot(points: list[dict], front: list[int], cnn: dict | None, default: dict, epochs: int, path: Path) -> None:
+def plot(points: list[dict], front: list[int], cnn: dict | None, default: dict, epochs: int, path: Path, data: str = "digits") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -70,7 +74,7 @@ def plot(points: list[dict], front: list[int], cnn: dict | None, default: dict, 
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(dict(zip(labels, handles)).values(), dict(zip(labels, handles)).keys(), fontsize=8, loc="lower right")
     ax.set(xlabel="nonzeros per pixel  ‖z‖₀ / (C·H·W)", ylabel="test PSNR (dB)",
-           title=f"Sparse decoder on 500 test digits after {epochs} epochs: PSNR vs sparsity (labels: λ*, mean duality gap)")
+           title=f"Sparse decoder on the test {data} after {epochs} epochs: PSNR vs sparsity (labels: λ*, mean duality gap)")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
@@ -79,6 +83,7 @@ def plot(points: list[dict], front: list[int], cnn: dict | None, default: dict, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("digits", "faces"), default="digits")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lambdas", type=float, nargs="+", default=[0.05, 0.1, 0.15, 0.2, 0.3])
     parser.add_argument("--atoms", type=int, nargs="+", default=[64, 128])
@@ -90,7 +95,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     default = {k: model_settings("generator", args.seed)[k] for k in ("lambda_star", "num_atoms", "solver")}
-    datamodule = MNIST5kDataModule(batch_size=64, image_size=32, seed=args.seed)
+    scratch = tempfile.TemporaryDirectory()
+    if args.data == "digits":
+        datamodule = MNIST5kDataModule(batch_size=64, image_size=32, seed=args.seed)
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.layouts import write_celeba
+
+        datamodule = CelebADataModule(write_celeba(Path(scratch.name)), batch_size=16, image_size=32, num_workers=0, seed=args.seed)
     start = time.time()
     points = []
     for solver in args.solvers:
@@ -103,7 +115,7 @@ def main() -> None:
     cnn = None if args.no_cnn else train_and_measure(datamodule, "cnn_generator", args.epochs, args.seed)
     front = pareto_front(points)
 
-    print(f"\n{args.epochs} epochs, {args.threads} threads, seed {args.seed}, {time.time() - start:.0f} s in all; "
+    print(f"\n{args.data}: {args.epochs} epochs, {args.threads} threads, seed {args.seed}, {time.time() - start:.0f} s in all; "
           f"default config: λ*={default['lambda_star']:g}, K={default['num_atoms']}, {default['solver']}\n")
     print("| λ* | K | solver | test PSNR (dB) | nonzeros / pixel | duality gap (mean) | train PSNR (dB) | s / epoch | Pareto |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -118,10 +130,11 @@ def main() -> None:
     print(f"\nthe default configuration is {'ON' if on_front else 'NOT on'} the Pareto front")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    plot(points, front, cnn, default, args.epochs, output.with_suffix(".png"))
+    plot(points, front, cnn, default, args.epochs, output.with_suffix(".png"), args.data)
     output.with_suffix(".json").write_text(json.dumps({"epochs": args.epochs, "points": points, "front": front, "cnn": cnn,
                                                         "default": default}, indent=2) + "\n")
     print(f"written: {output.with_suffix('.png').resolve()}, {output.with_suffix('.json').resolve()}")
+    scratch.cleanup()
 
 
 if __name__ == "__main__":
