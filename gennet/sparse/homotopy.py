@@ -3,7 +3,10 @@
 Solves the Lasso ``min_z F(z) = ½‖y − A z‖² + λ*‖z‖₁`` (``z ≥ 0`` when ``positive``) with exactly
 ``n_layers`` applications of the pair ``(A, Aᵀ)`` — one *layer* each — as a fully unrolled,
 differentiable computation: a pathwise active-set method (LARS-like homotopy in ``λ``) whose
-values are solved by conjugate directions kept in memory.
+values are solved by conjugate directions kept in memory. :func:`homotopy_ista` also dispatches to
+Zarka et al.'s geometric ISTC (``method="istc"``) and to ADMM with an implicit derivative
+(``method="admm"``, :mod:`gennet.sparse.admm`, :mod:`gennet.sparse.implicit`), so that a model chooses its
+solver with one argument and keeps one ``λ*`` parameter (:class:`HomotopyISTA`).
 
 State per sample: the code ``z``, its exact gradient ``g = Aᵀ(y − A z)`` (every move is along
 directions whose ``AᵀA``-image is known, so ``g`` is updated without extra passes), the support
