@@ -67,7 +67,8 @@ def explanation_figure(e: CodeExplanation, top_k: int, title: str):
     shown = min(top_k, len(e.weights))
     columns = max(len(counts) + 1, 8)
     term_rows = math.ceil(shown / columns)
-    fig, axes = plt.subplots(1 + term_rows, columns, figsize=(1.7 * columns, 1.95 * (1 + term_rows)), dpi=100, squeeze=False)
+    fig, axes = plt.subplots(1 + term_rows, columns, figsize=(1.7 * columns, 2.3 * (1 + term_rows)), dpi=100, squeeze=False,
+                             layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     show(axes[0, 0], e.image, "image x")
@@ -83,7 +84,6 @@ def explanation_figure(e: CodeExplanation, top_k: int, title: str):
         label = f"#{i + 1} atom {int(e.atoms[i])} @({int(e.rows[i])},{int(e.cols[i])})\nz={float(e.weights[i]):.3g} {100 * float(e.energy[i]) / total:.0f}%"
         show(ax, e.terms[i], label, signed=True)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
