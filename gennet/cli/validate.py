@@ -92,6 +92,9 @@ def _validate_generator(model: DictConfig) -> None:
             raise ConfigError("model.lambda_star", f"is relative to lambda_max and must be in (0, 1) (1 or more gives a zero code), got {value!r}")
     if "cnn_width" in model:
         check_int("model.cnn_width", model.cnn_width, 1)
+    for key in ("positive", "learn_lambda", "replace_unused_atoms", "checkpoint_layers", "whiten"):
+        if key in model:
+            _boolean(f"model.{key}", model.get(key))
 
 
 def _boolean(key: str, value) -> None:

@@ -85,6 +85,9 @@ def test_celeba_experiment_on_real_faces(tmp_path, celeba_root):
         ("model.encoder.J=6", "model.encoder.J"),
         ("model.lambda_star=0", "model.lambda_star"),
         ("model.lambda_star=-0.1", "model.lambda_star"),
+        ("model.lambda_star=1.5", "model.lambda_star"),  # relative to λ_max: 1 or more gives a zero code
+        ("model.solver=lars", "model.solver"),
+        ("model.replace_unused_atoms=maybe", "model.replace_unused_atoms"),
         ("data.batch_size=0", "data.batch_size"),
         ("model.n_layers=0", "model.n_layers"),
         ("model.encoder.A=3", "model.encoder.A"),
