@@ -28,7 +28,10 @@ from gennet.sparse.operator import LinearOperator, as_operator
 
 __all__ = ["lasso_implicit", "support_solve"]
 
-CG_ITERATIONS = 20  #: default conjugate-gradient iterations of the backward solve
+#: default conjugate-gradient iterations of the backward solve. Measured on the trained default digit generator
+#: (64 training digits): the dictionary's gradient is within 33% / 9.6% / 1.1% / 0.008% of the converged one
+#: (200 iterations) after 5 / 10 / 20 / 40 iterations.
+CG_ITERATIONS = 20
 CG_RTOL = 1e-4  #: a sample's CG stops when its residual falls below this fraction of ‖b‖
 
 
