@@ -143,17 +143,19 @@ class CoarseConvOperator(LinearOperator):
         """``(AᵀA + ρI)⁻¹ rhs`` exactly, ``rhs: (B, K, h, w)`` (no gradient), in the Fourier domain.
 
         ``AᵀA`` is a convolution, block-diagonal in Fourier: at coarse frequency ``Ω`` it is the Hermitian
-        ``K × K`` matrix ``Â(Ω)Â(Ω)ᴴ`` (codes as row vectors). When ``C_w < K`` the solve goes through the
-        Woodbury identity, ``(ρI + ÂÂᴴ)⁻¹ = (I − Â (ρI + ÂᴴÂ)⁻¹ Âᴴ)/ρ``, with one ``C_w × C_w`` inverse per
-        frequency (no ``K × K`` matrix is formed); otherwise the ``K × K`` inverses are formed. Either way,
+        ``K × K`` matrix ``Â(Ω)Â(Ω)ᴴ`` (codes as row vectors). When that is cheaper (``2 K C_w + C_w² < K²``, e.g.
+        ``K = 1024``, ``C_w = 288``) the solve goes through the Woodbury identity, ``(ρI + ÂÂᴴ)⁻¹ =
+        (I − Â (ρI + ÂᴴÂ)⁻¹ Âᴴ)/ρ``, with one ``C_w × C_w`` inverse per frequency (no ``K × K`` matrix is formed);
+        otherwise the ``K × K`` inverses are formed. Either way,
         factorized once per ``ρ`` (float64 Cholesky) and cached on the operator (Wohlberg, IEEE TIP 2016, §III:
         the frequency-domain solve of convolutional sparse coding); one forward and one inverse DFT per call.
         """
         K, C = self.code_shape[0], self.signal_shape[0]
+        woodbury = 2 * K * C + C * C < K * K
         with torch.no_grad():
             if rho not in self._inverses:
                 a = self._complex_matrices()
-                if C < K:
+                if woodbury:
                     eye = torch.eye(C, dtype=a.dtype, device=a.device)
                     small = torch.cholesky_inverse(torch.linalg.cholesky(a.conj().transpose(1, 2) @ a + rho * eye))
                     self._inverses[rho] = _Blocks(small, self._dtype)
@@ -164,7 +166,7 @@ class CoarseConvOperator(LinearOperator):
             h, w = rhs.shape[-2:]
             with torch.autocast(device_type=rhs.device.type, enabled=False):
                 spectrum = self._spectrum(rhs)
-                if C < K:
+                if woodbury:
                     coupled = self._adjoint.apply(self._inverses[rho].apply(self._forward.apply(spectrum)))
                     spectrum = (spectrum - coupled) / rho
                 else:

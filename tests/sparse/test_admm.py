@@ -11,7 +11,7 @@ from gennet.sparse.duality_gap import duality_gap
 from gennet.sparse.problems import random_lasso_problem, sklearn_lasso
 
 
-@pytest.mark.parametrize("K, C", [(12, 20), (20, 12)])  # the direct K×K solve and the Woodbury C×C one
+@pytest.mark.parametrize("K, C", [(12, 20), (20, 12), (40, 8)])  # the direct K×K solves and the Woodbury C×C one
 def test_coarse_convolution_shifted_solve_is_exact(K, C):
     torch.manual_seed(0)
     op = CoarseConvOperator(torch.randn(K, C, 6, 5, dtype=torch.float64))  # odd width: the rfft's unpaired bins
