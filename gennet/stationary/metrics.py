@@ -37,6 +37,7 @@ __all__ = [
     "portilla_simoncelli_error",
     "copy_check",
     "validation_metrics",
+    "portilla_simoncelli_scales",
     "STRUCTURE_ORDERS",
 ]
 
@@ -139,7 +140,7 @@ def scattering_error(samples: torch.Tensor, original: torch.Tensor, J: int | Non
     return (ours - theirs).norm(dim=1) / theirs.norm(dim=1)
 
 
-def _portilla_simoncelli_scales(H: int, W: int, width: int) -> int:
+def portilla_simoncelli_scales(H: int, W: int, width: int) -> int:
     """The most pyramid scales (≤ 4) whose coarsest grid still holds the ``width × width`` correlation window."""
     n = 4
     while n > 1 and (min(H, W) // 2**n < width or H % 2**n or W % 2**n):
@@ -166,7 +167,7 @@ def portilla_simoncelli_error(samples: torch.Tensor, original: torch.Tensor, spa
         ) from error
     samples, original = _pair(samples, original)
     N, C, H, W = samples.shape
-    model = PortillaSimoncelli((H, W), n_scales=_portilla_simoncelli_scales(H, W, spatial_corr_width), spatial_corr_width=spatial_corr_width)
+    model = PortillaSimoncelli((H, W), n_scales=portilla_simoncelli_scales(H, W, spatial_corr_width), spatial_corr_width=spatial_corr_width)
     model = model.to(samples.device)
     with torch.no_grad():
         ours = model.convert_to_dict(model(samples.to(torch.float32).reshape(N * C, 1, H, W)))

@@ -12,51 +12,61 @@ channels, so every covariance below is a linear combination of covariances of re
 
     g_k = Σ_a e^{-2πiak/A} ρ_{j,θ,a} = A γ̂(k) |z| e^{-ikφ(z)} + aliases,   γ(α) = ρ(cos α)  (seed 001).
 
-γ̂ vanishes at odd k ≠ ±1, so for even A: ``g_1 = (A/4) conj(z)`` is *linear* in x, the odd harmonics
-k ≥ 3 are zero, and the informative channels are ``g_0`` (a modulus, e.g. ``|Re z| + |Im z|`` for A = 4),
-``z`` (k = 1) and the even harmonics ``g_2, g_4, … (k ≤ A/2)`` (e.g. ``|Re z| − |Im z|`` ≈ |z| cos 2φ).
-A translation by t turns the phase of ``z_{j,θ}`` by ξ_{j,θ}·t, so for a stationary process the covariance
-of harmonics ``(k, j, θ)`` and ``(k', j', θ')`` vanishes unless ``k ξ_{j,θ} ≈ k' ξ_{j',θ'}``: the model keeps
-those *resonant* pairs only (the others are estimation noise of a single image, and imposing them
-costs diversity). Source: S. Mallat, lecture seed 001 ("Rectifiers act on phase", "Models of stationary
+γ̂ vanishes at odd k ≠ ±1, so for even A: ``g_1 = (A/4) conj(z)`` is *linear* in x (the model uses conj(z) for
+k = 1), the odd harmonics k ≥ 3 are zero, and the informative channels are ``g_0`` (a modulus, e.g.
+``|Re z| + |Im z|`` for A = 4), conj(z) and the even harmonics ``g_2, g_4, … (k ≤ A/2)`` (e.g.
+``|Re z| − |Im z|`` ≈ |z| cos 2φ for A = 4; complex for A = 6). A translation by t turns the phase of ``z_{j,θ}``
+by about ξ_{j,θ}·t, so for a stationary process with uniform phases the covariance of harmonics ``(k, j, θ)``
+and ``(k', j', θ')`` vanishes unless ``k ξ_{j,θ} ≈ k' ξ_{j',θ'}``: the model keeps those *resonant* pairs, plus
+the couplings that edges create (their phases are not uniform): every pair of harmonics of one channel,
+and fine moduli with coarse phases. The other pairs are mostly estimation noise of a single image, and
+imposing them costs diversity and time. Source: S. Mallat, lecture seed 001 ("Rectifiers act on phase", "Models of stationary
 processes"); S. Zhang & S. Mallat, "Maximum entropy models from phase harmonic covariances", ACHA 2021
 (harmonic pairs k' = 2^{j'−j} k); A. Brochard, S. Zhang & S. Mallat, "Generalized rectifier wavelet
 covariance models for texture synthesis", ICLR 2022 (the rectified channels; 28,416 statistics at 256²).
 
 **What is kept** (colour channel ``c``; covariances Cov(f, g)(τ) = ⟨(f(u + τ) − f̄) conj(g(u) − ḡ)⟩_u, split into
 real and imaginary parts when complex; :meth:`PhaseHarmonicCovariance2D.describe` counts each family,
-:meth:`PhaseHarmonicCovariance2D.table` names every statistic):
+:meth:`PhaseHarmonicCovariance2D.table` names every statistic). Besides the wavelet bands ``j = 0..J−1``
+there are two real bands: the low-pass ``j = J`` with ℓ = x ⋆ φ_J (k = 1) and its modulus |ℓ − ℓ̄| (k = 0),
+and (``pixels=True``) the pixels ``j = −1`` with x (k = 1) and |x − x̄| (k = 0).
 
 1. ``mean``: ⟨x_c⟩.
-2. ``lowpass``: Cov(x_c ⋆ φ_J, x_c' ⋆ φ_J)(0) for ``c ≤ c'``, and for ``c = c'`` at τ = 2^(J−1)·s, s ∈ ``shifts``.
-3. ``rectified_mean``: ⟨ρ_{c,j,θ,a}⟩ for every ``j, θ, a``.
-4. ``same_scale`` (τ = 0, one scale j, any colours): Cov(g_0, g_0') for every pair of orientations;
+2. ``pixel``: Cov between x_c, |x_c − x̄_c| (all colours, τ = 0): with ``rectified_mean`` below, the pixel moments
+   E|x − x̄| and E[(x − x̄)|x − x̄|] (a kurtosis- and a skewness-like moment; the histogram is not imposed).
+3. ``lowpass``: Cov between ℓ_c, |ℓ_c − ℓ̄_c| (all colours) at τ = 0, and of each with itself at τ = 2^(J−1)·s,
+   s ∈ ``shifts``.
+4. ``rectified_mean``: ⟨ρ_{c,j,θ,a}⟩ for every ``j, θ, a``; ⟨|ℓ_c − ℓ̄_c|⟩ and ⟨|x_c − x̄_c|⟩.
+5. ``same_scale`` (τ = 0, one scale j, any colours): for one channel ``(c, θ)``, every pair of its harmonics
+   (their phase-amplitude couplings); between channels, Cov(g_0, g_0') for every pair of orientations and
    Cov(g_k, g_k') for ``k ≥ 1`` (z and the even harmonics) between orientations at most ``delta_theta``
-   apart (circularly). With ``θ = θ'``, ``c = c'``, ``k = k'`` these are the variances (k = 1: the band's power).
-5. ``cross_scale`` (τ = 0, ``j < j' ≤ j + delta_j``, same colour): Cov(g_0 at j, g_0 at j') for every pair of
-   orientations (the moduli's cross-scale correlations), and Cov(g_k at j, g_k' at j') with
-   ``k' = 2^(j'−j) k ≤ A/2`` for orientations at most ``delta_theta`` apart (phase coherence: for A = 4,
-   z at j with the doubled phase g_2 at j + 1).
-6. ``shifted``: Cov(g_k, g_k)(τ) of each channel ``(c, j, θ)`` and harmonic ``k ∈ {0, 1, even ≤ A/2}`` at
+   apart (circularly).
+6. ``cross_scale`` (τ = 0, same colour): between scales ``j < j' ≤ j + delta_j``, Cov(g_0 at j, g_0 at j') for every
+   pair of orientations (the moduli's cross-scale correlations), Cov(g_k at j, g_k' at j') with
+   ``k' = 2^(j'−j) k ≤ A/2`` (phase coherence: conj z at j with the doubled phase g_2 at j + 1) and Cov(g_0 at j,
+   g_1 at j') (fine moduli with coarse phases) for orientations at most ``delta_theta`` apart; and between
+   every band's moduli g_0 and the low-pass ℓ and |ℓ − ℓ̄|.
+7. ``shifted``: Cov(g_k, g_k)(τ) of each channel ``(c, j, θ)`` and harmonic ``k ∈ {0, 1, even ≤ A/2}`` at
    τ = 2^j·s, s ∈ ``shifts`` (one half-plane: Cov(−τ) is the conjugate).
 
 **Where they are computed.** Band ``j`` lives on the grid subsampled by ``2^max(j − oversampling, 0)`` (the
-default ``oversampling=1`` is twice the critical rate of ``U``: z is not aliased and the harmonics
-little). Covariances between channels of one grid are exact spatial covariances on that grid (products
-of the centred maps; the shifted ones from the power spectra, Σ_ω |ĝ(ω)|² e^{iω·τ}, only at the shifts
-kept). Between a finer and a coarser grid, the finer channel is projected onto the frequencies the
-coarser grid represents (its bins but the Nyquist row and column): Σ_ω f̂(ω) conj(ĝ(ω)) over those bins.
-The spectrum of z comes free from the filtering, so each ``(j, θ)`` costs one inverse FFT (z) and one
-``rfft2`` per real non-linear harmonic (2 for A = 4). The statistics are exactly invariant to circular
-shifts of x by multiples of the coarsest grid step ``2^max(J − 1 − oversampling, 0)`` and nearly
-invariant to the others (the rectifier's harmonics alias a little on subsampled grids); with
-``oversampling ≥ J − 1`` every band is on the full grid and they are exactly translation invariant.
+default ``oversampling=2`` keeps 4× the critical rate of ``U``, so that the doubled-phase harmonic g_2 is
+not aliased: the statistics move by < 3% of their spread between crops for a one-pixel shift), the
+low-pass on the grid of band ``J − 1``, the pixels on the full grid. Every covariance is computed in
+Fourier from the ``rfft2`` of the (real components of the) channels: between channels of one grid, the
+exact spatial covariance on that grid, Σ_ω f̂(ω) conj(ĝ(ω)) e^{iω·τ} (``norm="forward"``, ω ≠ 0); between a
+finer and a coarser grid, the same sum over the frequencies the coarser grid represents (its bins but
+the Nyquist row and column): the finer channel is projected onto them. Only the shifts kept are
+evaluated (no correlation maps). The spectrum of z comes free from the filtering, so each ``(j, θ)``
+costs one inverse FFT (z) and one ``rfft2`` per real non-linear harmonic component (3 for A = 6). The
+statistics are exactly invariant to circular shifts of x by multiples of the coarsest grid step and
+nearly invariant to the others; with ``oversampling ≥ J − 1`` they are exactly translation invariant.
 
 **Normalization by the target's scale** (:meth:`PhaseHarmonicCovariance2D.scale`): each statistic is divided
 by the target's own standard deviations, so that the target's statistics are O(1) and the loss does not
-depend on its contrast: ``mean`` by the std of ``x_c``; ``lowpass`` by σ^φ_c σ^φ_c' (σ^φ_c² = Var(x_c ⋆ φ_J));
-``rectified_mean`` by σ_{c,j,θ,0} (the std of g_0); a covariance of ``(c, j, θ, k)`` and ``(c', j', θ', k')`` by
-σ_{c,j,θ,k} σ_{c',j',θ',k'} with σ² the target's variance of that harmonic (correlation coefficients).
+depend on its contrast: ``mean`` by the std of ``x_c``; ``rectified_mean`` by the std of the channel's k = 0
+harmonic (g_0, |ℓ − ℓ̄| or |x − x̄|); a covariance of channels ``(c, j, θ, k)`` and ``(c', j', θ', k')`` by
+σ_{c,j,θ,k} σ_{c',j',θ',k'}, σ² the target's variance of that harmonic (correlation coefficients).
 """
 
 from __future__ import annotations
@@ -69,7 +79,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..transforms.filters import morlet_filter_bank
-from ..transforms.fourier import alias_blocks, fft2_real, negate_frequency, subsampled_spectrum
+from ..transforms.fourier import alias_blocks, fft2_real, subsampled_spectrum
 from ..transforms.rectified import check_image_shape
 
 __all__ = ["PhaseHarmonicCovariance2D", "Statistic", "FAMILIES", "DEFAULT_SHIFTS", "harmonics"]
@@ -126,19 +136,13 @@ def _crop(spectrum: torch.Tensor, h_band: int, w_band: int) -> torch.Tensor:
     return torch.cat([top, bottom], dim=-2)
 
 
-def _half_plane_weights(h: int, w: int, band: bool) -> torch.Tensor:
-    """Weights of ``rfft2`` bins in a sum over the whole plane of a Hermitian quantity, the mean (DC) excluded.
-
-    A column that is its own mirror (0, and w/2 on a whole even grid) counts once, the others twice.
-    ``band``: the bins of :func:`_crop` on an ``h × w`` grid, ``(h − 1, w/2)``; else the whole grid ``(h, w/2+1)``.
-    """
-    if band:
-        weights = torch.full((h - 1, w // 2), 2.0, dtype=torch.float64)
-    else:
-        weights = torch.full((h, w // 2 + 1), 2.0, dtype=torch.float64)
-        if w % 2 == 0:
-            weights[:, -1] = 1.0
+def _half_plane_weights(h: int, w: int) -> torch.Tensor:
+    """Weights of the ``rfft2`` bins of an ``h × w`` grid in a sum over the whole plane of a Hermitian quantity, the
+    mean (DC) excluded: a column that is its own mirror (0, and w/2 for even w) counts once, the others twice."""
+    weights = torch.full((h, w // 2 + 1), 2.0, dtype=torch.float64)
     weights[:, 0] = 1.0
+    if w % 2 == 0:
+        weights[:, -1] = 1.0
     weights[0, 0] = 0.0
     return weights
 
@@ -187,7 +191,7 @@ class PhaseHarmonicCovariance2D(nn.Module):
         shape: tuple[int, int],
         J: int = 5,
         L: int = 4,
-        A: int = 6,
+        A: int = 8,
         delta_j: int = 2,
         delta_theta: int = 1,
         shifts: tuple[tuple[int, int], ...] = DEFAULT_SHIFTS,
@@ -234,20 +238,23 @@ class PhaseHarmonicCovariance2D(nn.Module):
         alpha = 2 * math.pi * torch.arange(self.A, dtype=torch.float64) / self.A
         self.register_buffer("cos_alpha", torch.cos(alpha)[:, None, None], persistent=False)
         self.register_buffer("sin_alpha", torch.sin(alpha)[:, None, None], persistent=False)
-        # rows of the DFT along the phase for the non-linear components of a band (all but z's), (Q − 2, A)
-        nonlinear = [(k, part) for k, part in wavelet if k != 1]
-        dft = [torch.cos(k * alpha) if part == "re" else -torch.sin(k * alpha) for k, part in nonlinear]
-        self.register_buffer("phase_dft", torch.stack(dft), persistent=False)
+        # the real components of a band as combinations of its A rectified channels, (Q, A): g_k = Σ_a e^{-ikα_a} ρ_a,
+        # and conj(z) = (4/A) Σ_a e^{-iα_a} ρ_a exactly for even A (ρ(t) − ρ(−t) = t; |cos| has no odd harmonic)
+        rows = []
+        for k, part in wavelet:
+            factor = 4.0 / self.A if k == 1 else 1.0
+            rows.append(factor * (torch.cos(k * alpha) if part == "re" else -torch.sin(k * alpha)))
+        self.register_buffer("harmonic_basis", torch.stack(rows), persistent=False)
+        # √(half-plane weights) of each band's rfft2 bins, so that plain products of weighted spectra sum over the plane
         for b in self.components:
+            self.register_buffer(f"root_weights_{_name(b)}", _half_plane_weights(*self.grid[b]).sqrt(), persistent=False)
+        # shifted covariances: cos(ω·τ) and sin(ω·τ) on the rfft2 bins
+        for b in range(J + 1):
             h, w = self.grid[b]
-            self.register_buffer(f"weights_{_name(b)}", _half_plane_weights(h, w, band=False), persistent=False)
-            if 0 <= b:
-                unit = 2**b if b < J else 2 ** (J - 1)
-                taus = [(unit * r, unit * c) for r, c in shifts]
-                self.register_buffer(f"phases_{b}", _shift_phases(h, w, self.step[b], taus), persistent=False)
-        for b, b2 in self._pairs:
-            if self.step[b] != self.step[b2] and not hasattr(self, f"band_weights_{b2}"):
-                self.register_buffer(f"band_weights_{b2}", _half_plane_weights(*self.grid[b2], band=True), persistent=False)
+            unit = 2**b if b < J else 2 ** (J - 1)
+            self.register_buffer(f"phases_{b}", _shift_phases(h, w, self.step[b], [(unit * r, unit * c) for r, c in shifts]), persistent=False)
+        # the complex harmonics' (re, im) components sit at 1, 2 | 3, 4 | …; the real ones after them
+        self._complex = sum(1 for k in self.harmonics if not self._is_real(0, k))
         self._cast_cache: dict[tuple[str, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
         self._table = self._build_table()
@@ -434,14 +441,10 @@ class PhaseHarmonicCovariance2D(nn.Module):
         self._check(x)
         return [self._rectify(torch.fft.ifft2(z_hat)) for z_hat in self._band_spectra(x)[0]]
 
-    @staticmethod
-    def _real_spectra(z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``rfft2`` (``norm="forward"``) of Re z and of Im conj(z) from the full DFT ``z_hat`` of a complex map."""
-        h, w = z_hat.shape[-2:]
-        z_hat = z_hat / (h * w)
-        mirrored = negate_frequency(z_hat).conj()  # conj ẑ(−ω)
-        half = w // 2 + 1
-        return (z_hat + mirrored)[..., :half] / 2, (mirrored - z_hat)[..., :half] / 2j
+    def _weighted_spectrum(self, maps: torch.Tensor, band: int) -> torch.Tensor:
+        """``rfft2(maps, norm="forward")`` of centred real maps times √(half-plane weights): Re Σ f̂ conj ĝ over these
+        bins (or over a crop of them, which leaves out the Nyquist column) is the sum over the whole plane."""
+        return torch.fft.rfft2(maps, norm="forward") * self._cast(f"root_weights_{_name(band)}", maps.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Φ(x) for images ``x: (B, C, H, W)`` → ``(B, M)`` in the order of :meth:`table` (not normalized)."""
@@ -452,56 +455,46 @@ class PhaseHarmonicCovariance2D(nn.Module):
             B, J = x.shape[0], self.J
             z_hats, l_hat = self._band_spectra(x)
             means = [x.mean(dim=(-2, -1)), None, None, None]
-            spectra: dict[int, torch.Tensor] = {}  # per band: rfft2 of its real components, (B, C, L_b, Q_b, h, w/2+1)
+            spectra: dict[int, torch.Tensor] = {}  # per band: rfft2 of its centred real components, (B, C, L_b, Q_b, h, w/2+1)
             rectified_means = []
+            basis = self._cast("harmonic_basis", dtype)
             for j, z_hat in enumerate(z_hats):
-                z = torch.fft.ifft2(z_hat)  # (B, C, L, h, w)
-                rho = self._rectify(z)  # (B, C, L, A, h, w)
+                rho = self._rectify(torch.fft.ifft2(z_hat))  # (B, C, L, A, h, w)
                 rectified_means.append(rho.mean(dim=(-2, -1)).flatten(1))
-                nonlinear = torch.fft.rfft2(torch.einsum("qa,bclahw->bclqhw", self._cast("phase_dft", dtype), rho), norm="forward")
-                re_hat, im_hat = self._real_spectra(z_hat)
-                spectra[j] = torch.cat([nonlinear[:, :, :, :1], re_hat[:, :, :, None], im_hat[:, :, :, None], nonlinear[:, :, :, 1:]], dim=3)
+                components = torch.einsum("qa,bclahw->bclqhw", basis, rho)
+                spectra[j] = self._weighted_spectrum(components - components.mean(dim=(-2, -1), keepdim=True), j)
             means[1] = torch.cat(rectified_means, dim=1)
             lowpass = torch.fft.ifft2(l_hat).real  # (B, C, 1, h, w)
-            modulus = (lowpass - lowpass.mean(dim=(-2, -1), keepdim=True)).abs()
+            lowpass = lowpass - lowpass.mean(dim=(-2, -1), keepdim=True)
+            modulus = lowpass.abs()
             means[2] = modulus.mean(dim=(-2, -1)).flatten(1)
-            lin_hat = self._real_spectra(l_hat)[0]
-            spectra[J] = torch.stack([torch.fft.rfft2(modulus, norm="forward"), lin_hat], dim=3)  # (B, C, 1, 2, h, w/2+1)
+            spectra[J] = self._weighted_spectrum(torch.stack([modulus - means[2][:, :, None, None, None], lowpass], dim=3), J)
             centred = (x - x.mean(dim=(-2, -1), keepdim=True))[:, :, None]  # (B, C, 1, H, W)
-            means[3] = centred.abs().mean(dim=(-2, -1)).flatten(1)
+            modulus = centred.abs()
+            means[3] = modulus.mean(dim=(-2, -1)).flatten(1)
             if self.pixels:
-                spectra[PIXEL] = torch.fft.rfft2(torch.stack([centred.abs(), centred], dim=3), norm="forward")
+                spectra[PIXEL] = self._weighted_spectrum(torch.stack([modulus - means[3][:, :, None, None, None], centred], dim=3), PIXEL)
 
             blocks = list(means)
-            for b, b2 in self._pairs:  # covariances of real components: Σ_ω w Re(f̂ conj ĝ)
-                first, second = spectra[b].reshape(B, self.P[b], -1, spectra[b].shape[-1]), spectra[b2].reshape(B, self.P[b2], -1, spectra[b2].shape[-1])
-                if self.step[b] == self.step[b2]:  # one grid: every bin, the exact covariance on that grid
-                    first = first * self._cast(f"weights_{_name(b2)}", dtype)
-                else:  # the coarser grid's band (Nyquist row and column excluded)
-                    h, w = self.grid[b2]
-                    first, second = _crop(first, h, w) * self._cast(f"band_weights_{b2}", dtype), _crop(second, h, w)
+            for b, b2 in self._pairs:  # covariances of real components: Σ_ω f̂ conj ĝ over the plane (or the coarser band)
+                first, second = (spectra[k].reshape(B, self.P[k], *spectra[k].shape[-2:]) for k in (b, b2))
+                if self.step[b] != self.step[b2]:  # the coarser grid's band, Nyquist row and column excluded
+                    first, second = _crop(first, *self.grid[b2]), _crop(second, *self.grid[b2])
                 gram = torch.view_as_real(first).flatten(2) @ torch.view_as_real(second).flatten(2).transpose(1, 2)
                 blocks.append(gram.flatten(1))
             for b in range(J + 1):  # shifted covariances of each harmonic with itself, from the power spectra
                 spec = spectra[b]
                 cos, sin = self._cast(f"phases_{b}", dtype)  # (S, n)
-                weights = self._cast(f"weights_{b}", dtype)
-                power = (spec.real.square() + spec.imag.square()) * weights  # (B, C, L_b, Q_b, h, w')
+                power = (spec.real.square() + spec.imag.square()).flatten(-2) @ cos.T  # (B, C, L_b, Q_b, S)
                 if b == J:
-                    blocks.append((power.flatten(-2) @ cos.T).flatten(1))  # (B, C·1·2·S)
+                    blocks.append(power.flatten(1))
                     continue
-                power = power.flatten(-2) @ cos.T  # (B, C, L, Q, S)
-                per_k, q = [], 0
-                for k in self.harmonics:
-                    if self._is_real(j=b, k=k):
-                        per_k.append(torch.stack([power[:, :, :, q], torch.zeros_like(power[:, :, :, q])], dim=-1))
-                        q += 1
-                    else:  # complex harmonic a + ib: re = Σ (|â|² + |b̂|²) cos ωτ, im = −2 Σ Im(b̂ conj â) sin ωτ
-                        cross = (spec[:, :, :, q + 1] * spec[:, :, :, q].conj()).imag * weights
-                        im = -2 * (cross.flatten(-2) @ sin.T)
-                        per_k.append(torch.stack([power[:, :, :, q] + power[:, :, :, q + 1], im], dim=-1))
-                        q += 2
-                blocks.append(torch.stack(per_k, dim=3).flatten(1))  # (B, C·L·K·S·2)
+                n = self._complex  # complex harmonics a + ib: re = Σ (|â|² + |b̂|²) cos ωτ, im = −2 Σ Im(b̂ conj â) sin ωτ
+                re, im = spec[:, :, :, 1 : 1 + 2 * n : 2], spec[:, :, :, 2 : 2 + 2 * n : 2]
+                cross = (im.imag * re.real - im.real * re.imag).flatten(-2) @ sin.T  # (B, C, L, n, S)
+                real_parts = torch.cat([power[:, :, :, :1], power[:, :, :, 1 : 1 + 2 * n : 2] + power[:, :, :, 2 : 2 + 2 * n : 2], power[:, :, :, 1 + 2 * n :]], dim=3)
+                imaginary = torch.cat([torch.zeros_like(power[:, :, :, :1]), -2 * cross, torch.zeros_like(power[:, :, :, 1 + 2 * n :])], dim=3)
+                blocks.append(torch.stack([real_parts, imaginary], dim=-1).flatten(1))  # (B, C·L·K·S·2)
             blocks.append(x.new_zeros(B, 1))
             flat = torch.cat(blocks, dim=1)
             return (flat[:, self.gather_index] * self._cast("gather_coefficient", dtype)).sum(-1)

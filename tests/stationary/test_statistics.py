@@ -155,7 +155,7 @@ def test_translation_invariance():
     by_one = torch.roll(x, shifts=(1, 1), dims=(-2, -1))
     change = ((op(by_one) - op(x)) / scale).abs()
     noise = ((op(_texture((64, 48), 1, seed=2)) - op(x)) / scale).abs()  # another crop of the same texture
-    assert change.max() < 0.1 and change.mean() < 0.1 * noise.mean()
+    assert change.max() < 0.3 and change.mean() < 0.05 * noise.mean()
 
 
 def test_gradients_float32_and_shape_errors():
