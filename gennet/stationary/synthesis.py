@@ -69,7 +69,7 @@ def synthesize(
     seed: int = 0,
     history_size: int = 50,
     check_every: int = 25,
-    plateau: float = 1e-3,
+    plateau: float = 0.05,
     weights: torch.Tensor | None = None,
     progress: bool = True,
 ) -> SynthesisResult:
