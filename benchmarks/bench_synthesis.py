@@ -41,13 +41,15 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+os.environ.setdefault("TQDM_DISABLE", "1")  # before tqdm is imported: plenoptic's progress bars would flood the log
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
-from gennet.stationary import PhaseHarmonicCovariance2D, gaussian_samples, synthesize
-from gennet.stationary.metrics import portilla_simoncelli_scales, validation_metrics
-from gennet.stationary.report import markdown_table
+from gennet.stationary import PhaseHarmonicCovariance2D, gaussian_samples, synthesize  # noqa: E402
+from gennet.stationary.metrics import portilla_simoncelli_scales, validation_metrics  # noqa: E402
+from gennet.stationary.report import markdown_table  # noqa: E402
 
 
 class PeakMemory:

@@ -97,10 +97,12 @@ DEFAULT_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1), (0, 2), (2, 0), (2, 2), (2, -
 class Statistic(NamedTuple):
     """One entry of Φ(x): its ``family``, the two channels it relates, the shift and the part.
 
-    A channel is ``(c, j, theta, k)``: colour, scale, orientation index and phase harmonic ``k`` (k = 1 is
-    z = x ⋆ ψ itself). In ``rectified_mean`` ``k`` is the phase index ``a`` of ρ_{j,θ,a}; in ``mean`` and
-    ``lowpass``, ``j = theta = k = -1`` stand for x and x ⋆ φ_J. ``shift`` is τ = (row, column) in pixels of
-    the full image; ``part`` is ``"re"`` or ``"im"`` (of a complex covariance).
+    A channel is ``(c, j, theta, k)``: colour, scale ``j`` (``−1``: the pixels, ``J``: the low-pass), orientation
+    index (``−1`` for the pixels and the low-pass) and harmonic ``k`` (wavelet bands: g_k, with conj(z) for
+    k = 1; pixels and low-pass: k = 0 the modulus |x − x̄| or |ℓ − ℓ̄|, k = 1 the map x or ℓ itself). In
+    ``rectified_mean``, ``k`` is the phase index ``a`` of ρ_{j,θ,a}; in ``mean``, ``j = theta = k = −1`` stand for x.
+    ``shift`` is τ = (row, column) in pixels of the full image; ``part`` is ``"re"`` or ``"im"`` (of a complex
+    covariance).
     """
 
     family: str
@@ -158,7 +160,7 @@ def _shift_phases(h: int, w: int, step: int, taus: list[tuple[int, int]]) -> tor
 
 
 class PhaseHarmonicCovariance2D(nn.Module):
-    """Φ(x): rectified-wavelet means, resonant phase-harmonic covariances and low-pass statistics.
+    """Φ(x): rectified-wavelet means, phase-harmonic covariances, low-pass and pixel statistics.
 
     The statistics, where they are computed and how they are normalized are listed in the module's
     docstring; :meth:`table` names each of the ``M`` entries of the output, :meth:`describe` counts them.
@@ -176,6 +178,8 @@ class PhaseHarmonicCovariance2D(nn.Module):
         channels: ``C``, colour channels of the images (covariances across colours at equal scales).
         oversampling: band ``j`` is computed on the grid subsampled by ``2^max(j − oversampling, 0)``, the
             low-pass on that of band ``J − 1``.
+        pixels: keep the pixel band (the covariances of x and |x − x̄|, and E|x − x̄|): two pixel moments per
+            colour, a kurtosis- and a skewness-like one.
 
     Shapes: ``forward(x)``: ``x (B, C, H, W)`` float32/float64 → ``(B, M)`` in ``x``'s dtype (half precision is
     computed in float32). Differentiable; filters are float64 non-persistent buffers (they follow ``.to``).
@@ -222,7 +226,6 @@ class PhaseHarmonicCovariance2D(nn.Module):
         self.orientations = {**{j: self.L for j in range(J)}, J: 1}
         if self.pixels:  # the band PIXEL = −1: (k = 0: |x − mean|, k = 1: x) on the full grid
             self.components[PIXEL], self.orientations[PIXEL] = [(0, "re"), (1, "re")], 1
-        self.P = {b: self.C * self.orientations[b] * len(comps) for b, comps in self.components.items()}
         self.step = {**{j: 2 ** max(j - self.oversampling, 0) for j in range(J)}, J: 2 ** max(J - 1 - self.oversampling, 0), PIXEL: 1}
         self.grid = {b: (self.H // s, self.W // s) for b, s in self.step.items()}
         # band pairs whose covariances are kept (b ≤ b2): one band; bands j < j2 ≤ j + Δj; every band with the low-pass
@@ -255,6 +258,8 @@ class PhaseHarmonicCovariance2D(nn.Module):
             self.register_buffer(f"phases_{b}", _shift_phases(h, w, self.step[b], [(unit * r, unit * c) for r, c in shifts]), persistent=False)
         # the complex harmonics' (re, im) components sit at 1, 2 | 3, 4 | …; the real ones after them
         self._complex = sum(1 for k in self.harmonics if not self._is_real(0, k))
+        # per band, the component ranges of its harmonics, in order
+        self._ranges = {b: [self._harmonic_range(b, k) for k in dict.fromkeys(k for k, _ in comps)] for b, comps in self.components.items()}
         self._cast_cache: dict[tuple[str, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
         self._table = self._build_table()
@@ -335,12 +340,38 @@ class PhaseHarmonicCovariance2D(nn.Module):
                             table += self._covariance("shifted", (c, j, t, k), (c, j, t, k), (2**j * s[0], 2**j * s[1]))
         return table
 
-    def _component(self, b: int, c: int, t: int, k: int, part: str) -> int | None:
-        """Index ``p`` of a real component in band ``b`` (``(c·L_b + θ)·Q_b + q``), ``None`` if it does not exist."""
-        comps = self.components[b]
-        if (k, part) not in comps:
-            return None
-        return (c * self.orientations[b] + max(t, 0)) * len(comps) + comps.index((k, part))
+    def _harmonic_range(self, band: int, k: int) -> tuple[int, int]:
+        """The components ``[q0, q1)`` of harmonic ``k`` in a band (they are contiguous: re, then im)."""
+        positions = [q for q, (kq, _) in enumerate(self.components[band]) if kq == k]
+        return positions[0], positions[-1] + 1
+
+    def _gram_plan(self) -> list[tuple]:
+        """The products of real components ``forward`` computes, as ``("channel", j)`` — every pair of components of
+        each channel ``(c, θ)`` of band j, ``(B, C, L, Q, Q)`` — or ``("group", b, (q0, q1), b2, (q0', q1'))`` — every
+        (colour, orientation, component) of components ``q0..q1`` of band b with those of band b2, the layout of
+        ``spectra[b][:, q0:q1]``. Only the groups the table needs: the harmonics of one band with themselves,
+        the resonant harmonic pairs of two bands, the moduli with the low-pass, whole pixel and low-pass bands."""
+        J, plan = self.J, []
+        for b in ([PIXEL] if self.pixels else []) + [J]:
+            plan.append(("group", b, (0, 2), b, (0, 2)))
+        for j in range(J):
+            plan.append(("channel", j))
+            plan += [("group", j, self._harmonic_range(j, k), j, self._harmonic_range(j, k)) for k in self.harmonics]
+        for j, j2 in self._pairs:
+            if j == j2 or j2 == J or j < 0:
+                continue
+            for k in self.harmonics:
+                for k2 in self.harmonics:
+                    if k2 == k * 2 ** (j2 - j) or (k, k2) == (0, 1):
+                        plan.append(("group", j, self._harmonic_range(j, k), j2, self._harmonic_range(j2, k2)))
+        plan += [("group", j, self._harmonic_range(j, 0), J, (0, 2)) for j in range(J)]
+        return plan
+
+    def _gram_size(self, item: tuple) -> int:
+        if item[0] == "channel":
+            return self.C * self.L * len(self.components[item[1]]) ** 2
+        _, b, (q0, q1), b2, (r0, r1) = item
+        return (q1 - q0) * self.C * self.orientations[b] * (r1 - r0) * self.C * self.orientations[b2]
 
     def _build_gather(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Each statistic as ``Σ coefficient · blocks[index]`` (two terms) over the concatenation of the blocks
@@ -348,22 +379,42 @@ class PhaseHarmonicCovariance2D(nn.Module):
         E[a conj b] = E[a_r b_r + a_i b_i] + i E[a_i b_r − a_r b_i]."""
         C, J, L, A, S = self.C, self.J, self.L, self.A, len(self.shifts)
         K = len(self.harmonics)
+        self._plan = self._gram_plan()
         sizes = [("mean", C), ("rectified_mean", J * C * L * A), ("lowpass_mean", C), ("pixel_mean", C)]
-        sizes += [(f"gram_{b}_{b2}", self.P[b] * self.P[b2]) for b, b2 in self._pairs]
+        sizes += [(f"gram_{i}", self._gram_size(item)) for i, item in enumerate(self._plan)]
         sizes += [(f"shifted_{j}", C * L * K * S * 2) for j in range(J)] + [("shifted_lowpass", C * 2 * S)]
         offsets, position = {}, 0
         for name, size in sizes:
             offsets[name] = position
             position += size
         zero_slot = position  # forward appends one zero
+        # where each product of two real components (band, q, c, θ) sits (the first group that has it)
+        products: dict[tuple, int] = {}
+        for i, item in enumerate(self._plan):
+            base = offsets[f"gram_{i}"]
+            if item[0] == "channel":
+                Q = len(self.components[item[1]])
+                for c in range(C):
+                    for t in range(L):
+                        for q in range(Q):
+                            for q2 in range(Q):
+                                key = (item[1], q, c, t, item[1], q2, c, t)
+                                products.setdefault(key, base + ((c * L + t) * Q + q) * Q + q2)
+                continue
+            _, b, (q0, q1), b2, (r0, r1) = item
+            rows = [(q, c, t) for q in range(q0, q1) for c in range(C) for t in range(self.orientations[b])]
+            cols = [(q, c, t) for q in range(r0, r1) for c in range(C) for t in range(self.orientations[b2])]
+            for r, row in enumerate(rows):
+                for n, col in enumerate(cols):
+                    products.setdefault((b, *row, b2, *col), base + r * len(cols) + n)
 
         def product(first: tuple, part1: str, second: tuple, part2: str) -> int:
             """Index of Cov(first_part1, second_part2) of real components, or the zero slot if one does not exist."""
             (c, j, t, k), (c2, j2, t2, k2) = first, second
-            p1, p2 = self._component(j, c, t, k, part1), self._component(j2, c2, t2, k2, part2)
-            if p1 is None or p2 is None:
+            if (k, part1) not in self.components[j] or (k2, part2) not in self.components[j2]:
                 return zero_slot
-            return offsets[f"gram_{j}_{j2}"] + p1 * self.P[j2] + p2
+            q, q2 = self.components[j].index((k, part1)), self.components[j2].index((k2, part2))
+            return products[(j, q, c, max(t, 0), j2, q2, c2, max(t2, 0))]
 
         index, coefficient = [], []
         for st in self._table:
@@ -455,43 +506,65 @@ class PhaseHarmonicCovariance2D(nn.Module):
             B, J = x.shape[0], self.J
             z_hats, l_hat = self._band_spectra(x)
             means = [x.mean(dim=(-2, -1)), None, None, None]
-            spectra: dict[int, torch.Tensor] = {}  # per band: rfft2 of its centred real components, (B, C, L_b, Q_b, h, w/2+1)
+            spectra: dict[int, torch.Tensor] = {}  # per band: rfft2 of its centred real components, (B, Q_b, C, L_b, h, w/2+1)
             rectified_means = []
             basis = self._cast("harmonic_basis", dtype)
             for j, z_hat in enumerate(z_hats):
                 rho = self._rectify(torch.fft.ifft2(z_hat))  # (B, C, L, A, h, w)
                 rectified_means.append(rho.mean(dim=(-2, -1)).flatten(1))
-                components = torch.einsum("qa,bclahw->bclqhw", basis, rho)
+                components = torch.einsum("qa,bclahw->bqclhw", basis, rho)  # component-major
                 spectra[j] = self._weighted_spectrum(components - components.mean(dim=(-2, -1), keepdim=True), j)
             means[1] = torch.cat(rectified_means, dim=1)
             lowpass = torch.fft.ifft2(l_hat).real  # (B, C, 1, h, w)
             lowpass = lowpass - lowpass.mean(dim=(-2, -1), keepdim=True)
             modulus = lowpass.abs()
             means[2] = modulus.mean(dim=(-2, -1)).flatten(1)
-            spectra[J] = self._weighted_spectrum(torch.stack([modulus - means[2][:, :, None, None, None], lowpass], dim=3), J)
+            spectra[J] = self._weighted_spectrum(torch.stack([modulus - means[2][:, :, None, None, None], lowpass], dim=1), J)
             centred = (x - x.mean(dim=(-2, -1), keepdim=True))[:, :, None]  # (B, C, 1, H, W)
             modulus = centred.abs()
             means[3] = modulus.mean(dim=(-2, -1)).flatten(1)
             if self.pixels:
-                spectra[PIXEL] = self._weighted_spectrum(torch.stack([modulus - means[3][:, :, None, None, None], centred], dim=3), PIXEL)
+                spectra[PIXEL] = self._weighted_spectrum(torch.stack([modulus - means[3][:, :, None, None, None], centred], dim=1), PIXEL)
 
             blocks = list(means)
-            for b, b2 in self._pairs:  # covariances of real components: Σ_ω f̂ conj ĝ over the plane (or the coarser band)
-                first, second = (spectra[k].reshape(B, self.P[k], *spectra[k].shape[-2:]) for k in (b, b2))
-                if self.step[b] != self.step[b2]:  # the coarser grid's band, Nyquist row and column excluded
-                    first, second = _crop(first, *self.grid[b2]), _crop(second, *self.grid[b2])
+            # each harmonic's components as a view (split: its backward is one concatenation, not a zero fill per slice)
+            pieces: dict[tuple, torch.Tensor] = {}
+            for b, spec in spectra.items():
+                sizes = [q1 - q0 for q0, q1 in self._ranges[b]]
+                pieces.update({(b, r): piece for r, piece in zip(self._ranges[b], torch.split(spec, sizes, dim=1))})
+                pieces[(b, (0, spec.shape[1]))] = spec
+            crops: dict[tuple, torch.Tensor] = {}
+
+            def operand(b: int, span: tuple[int, int], band: tuple[int, int] | None) -> torch.Tensor:
+                """Components ``span`` of band b as ``(B, rows, h, w')``: every bin, or (``band``) the bins of that grid's band."""
+                key = (b, span, band)
+                if key not in crops:
+                    piece = pieces[(b, span)]
+                    piece = piece.reshape(B, -1, *piece.shape[-2:])
+                    crops[key] = piece if band is None else _crop(piece, *band)
+                return crops[key]
+
+            for item in self._plan:  # covariances of real components: Σ_ω f̂ conj ĝ over the plane (or the coarser band)
+                if item[0] == "channel":
+                    spec = torch.view_as_real(spectra[item[1]]).flatten(-3).permute(0, 2, 3, 1, 4)  # (B, C, L, Q, 2n)
+                    blocks.append((spec @ spec.transpose(-1, -2)).flatten(1))
+                    continue
+                _, b, span, b2, span2 = item
+                band = None if self.step[b] == self.step[b2] else self.grid[b2]  # different grids: the coarser one's band
+                first, second = operand(b, span, band), operand(b2, span2, band)
                 gram = torch.view_as_real(first).flatten(2) @ torch.view_as_real(second).flatten(2).transpose(1, 2)
                 blocks.append(gram.flatten(1))
             for b in range(J + 1):  # shifted covariances of each harmonic with itself, from the power spectra
                 spec = spectra[b]
                 cos, sin = self._cast(f"phases_{b}", dtype)  # (S, n)
-                power = (spec.real.square() + spec.imag.square()).flatten(-2) @ cos.T  # (B, C, L_b, Q_b, S)
+                power = ((spec.real.square() + spec.imag.square()).flatten(-2) @ cos.T).permute(0, 2, 3, 1, 4)  # (B, C, L_b, Q_b, S)
                 if b == J:
                     blocks.append(power.flatten(1))
                     continue
                 n = self._complex  # complex harmonics a + ib: re = Σ (|â|² + |b̂|²) cos ωτ, im = −2 Σ Im(b̂ conj â) sin ωτ
-                re, im = spec[:, :, :, 1 : 1 + 2 * n : 2], spec[:, :, :, 2 : 2 + 2 * n : 2]
-                cross = (im.imag * re.real - im.real * re.imag).flatten(-2) @ sin.T  # (B, C, L, n, S)
+                pairs = [pieces[(b, span)] for span in self._ranges[b][1 : 1 + n]]  # (B, 2, C, L, h, w') each: re, im
+                cross = [(pair[:, 1].imag * pair[:, 0].real - pair[:, 1].real * pair[:, 0].imag).flatten(-2) @ sin.T for pair in pairs]
+                cross = torch.stack(cross, dim=3)  # (B, C, L, n, S)
                 real_parts = torch.cat([power[:, :, :, :1], power[:, :, :, 1 : 1 + 2 * n : 2] + power[:, :, :, 2 : 2 + 2 * n : 2], power[:, :, :, 1 + 2 * n :]], dim=3)
                 imaginary = torch.cat([torch.zeros_like(power[:, :, :, :1]), -2 * cross, torch.zeros_like(power[:, :, :, 1 + 2 * n :])], dim=3)
                 blocks.append(torch.stack([real_parts, imaginary], dim=-1).flatten(1))  # (B, C·L·K·S·2)
