@@ -20,9 +20,9 @@ Anchors and their budgets (stated in the table's ``budget`` column):
   metamer loss and range penalty, torch L-BFGS (one iteration per metamer step) for ``--ps-iters`` iterations.
 - ours: up to ``--iters`` iterations, stopping on the plateau criterion of :func:`gennet.stationary.synthesize`.
 
-All methods start from white noise with the target's mean and standard deviation (plenoptic: that image
-as its ``initial_image``) and use torch's L-BFGS with a strong-Wolfe line search, history 50 (pywph) / 100
-(plenoptic's usual setting) / 50 (ours). ``s / loss+grad`` is the total time over the number of objective
+All methods start from the same initialization (``--init``: a sample of the Gaussian random-phase model,
+ours' default, or white noise with the target's mean and std; plenoptic: as its ``initial_image``) and use
+torch's L-BFGS with a strong-Wolfe line search, history 50 (pywph) / 100 (plenoptic's usual setting) / 50 (ours). ``s / loss+grad`` is the total time over the number of objective
 evaluations; ``peak MB`` the growth of the process's resident memory during the method (sampled every
 10 ms; on a GPU, ``torch.cuda.max_memory_allocated``). ``M`` counts real statistics; pywph's are complex
 (the number printed is pywph's count of complex coefficients).
@@ -106,8 +106,11 @@ def crop(name: str, size: int) -> torch.Tensor:
     return torch.from_numpy(image[top : top + size, left : left + size].astype(np.float32) / 255)[None, None]
 
 
-def white_noise(target: torch.Tensor, seed: int) -> torch.Tensor:
+def initial(target: torch.Tensor, seed: int, init: str) -> torch.Tensor:
+    """The starting image of every method, shaped like ``target``: a Gaussian-model sample or white noise."""
     generator = torch.Generator().manual_seed(seed)
+    if init == "gaussian":
+        return gaussian_samples(target.reshape(-1, *target.shape[-2:]).cpu(), 1, generator=generator)[0].reshape(target.shape).to(target)
     return (torch.randn(target.shape, generator=generator) * target.std() + target.mean()).to(target)
 
 
@@ -132,7 +135,8 @@ def lbfgs(x0: torch.Tensor, loss_fn, n_iter: int, history_size: int) -> tuple[to
 def run_ours(target, args, device) -> tuple[torch.Tensor, dict]:
     statistics = PhaseHarmonicCovariance2D(target.shape[-2:], J=args.J).to(device)
     with PeakMemory(device) as memory:
-        result = synthesize(target.to(device), statistics, num_samples=args.samples, n_iter=args.iters, seed=args.seed, progress=False)
+        result = synthesize(target.to(device), statistics, num_samples=args.samples, n_iter=args.iters, init=args.init,
+                            seed=args.seed, progress=False)
     row = {
         "method": "phase harmonic (ours)", "budget": f"≤ {args.iters} it, plateau", "M": statistics.M,
         "seconds": result.seconds, "seconds_per_sample": result.seconds / args.samples,
@@ -167,7 +171,7 @@ def run_portilla_simoncelli(target, args, device) -> tuple[torch.Tensor, dict]:
         for i in range(args.samples):
             loss = po.loss.portilla_simoncelli_loss_factory(model, image)
             metamer = po.Metamer(image, model, loss_function=loss)
-            metamer.setup(initial_image=white_noise(image, args.seed + i),
+            metamer.setup(initial_image=initial(image, args.seed + i, args.init),
                           optimizer=torch.optim.LBFGS,
                           optimizer_kwargs={"max_iter": 1, "max_eval": 10, "history_size": 100, "line_search_fn": "strong_wolfe", "lr": 1})
             calls[0] = 0
@@ -202,7 +206,7 @@ def run_pywph(target, args, device) -> tuple[torch.Tensor, dict, torch.Tensor]:
             loss_fn = lambda x: (operator.apply(x, norm="auto", pbc=True) - goal).abs().square().sum()  # noqa: E731
             _sync(device)
             start = time.perf_counter()
-            x, n_eval, losses = lbfgs(white_noise(image[0, 0], args.seed + i).to(device), loss_fn, args.pywph_iters, 50)
+            x, n_eval, losses = lbfgs(initial(image[0, 0], args.seed + i, args.init).to(device), loss_fn, args.pywph_iters, 50)
             _sync(device)
             seconds += time.perf_counter() - start
             evaluations += n_eval
@@ -221,7 +225,7 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", default=["brick", "grass", "gravel"])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--samples", type=int, default=1, help="samples per method and image")
-    parser.add_argument("--iters", type=int, default=500, help="ours: at most this many L-BFGS iterations")
+    parser.add_argument("--iters", type=int, default=300, help="ours: at most this many L-BFGS iterations")
     parser.add_argument("--J", type=int, default=5, help="ours: scales")
     parser.add_argument("--ps-iters", type=int, default=300)
     parser.add_argument("--pywph-iters", type=int, default=30)
@@ -230,6 +234,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", choices=["gaussian", "noise"], default="gaussian", help="the starting image of every method")
     parser.add_argument("--output", type=Path, default=None, help="also write the Markdown table here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

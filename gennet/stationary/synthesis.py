@@ -7,8 +7,8 @@ minimizing the normalized moment-matching loss
 
     ℓ(x̃) = (1/M) Σ_m ( (Φ_m(x̃) − Φ_m(x)) / s_m )²
 
-from a random initialization (white noise with the target's means and standard deviations, or a
-Gaussian-model sample), with ``torch.optim.LBFGS`` (strong-Wolfe line search). ``s`` is the target's own
+from a random initialization (a sample of the Gaussian random-phase model by default, or white noise with
+the target's means and standard deviations), with ``torch.optim.LBFGS`` (strong-Wolfe line search). ``s`` is the target's own
 scale (:meth:`~gennet.stationary.PhaseHarmonicCovariance2D.scale`). The ``num_samples`` samples are
 optimized together: the loss is the sum of their (independent) losses, so the gradient of each sample only
 depends on that sample; the line search is shared. Everything runs on the target's device.
@@ -64,8 +64,8 @@ def synthesize(
     target: torch.Tensor,
     statistics: nn.Module,
     num_samples: int = 1,
-    n_iter: int = 500,
-    init: str = "noise",
+    n_iter: int = 300,
+    init: str = "gaussian",
     seed: int = 0,
     history_size: int = 50,
     check_every: int = 25,
@@ -81,8 +81,9 @@ def synthesize(
             method, e.g. :class:`~gennet.stationary.PhaseHarmonicCovariance2D`, on the target's device.
         num_samples: independent samples, optimized in one batch.
         n_iter: maximum number of L-BFGS iterations.
-        init: ``"noise"`` (white Gaussian noise with the target's channel means and standard deviations) or
-            ``"gaussian"`` (a sample of the Gaussian random-phase model, :func:`gaussian_samples`).
+        init: ``"gaussian"`` (a sample of the Gaussian random-phase model, :func:`gaussian_samples`: it has the
+            target's spectrum already, and the loss falls ~2× lower in the same number of iterations) or ``"noise"``
+            (white Gaussian noise with the target's channel means and standard deviations).
         seed: seeds the initialization; the result is deterministic for a seed on a given device.
         history_size: L-BFGS memory.
         check_every: iterations between two plateau checks.
