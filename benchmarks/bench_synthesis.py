@@ -27,7 +27,7 @@ evaluations; ``peak MB`` the growth of the process's resident memory during the 
 10 ms; on a GPU, ``torch.cuda.max_memory_allocated``). ``M`` counts real statistics; pywph's are complex
 (the number printed is pywph's count of complex coefficients).
 
-    python benchmarks/bench_synthesis.py --threads 2 --output benchmarks/synthesis.md
+    python benchmarks/bench_synthesis.py --threads 2 --output synthesis.md --save-samples synthesis_samples
     python benchmarks/bench_synthesis.py --images brick --iters 100 --ps-iters 50 --pywph-iters 5   # quick look
 """
 
@@ -112,6 +112,16 @@ def initial(target: torch.Tensor, seed: int, init: str) -> torch.Tensor:
     if init == "gaussian":
         return gaussian_samples(target.reshape(-1, *target.shape[-2:]).cpu(), 1, generator=generator)[0].reshape(target.shape).to(target)
     return (torch.randn(target.shape, generator=generator) * target.std() + target.mean()).to(target)
+
+
+def save_png(path: Path, image: torch.Tensor, original: torch.Tensor) -> None:
+    """``image (1, H, W)`` as an 8-bit PNG, the original's range mapped to [0, 255]."""
+    from PIL import Image
+
+    low, high = float(original.min()), float(original.max())
+    array = ((image[0].float().numpy() - low) / (high - low)).clip(0, 1) * 255
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array.round().astype(np.uint8)).save(path)
 
 
 def lbfgs(x0: torch.Tensor, loss_fn, n_iter: int, history_size: int) -> tuple[torch.Tensor, int, list[float]]:
@@ -236,6 +246,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", choices=["gaussian", "noise"], default="gaussian", help="the starting image of every method")
     parser.add_argument("--output", type=Path, default=None, help="also write the Markdown table here")
+    parser.add_argument("--save-samples", type=Path, default=None, help="write <image>_<method>.png of the first sample of each method here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -251,6 +262,9 @@ def main() -> None:
             samples, row = out[0], out[1]
             original = out[2] if len(out) > 2 else target
             row.update(validation_metrics(samples.float(), original[0].float()))
+            if args.save_samples is not None:
+                save_png(args.save_samples / f"{name}_{method}.png", samples[0], original)
+                save_png(args.save_samples / f"{name}_original_{original.shape[-1]}.png", original[0], original)
             row["image"] = f"{name} {original.shape[-2]}²"
             per_method[method] = row
             rows.append(row)
