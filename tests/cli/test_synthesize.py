@@ -83,12 +83,9 @@ def test_gaussian_model_only(tmp_path):
     [
         (["image=missing.png"], "image", "no such file"),
         (["image=notes.png"], "image", "cannot read"),
-        (["image=skimage:no_such_picture"], "image", "unknown scikit-image image"),
         (["image=skimage:brick", "size=1024"], "size", "smaller than the crop"),
         (["image=skimage:brick", "size=60"], "size", "multiples of 2**J"),
         (["image=skimage:brick", "model=glow"], "model", "phase_harmonic, gaussian"),
-        (["image=skimage:brick", "num_samples=0"], "num_samples", ">= 1"),
-        (["image=skimage:brick", "statistics.A=5"], "statistics.A", "even"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, args, key, fragment):
@@ -100,3 +97,35 @@ def test_bad_input_is_one_line(tmp_path, args, key, fragment):
 
 def test_missing_image_key(tmp_path: Path):
     one_error_line(run_script("synthesize", ["logger=none"], tmp_path), "image")
+
+
+def test_bad_keys_name_the_key():
+    """The same checks in process (the entry point runs them before any work): keys, images, crops."""
+    from hydra import compose, initialize_config_dir
+
+    from gennet.cli.synthesize import CONFIG_DIR, _statistics, _validate, center_crop, load_image
+    from gennet.errors import ConfigError
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        for overrides, key in [
+            (["num_samples=0"], "num_samples"),
+            (["size=[64]"], "size"),
+            (["synthesis.init=zeros"], "synthesis.init"),
+            (["synthesis.plateau=1.5"], "synthesis.plateau"),
+            (["logger=tensorboard"], "logger"),
+        ]:
+            with pytest.raises(ConfigError) as error:
+                _validate(compose(config_name="synthesize", overrides=["image=skimage:brick", *overrides]))
+            assert error.value.key == key
+        cfg = compose(config_name="synthesize", overrides=["image=skimage:brick", "statistics.A=5"])
+        with pytest.raises(ConfigError, match="even") as error:
+            _statistics(cfg, (64, 64), 1)
+        assert error.value.key == "statistics.A"
+    with pytest.raises(ConfigError, match="unknown scikit-image image"):
+        load_image("skimage:no_such_picture")
+    with pytest.raises(ConfigError, match="unknown scikit-image image"):
+        load_image("skimage:__name__")
+    with pytest.raises(ConfigError, match="smaller than the crop"):
+        center_crop(np.zeros((10, 20, 1), dtype=np.float32), (16, 16))
+    gray = load_image("skimage:astronaut", grayscale=True)
+    assert gray.shape == (512, 512, 1) and gray.dtype == np.float32 and 0 <= gray.min() < gray.max() <= 1
