@@ -254,10 +254,9 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
             torch.set_num_threads(int(cfg.threads))
         array = center_crop(load_image(cfg.image, bool(cfg.grayscale)), size)
         original = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).to(device)  # (C, H, W) in [0, 1]
-        statistics = _statistics(cfg, size, original.shape[0]).to(device) if cfg.model == "phase_harmonic" else None
-    if float(original.std()) == 0:
-        with user_errors():
+        if float(original.std()) == 0:
             raise ConfigError("image", "the crop is constant: there is no texture to model")
+        statistics = _statistics(cfg, size, original.shape[0]).to(device) if cfg.model == "phase_harmonic" else None
     C, H, W = original.shape
     print(f"{cfg.image}: {C} channel(s), crop {H}×{W}; {n} sample(s) per model on {device}")
     samples: dict[str, torch.Tensor] = {}

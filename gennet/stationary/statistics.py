@@ -50,8 +50,9 @@ and (``pixels=True``) the pixels ``j = −1`` with x (k = 1) and |x − x̄| (k 
    τ = 2^j·s, s ∈ ``shifts`` (one half-plane: Cov(−τ) is the conjugate).
 
 **Where they are computed.** Band ``j`` lives on the grid subsampled by ``2^max(j − oversampling, 0)`` (the
-default ``oversampling=2`` keeps 4× the critical rate of ``U``, so that the doubled-phase harmonic g_2 is
-not aliased: the statistics move by < 3% of their spread between crops for a one-pixel shift), the
+default ``oversampling=2`` keeps 4× the critical rate of ``U``, so that the harmonics g_2, g_4 alias little:
+a one-pixel shift moves the normalized statistics by ~1% of their spread between two crops of one
+texture on average, 0.1 at most), the
 low-pass on the grid of band ``J − 1``, the pixels on the full grid. Every covariance is computed in
 Fourier from the ``rfft2`` of the (real components of the) channels: between channels of one grid, the
 exact spatial covariance on that grid, Σ_ω f̂(ω) conj(ĝ(ω)) e^{iω·τ} (``norm="forward"``, ω ≠ 0); between a
