@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
 from .checkpoints import load_checkpoint
+from .devices import device_for
 from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
 from ..lit.data_record import datamodule_from_record
@@ -48,16 +49,6 @@ def datamodule_for(checkpoint: dict, overrides: DictConfig | dict | None, path: 
             raise ConfigError("data", f"'{path}' does not record its data; give it, e.g. data._target_=gennet.data.MNIST5kDataModule")
         record = {}
     return datamodule_from_record(record, overrides)
-
-
-def device_for(name: str) -> torch.device:
-    """``"auto"`` → CUDA if available, else CPU; otherwise ``torch.device(name)``."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise ConfigError("device", f"unknown device {name!r} (auto, cpu, cuda, cuda:1, …)") from None
 
 
 def gaussian_path(ckpt_path: str | Path) -> Path:

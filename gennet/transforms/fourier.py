@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["alias_mean", "tile", "negate_frequency", "fft2_real"]
+__all__ = ["alias_mean", "tile", "negate_frequency", "fft2_real", "alias_blocks", "subsampled_spectrum", "filter_subsampled"]
 
 
 def alias_mean(spectrum: torch.Tensor, s: int) -> torch.Tensor:
@@ -32,3 +34,35 @@ def fft2_real(u: torch.Tensor) -> torch.Tensor:
     N = u.shape[-1]
     mirrored = half[..., 1 : (N + 1) // 2].flip(-2, -1).roll(1, -2).conj()  # columns N//2+1 .. N−1
     return torch.cat([half, mirrored], dim=-1)
+
+
+def alias_blocks(filter_hat: torch.Tensor, s: int) -> torch.Tensor:
+    """Real ``filter_hat`` ``(L, M, N)`` cut into its ``s²`` alias blocks, ``(s², L, M/s, 2N/s)``, divided by ``s²``,
+    each value repeated twice to multiply interleaved (real, imaginary) pairs (see :func:`filter_subsampled`)."""
+    L, M, N = filter_hat.shape
+    blocks = filter_hat.reshape(L, s, M // s, s, N // s).permute(1, 3, 0, 2, 4).reshape(s * s, L, M // s, N // s)
+    return (blocks.repeat_interleave(2, dim=-1) / s**2).contiguous()
+
+
+def subsampled_spectrum(spectrum: torch.Tensor, blocks: torch.Tensor) -> torch.Tensor:
+    """DFT of ``u ⋆ ψ`` subsampled by ``s``: ``spectrum`` ``(..., 1, M, N)`` complex (the DFT of ``u``), ``blocks`` from
+    :func:`alias_blocks` ``(s², L, M/s, 2N/s)`` → complex ``(..., L, M/s, N/s)``.
+
+    Subsampling averages the ``s²`` aliases of ``spectrum · ψ̂``; each alias block is multiplied and
+    accumulated in one pass over interleaved real views (``addcmul_``): the full-size product never exists.
+    Differentiable.
+    """
+    n_blocks, _, h, w2 = blocks.shape
+    s = math.isqrt(n_blocks)
+    u = torch.view_as_real(spectrum).flatten(-2)  # (..., 1, M, 2N)
+    out = u[..., :h, :w2] * blocks[0]
+    for a in range(s):
+        for b in range(s):
+            if a or b:
+                out.addcmul_(u[..., a * h : (a + 1) * h, b * w2 : (b + 1) * w2], blocks[a * s + b])
+    return torch.view_as_complex(out.unflatten(-1, (-1, 2)))
+
+
+def filter_subsampled(spectrum: torch.Tensor, blocks: torch.Tensor) -> torch.Tensor:
+    """``u ⋆ ψ`` subsampled by ``s`` (the inverse DFT of :func:`subsampled_spectrum`), complex ``(..., L, M/s, N/s)``."""
+    return torch.fft.ifft2(subsampled_spectrum(spectrum, blocks))

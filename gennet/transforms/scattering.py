@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .filters import morlet_filter_bank, periodize_fourier
-from .fourier import fft2_real
+from .fourier import alias_blocks, fft2_real, filter_subsampled
 
 __all__ = ["Scattering2D"]
 
@@ -115,12 +115,12 @@ class Scattering2D(nn.Module):
             self.register_buffer(f"phi_rows_{j}", rows, persistent=False)  # (M_J − 2, M_j)
             self.register_buffer(f"phi_cols_{j}", cols, persistent=False)  # (N_j, N_J − 2)
             # first-order wavelets ψ_{j, θ} at full resolution, output at resolution j
-            self.register_buffer(f"psi_{j}", self._alias_blocks(bank.psi[j], 2**j), persistent=False)
+            self.register_buffer(f"psi_{j}", alias_blocks(bank.psi[j], 2**j), persistent=False)
             if max_order == 2:
                 # second-order wavelets j2 > j at the resolution of |x ⋆ ψ_j|, output at resolution j2
                 psi_j = periodize_fourier(bank.psi[j + 1 :], j)
                 for k, j2 in enumerate(range(j + 1, self.J)):
-                    self.register_buffer(f"psi_{j}_{j2}", self._alias_blocks(psi_j[k], 2 ** (j2 - j)), persistent=False)
+                    self.register_buffer(f"psi_{j}_{j2}", alias_blocks(psi_j[k], 2 ** (j2 - j)), persistent=False)
         if phases is not None:
             alpha = 2 * math.pi * torch.arange(phases, dtype=torch.float64) / phases
             self.register_buffer("cos_alpha", torch.cos(alpha), persistent=False)
@@ -157,32 +157,6 @@ class Scattering2D(nn.Module):
         """``(u ⋆ φ_J)`` on the 2^J grid, unpadded, for a real ``u`` at resolution ``j``: ``(..., M_j, N_j) → (..., M_J, N_J)``."""
         return buffers[f"phi_rows_{j}"] @ u @ buffers[f"phi_cols_{j}"]
 
-    @staticmethod
-    def _alias_blocks(psi_hat: torch.Tensor, s: int) -> torch.Tensor:
-        """Real ``psi_hat`` ``(L, M, N)`` cut into its ``s²`` alias blocks, ``(s², L, M/s, 2N/s)``, divided by ``s²``,
-        each value repeated twice to multiply interleaved (real, imaginary) pairs."""
-        L, M, N = psi_hat.shape
-        blocks = psi_hat.reshape(L, s, M // s, s, N // s).permute(1, 3, 0, 2, 4).reshape(s * s, L, M // s, N // s)
-        return (blocks.repeat_interleave(2, dim=-1) / s**2).contiguous()
-
-    @staticmethod
-    def _filter(spectrum: torch.Tensor, psi_blocks: torch.Tensor) -> torch.Tensor:
-        """``u ⋆ ψ`` subsampled by ``s``: ``spectrum`` ``(..., 1, M, N)`` complex, ``psi_blocks`` from
-        :meth:`_alias_blocks` ``(s², L, M/s, 2N/s)`` → complex ``(..., L, M/s, N/s)``.
-
-        Subsampling averages the ``s²`` aliases of ``spectrum · ψ̂``; each alias block is multiplied and
-        accumulated in one pass over interleaved real views (``addcmul_``): the full-size product never exists.
-        """
-        n_blocks, _, h, w2 = psi_blocks.shape
-        s = math.isqrt(n_blocks)
-        u = torch.view_as_real(spectrum).flatten(-2)  # (..., 1, M, 2N)
-        out = u[..., :h, :w2] * psi_blocks[0]
-        for a in range(s):
-            for b in range(s):
-                if a or b:
-                    out.addcmul_(u[..., a * h : (a + 1) * h, b * w2 : (b + 1) * w2], psi_blocks[a * s + b])
-        return torch.fft.ifft2(torch.view_as_complex(out.unflatten(-1, (-1, 2))))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``S_J x``: ``(*batch, M, N)`` → ``(*batch, K, M_J, N_J)`` (see the class docstring)."""
         if x.dim() < 2 or tuple(x.shape[-2:]) != (self.M, self.N):
@@ -214,7 +188,7 @@ class Scattering2D(nn.Module):
             psi2 = [buffers[f"psi_{j1}_{j2}"] for j2 in range(j1 + 1, J)] if self.max_order == 2 else []
             width = len(psi2) * L  # second-order channels (j2, θ2) per θ1
             for theta1 in range(L):
-                c = self._filter(spectrum, psi1[:, theta1 : theta1 + 1])  # (B, 1, M_j1, N_j1)
+                c = filter_subsampled(spectrum, psi1[:, theta1 : theta1 + 1])  # (B, 1, M_j1, N_j1)
                 modulus = _modulus(c)
                 n1 = j1 * L + theta1
                 if self.phases is None:
@@ -228,7 +202,7 @@ class Scattering2D(nn.Module):
                     u1 = fft2_real(modulus)  # (B, 1, M_j1, N_j1)
                     base = order2 + theta1 * width
                     for k, j2 in enumerate(range(j1 + 1, J)):
-                        u2 = _modulus(self._filter(u1, psi2[k]))  # (B, L2, M_j2, N_j2)
+                        u2 = _modulus(filter_subsampled(u1, psi2[k]))  # (B, L2, M_j2, N_j2)
                         out[:, base + k * L : base + (k + 1) * L] = self._lowpass(u2, j2, buffers)
             order2 += L * width
 
