@@ -102,7 +102,10 @@ def _dual_operator(H: int, W: int, J: int, L: int) -> torch.Tensor:
         psi = torch.cat([bank.psi[j], negate_frequency(bank.psi[j])])  # (2L, H, W)
         psi = _to_classes(psi, s)  # (2L, n, s²)
         gram += torch.einsum("tnp,tnq->npq", psi, psi) * same / (2 * 4**j)
-    return torch.linalg.inv(gram)
+    # Cholesky, not LU: the blocks are SPD, and torch's batched LU on CPU runs LAPACK getrf from several
+    # threads at once for blocks larger than 14×14, which MKL's row swaps do not survive (wrong inverses
+    # and "Parameter 6 was incorrect on entry to DLASWP"; pytorch/pytorch#181570).
+    return torch.cholesky_inverse(torch.linalg.cholesky(gram))
 
 
 class RectifiedWavelet2D(nn.Module):

@@ -9,9 +9,10 @@ import torch
 from tests.cli.entrypoint import run_train
 
 # 4 epochs of 3 steps: unused atoms are replaced at the start of epoch 1 (step 3), so the stops at steps 4 and 8
-# come after a replacement, and the resumed run must make the same ones
+# come after a replacement, and the resumed run must make the same ones. λ* = 0.3 (sparser than the default) so
+# that some atoms go unused in the 3 steps of epoch 0: with the default every atom was used, nothing replaced.
 RUN = ["trainer.max_epochs=4", "trainer.limit_train_batches=3", "trainer.limit_val_batches=1", "test=false",
-       "logger=csv", "callbacks.reconstruction_grids=null"]
+       "logger=csv", "callbacks.reconstruction_grids=null", "model.lambda_star=0.3"]
 KILL = "+callbacks.kill._target_=tests.cli.signals.SignalAtStep"
 
 
