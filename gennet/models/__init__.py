@@ -5,8 +5,11 @@ from .cnn_generator import CNNGenerator
 from .embedding_inverse import EmbeddingInverse
 from .gaussian_embedding import GaussianEmbedding
 from .generator import SparseInverseGenerator
+from .hybrid_scatnet import HybridScatteringNet
+from .resnet import ResNet18
 from .scatnet import ScatteringClassifier
 from .scattering_features import ScatteringFeatures
+from .sle import SharedLocalEncoder
 from .sparse_scatnet import SparseScatteringClassifier
 from .standardization import Standardization
 
@@ -15,8 +18,11 @@ __all__ = [
     "ClassifierHead",
     "EmbeddingInverse",
     "GaussianEmbedding",
+    "HybridScatteringNet",
+    "ResNet18",
     "ScatteringClassifier",
     "ScatteringFeatures",
+    "SharedLocalEncoder",
     "SparseInverseGenerator",
     "SparseScatteringClassifier",
     "Standardization",
