@@ -6,8 +6,9 @@ layer's constant is its operator norm. Here every linear operator is measured ex
 at the network's input size* (padding, stride and the map size included):
 
 - a convolution, with the BatchNorm that follows it folded in (eval mode: the diagonal scaling
-  ``γ / √(σ² + ε)``), or an average pooling: power iteration on ``AᵀA`` with the adjoint from autograd,
-  run to convergence (subspace iteration; it approaches ``‖A‖`` from below, to ``1e-9`` relative on ``‖A‖²``);
+  ``γ / √(σ² + ε)``), or an average pooling: subspace (block power) iteration on ``AᵀA``, the adjoint from
+  autograd, run to convergence (it approaches ``‖A‖`` from below, to ``1e-8`` relative on ``‖A‖²``; an
+  iteration cap reached first is reported as such);
 - a linear layer (with a following ``BatchNorm1d`` folded in): its largest singular value (SVD);
 - a BatchNorm alone, a train-set standardization: ``max |scale|`` (a diagonal operator);
 - a residual block ``ρ(B(x) + s(x))``: ``‖B‖_L + ‖s‖_L`` (1 for the identity shortcut);
@@ -60,10 +61,11 @@ def operator_norm(
     linear: Callable[[Tensor], Tensor],
     input_shape: Sequence[int],
     n_iter: int = 500,
-    tol: float = 1e-9,
+    tol: float = 1e-8,
     block: int = 4,
     seed: int = 0,
-) -> float:
+    return_info: bool = False,
+) -> float | tuple[float, int, bool]:
     """``‖A‖₂`` of a linear map given as a function, by subspace iteration on ``AᵀA`` (``Aᵀ`` by autograd).
 
     ``linear`` maps a batch ``(b, *input_shape)`` (float64) to ``(b, …)``, each sample independently, and must
@@ -71,13 +73,14 @@ def operator_norm(
     step on the subspace (Golub & Van Loan, *Matrix computations*, §8.2.4): the error decays as
     ``(σ_{block+1}/σ₁)^{2t}`` instead of ``(σ₂/σ₁)^{2t}``. Stops when the estimate of ``σ₁²`` changes by less
     than ``tol`` (relative) or after ``n_iter`` iterations. The estimate never exceeds ``‖A‖₂``.
+    ``return_info``: also return the number of iterations and whether the tolerance was reached.
     """
     n = math.prod(input_shape)
     block = max(1, min(block, n))
     generator = torch.Generator().manual_seed(seed)
     V = torch.linalg.qr(torch.randn(n, block, generator=generator, dtype=torch.float64)).Q.T  # (block, n), orthonormal rows
-    previous = None
-    for _ in range(n_iter):
+    previous, converged, iterations = None, False, 0
+    for iterations in range(1, n_iter + 1):
         v = V.reshape(block, *input_shape).requires_grad_(True)
         u = linear(v)
         (w,) = torch.autograd.grad(u, v, u.detach())  # AᵀA v, row by row
@@ -85,12 +88,15 @@ def operator_norm(
         H = V @ W.T  # Rayleigh quotient of AᵀA on the subspace
         top = torch.linalg.eigvalsh((H + H.T) / 2)[-1].item()
         if previous is not None and abs(top - previous) <= tol * max(abs(top), 1e-300):
+            converged = True
             break
         previous = top
         if not torch.isfinite(W).all() or W.abs().max() == 0:
+            converged = True
             break
         V = torch.linalg.qr(W.T).Q.T
-    return math.sqrt(max(top, 0.0))
+    sigma = math.sqrt(max(top, 0.0))
+    return (sigma, iterations, converged) if return_info else sigma
 
 
 def _batchnorm_scale(bn: nn.modules.batchnorm._BatchNorm) -> Tensor:
@@ -108,7 +114,12 @@ def _conv_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d | None, shape: tuple[int, ...
         return y if scale is None else y * scale
 
     with torch.enable_grad():
-        return operator_norm(linear, shape, **power)
+        return operator_norm(linear, shape, return_info=True, **power)
+
+
+def _iterated(how: str, info: tuple[float, int, bool]) -> str:
+    sigma, iterations, converged = info
+    return f"{how}, {iterations} it." + ("" if converged else ", not converged (a lower estimate)")
 
 
 def _linear_norm(layer: nn.Linear, bn: nn.BatchNorm1d | None) -> float:
@@ -145,8 +156,9 @@ class _AutoLip:
             following = modules[i + 1][1] if i + 1 < len(modules) else None
             path = f"{name}.{child_name}" if name else child_name
             if isinstance(child, nn.Conv2d) and isinstance(following, nn.BatchNorm2d):
-                rows.append(LayerBound(path, f"{_describe(child)} + BatchNorm2d", self.shape(child),
-                                       _conv_norm(child, following, self.shape(child), **self.power), "power iteration, BN folded"))
+                info = _conv_norm(child, following, self.shape(child), **self.power)
+                rows.append(LayerBound(path, f"{_describe(child)} + BatchNorm2d", self.shape(child), info[0],
+                                       _iterated("subspace iteration, BN folded", info)))
                 i += 2
                 continue
             if isinstance(child, nn.Linear) and isinstance(following, nn.BatchNorm1d):
@@ -168,15 +180,16 @@ class _AutoLip:
         if isinstance(module, nn.Sequential):
             return self.sequence(name, list(module.named_children()))
         if isinstance(module, nn.Conv2d):
-            return [LayerBound(name, _describe(module), shape, _conv_norm(module, None, shape, **self.power), "power iteration")]
+            info = _conv_norm(module, None, shape, **self.power)
+            return [LayerBound(name, _describe(module), shape, info[0], _iterated("subspace iteration", info))]
         if isinstance(module, nn.Linear):
             return [LayerBound(name, _describe(module), shape, _linear_norm(module, None), "SVD")]
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             return [LayerBound(name, _describe(module), shape, _batchnorm_scale(module).abs().max().item(), "max |γ/√(σ²+ε)|")]
         if isinstance(module, (nn.AvgPool2d, nn.AdaptiveAvgPool2d)):
             with torch.enable_grad():
-                bound = operator_norm(module, shape, **self.power)
-            return [LayerBound(name, _describe(module), shape, bound, "power iteration")]
+                info = operator_norm(module, shape, return_info=True, **self.power)
+            return [LayerBound(name, _describe(module), shape, info[0], _iterated("subspace iteration", info))]
         if isinstance(module, nn.MaxPool2d):
             k, s = (module.kernel_size if isinstance(module.kernel_size, int) else max(module.kernel_size),
                     module.stride if isinstance(module.stride, int) else min(module.stride))
@@ -198,6 +211,8 @@ class _AutoLip:
             terms = [_product(main), _product(shortcut) if shortcut else 1.0]
             bound = None if None in terms else terms[0] + terms[1]
             detail = " · ".join(f"{row.bound:.4g}" for row in main) + " + " + (f"{terms[1]:.4g}" if shortcut else "1 (identity)")
+            if any("not converged" in row.detail for row in main + shortcut):
+                detail += "; an iteration cap was reached (a lower estimate)"
             return [LayerBound(name, "BasicBlock ρ(B(x) + s(x))", shape, bound, f"‖B‖ + ‖s‖ = {detail}")]
         if any(True for _ in module.children()) and type(module).forward is nn.Module.forward:
             return self.sequence(name, list(module.named_children()))
@@ -214,7 +229,7 @@ def _product(rows: list[LayerBound]) -> float | None:
 
 
 def lipschitz_upper_bound(
-    stages: Sequence[tuple[str, Callable[[Tensor], Tensor]]], example: Tensor, n_iter: int = 500, tol: float = 1e-9
+    stages: Sequence[tuple[str, Callable[[Tensor], Tensor]]], example: Tensor, n_iter: int = 500, tol: float = 1e-8
 ) -> tuple[list[LayerBound], float | None]:
     """Per-layer bounds of a network given as its ``stages`` (applied in turn), and their product.
 

@@ -1,17 +1,18 @@
-"""Figures (matplotlib) and the Markdown report of ``analyze.py``; also used by ``notebooks/04_analysis.ipynb``."""
+"""Figures (matplotlib) and the Markdown report of ``analyze.py``; also used by ``notebooks/04_analysis.ipynb``.
+
+Figures are ``matplotlib.figure.Figure`` objects built without pyplot: no global state, any backend (save them
+with ``fig.savefig``; a notebook shows them with ``display(fig)``).
+"""
 
 from __future__ import annotations
 
 import math
 
-import matplotlib
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; set before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from ..analysis.angular import AngularSpectrum  # noqa: E402
-from ..analysis.lipschitz import LayerBound  # noqa: E402
+from ..analysis.angular import AngularSpectrum
+from ..analysis.lipschitz import LayerBound
 
 __all__ = ["angular_figure", "thresholding_figure", "lipschitz_figure", "separation_figure", "markdown_report"]
 
@@ -27,7 +28,8 @@ def angular_figure(spectrum: AngularSpectrum, title: str = ""):
     order = _centered(L)
     frequencies = [w if w <= L // 2 else w - L for w in order]
     has_order2 = bool(spectrum.omega2.sum() > 0)
-    fig, axes = plt.subplots(1, 3 if has_order2 else 2, figsize=(17 if has_order2 else 12, 5), dpi=120)
+    fig = Figure(figsize=(17 if has_order2 else 12, 5), dpi=120)
+    axes = fig.subplots(1, 3 if has_order2 else 2)
     total = spectrum.omega1.sum().clamp_min(1e-300)
     axes[0].bar(frequencies, (spectrum.omega1[order] / total).tolist(), color="tab:blue")
     axes[0].set(xlabel="angular frequency ω_θ1", ylabel="fraction of order-1 energy", title="Ω₁(ω_θ1) = Σ_{k, j1} |ŵ|²")
@@ -51,7 +53,8 @@ def angular_figure(spectrum: AngularSpectrum, title: str = ""):
 
 def thresholding_figure(curve: list[dict], title: str = ""):
     """Test accuracy against the percentage of angular Fourier coefficients of W₁ kept."""
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    fig = Figure(figsize=(8, 5), dpi=120)
+    ax = fig.subplots()
     kept = [100 * point["kept"] for point in curve]
     ax.plot(kept, [100 * point["accuracy"] for point in curve], marker="o")
     ax.axhline(100 * curve[0]["baseline"], color="gray", linestyle="--", label="unchanged W₁")
@@ -70,7 +73,8 @@ def thresholding_figure(curve: list[dict], title: str = ""):
 
 def lipschitz_figure(rows: list[LayerBound], product: float | None, empirical: dict[str, float], title: str = ""):
     """Per-layer upper bounds (log scale), their product and the empirical lower bound."""
-    fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(rows) + 3), 5.5), dpi=120)
+    fig = Figure(figsize=(max(8, 0.45 * len(rows) + 3), 5.5), dpi=120)
+    ax = fig.subplots()
     values = [row.bound if row.bound is not None else float("nan") for row in rows]
     ax.bar(range(len(rows)), values, color=["tab:blue" if row.bound is not None else "tab:red" for row in rows])
     ax.set_xticks(range(len(rows)), [row.name for row in rows], rotation=60, ha="right", fontsize=8)
@@ -87,7 +91,8 @@ def lipschitz_figure(rows: list[LayerBound], product: float | None, empirical: d
 def separation_figure(stages: list[dict], title: str = ""):
     """1-NN test accuracy and the number of k-LSV at each stage (features averaged over space)."""
     names = [stage["stage"] for stage in stages]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5), dpi=120)
+    fig = Figure(figsize=(13, 5), dpi=120)
+    axes = fig.subplots(1, 2)
     axes[0].plot(names, [100 * stage["nn_accuracy"] for stage in stages], marker="o")
     axes[0].set(ylabel="1-NN test accuracy (%)", title="nearest neighbour at each stage")
     for k in stages[0]["lsv"]:

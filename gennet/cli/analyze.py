@@ -210,11 +210,7 @@ def analyze(cfg: DictConfig) -> dict:
     report = markdown_report(result)
     (output / "analysis.md").write_text(report)
     if cfg.get("wandb"):
-        _log_wandb(output, result, figures)
-    import matplotlib.pyplot as plt
-
-    for figure in figures.values():
-        plt.close(figure)
+        _log_wandb(output, result, paths)
     print(report)
     print("written: " + ", ".join(str(p.resolve()) for p in [*paths, output / "analysis.json", output / "analysis.md"]))
     return result
@@ -226,7 +222,7 @@ def _plain(value):
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def _log_wandb(output: Path, result: dict, figures: dict) -> None:
+def _log_wandb(output: Path, result: dict, figures: list[Path]) -> None:
     """The figures and the headline numbers in a wandb run under ``output/wandb`` (offline unless a key is set)."""
     import wandb
 
@@ -240,7 +236,7 @@ def _log_wandb(output: Path, result: dict, figures: dict) -> None:
     if "angular" in result:
         metrics["analysis/delta_acc_at_80_removed"] = result["angular"]["delta_at_80_removed"]
     logger.log_metrics(metrics)
-    logger.experiment.log({f"analysis/{name}": wandb.Image(figure) for name, figure in figures.items()})
+    logger.experiment.log({f"analysis/{path.stem}": wandb.Image(str(path)) for path in figures})
     wandb.finish()
 
 

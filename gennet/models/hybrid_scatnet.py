@@ -28,8 +28,11 @@ class HybridScatteringNet(nn.Sequential):
 
     - ``scattering``: :class:`~gennet.transforms.Scattering2D` (order ``max_order``, modulus or ``phases=A``)
       and the colors flattened: ``(B, C·K, h, w)``, ``h = H/2^J`` when ``2^J`` divides ``H``.
-    - ``norm``: ``BatchNorm2d(C·K, affine=False)`` — the scattering channels standardized with running
-      statistics (no learned parameter).
+    - ``norm``: ``BatchNorm2d(C·K, affine=False)`` — the scattering channels standardized (no learned
+      parameter). Its running statistics are the cumulative average over the training batches
+      (``momentum=None``): the scattering is fixed, so its statistics do not drift, and the default
+      exponential average would keep a trace of its initial variance 1 — far above the variance of small
+      second-order channels (~1e-5) on short runs.
     - ``stem``: ``Conv2d(C·K, widths[0], 3×3, no bias)`` → BatchNorm → ReLU: the first learned layer ``W₁``.
     - ``layer1`` … ``layerN``: :func:`~gennet.models.residual.residual_stage` with ``widths[i]`` channels and ``blocks[i]`` blocks,
       stride 1 for the first stage and 2 for the others.
@@ -67,7 +70,7 @@ class HybridScatteringNet(nn.Sequential):
         front, K, _ = scattering_maps(shape, J, L, max_order, phases)
         layers = OrderedDict(
             scattering=front,
-            norm=nn.BatchNorm2d(channels * K, affine=False),
+            norm=nn.BatchNorm2d(channels * K, affine=False, momentum=None),  # cumulative average: S_J is fixed
             stem=nn.Sequential(nn.Conv2d(channels * K, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)),
         )
         in_channels = widths[0]

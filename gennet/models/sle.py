@@ -28,7 +28,8 @@ class SharedLocalEncoder(nn.Sequential):
     Children, in order (the stages of :mod:`gennet.analysis`):
 
     - ``scattering``: ``S_J`` with the colors flattened, ``(B, C·K, h, w)``;
-      ``norm``: ``BatchNorm2d(C·K, affine=False)``.
+      ``norm``: ``BatchNorm2d(C·K, affine=False)``, running statistics averaged over all training batches
+      (``momentum=None``, as in :class:`~gennet.models.HybridScatteringNet`).
     - ``encoder``: for each width ``F_i`` of ``widths``, ``Conv2d(·, F_i, 1×1, no bias)`` → BatchNorm → ReLU; the
       first of them is ``W₁``. Every position is encoded alone, with the same weights.
     - ``pool``: ``AvgPool2d(pool_size)`` (stride ``pool_size``; the window is clamped to the map) and flatten.
@@ -81,7 +82,7 @@ class SharedLocalEncoder(nn.Sequential):
         classifier.append(nn.Linear(features, num_classes))
         super().__init__(OrderedDict(
             scattering=front,
-            norm=nn.BatchNorm2d(channels * K, affine=False),
+            norm=nn.BatchNorm2d(channels * K, affine=False, momentum=None),  # cumulative average: S_J is fixed
             encoder=nn.Sequential(*encoder),
             pool=nn.Sequential(nn.AvgPool2d(kernel), nn.Flatten()),
             classifier=nn.Sequential(*classifier),
