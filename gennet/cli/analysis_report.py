@@ -60,10 +60,13 @@ def thresholding_figure(curve: list[dict], title: str = ""):
     ax.axhline(100 * curve[0]["baseline"], color="gray", linestyle="--", label="unchanged W₁")
     twenty = min(curve, key=lambda point: abs(point["keep"] - 0.2))
     ax.annotate(f"80% removed: {100 * (twenty['accuracy'] - twenty['baseline']):+.2f} points",
-                (100 * twenty["kept"], 100 * twenty["accuracy"]), textcoords="offset points", xytext=(10, -25),
-                arrowprops=dict(arrowstyle="->"))
+                (100 * twenty["kept"], 100 * twenty["accuracy"]), textcoords="axes fraction", xytext=(0.08, 0.2),
+                arrowprops=dict(arrowstyle="->"), fontsize=11)
     ax.set(xscale="log", xlabel="% of W₁'s angular Fourier coefficients kept (largest first)", ylabel="test accuracy (%)",
            title=title or "Thresholding W₁ in angular Fourier")
+    ticks = sorted({round(100 * point["keep"]) for point in curve})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
     ax.invert_xaxis()
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)

@@ -213,6 +213,8 @@ def analyze(cfg: DictConfig) -> dict:
         _log_wandb(output, result, paths)
     print(report)
     print("written: " + ", ".join(str(p.resolve()) for p in [*paths, output / "analysis.json", output / "analysis.md"]))
+    if cfg.get("wandb"):
+        print(f"wandb: {(output / 'wandb').resolve()} (offline runs: wandb sync {output / 'wandb'}/offline-run-*)")
     return result
 
 
