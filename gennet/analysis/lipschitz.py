@@ -7,8 +7,9 @@ at the network's input size* (padding, stride and the map size included):
 
 - a convolution, with the BatchNorm that follows it folded in (eval mode: the diagonal scaling
   ``γ / √(σ² + ε)``), or an average pooling: subspace (block power) iteration on ``AᵀA``, the adjoint from
-  autograd, run to convergence (it approaches ``‖A‖`` from below, to ``1e-8`` relative on ``‖A‖²``; an
-  iteration cap reached first is reported as such);
+  autograd, run to convergence (it approaches ``‖A‖`` from below, to ``1e-8`` relative on ``‖A‖²``); if the
+  iteration cap comes first, a convolution gets instead the certified norm of the circular convolution that
+  contains it (Sedghi, Gupta & Long, ICLR 2019: an SVD per frequency), so every factor is an upper bound;
 - a linear layer (with a following ``BatchNorm1d`` folded in): its largest singular value (SVD);
 - a BatchNorm alone, a train-set standardization: ``max |scale|`` (a diagonal operator);
 - a residual block ``ρ(B(x) + s(x))``: ``‖B‖_L + ‖s‖_L`` (1 for the identity shortcut);
@@ -39,7 +40,7 @@ from ..models.scattering_features import ScatteringFeatures
 from ..models.standardization import Standardization
 from ..transforms.scattering import Scattering2D
 
-__all__ = ["LayerBound", "operator_norm", "lipschitz_upper_bound", "empirical_lipschitz"]
+__all__ = ["LayerBound", "operator_norm", "circular_bound", "lipschitz_upper_bound", "empirical_lipschitz"]
 
 #: Modules that are 1-Lipschitz and have nothing to measure (dropout: eval mode).
 _ONE = (nn.ReLU, nn.Identity, nn.Flatten, nn.Dropout)
@@ -105,16 +106,54 @@ def _batchnorm_scale(bn: nn.modules.batchnorm._BatchNorm) -> Tensor:
     return scale * bn.weight.detach().to(torch.float64) if bn.affine else scale
 
 
-def _conv_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d | None, shape: tuple[int, ...], **power) -> float:
-    conv = copy.deepcopy(conv).to(torch.float64)
-    scale = None if bn is None else _batchnorm_scale(bn).to(conv.weight.device)[None, :, None, None]
+def circular_bound(conv: nn.Conv2d, scale: Tensor | None, input_shape: Sequence[int]) -> float:
+    """A certified upper bound of ``‖diag(scale) · conv‖₂`` at ``input_shape`` ``(C, H, W)``: the norm of the circular
+    convolution with the same kernel on a grid large enough that nothing wraps around (``H + dilation·(k − 1)``).
+
+    The zero-padded (and strided) convolution is that circular convolution applied to the image embedded in
+    zeros, restricted to some outputs (and subsampled): an isometry, then contractions. The circular
+    convolution is block-diagonal in Fourier, so its norm is ``max_ω σ_max(K̂(ω))`` over the grid's frequencies,
+    ``K̂(ω)`` the ``(C_out, C_in)`` matrix of the kernel's DFT (Sedghi, Gupta & Long, "The singular values of
+    convolutional layers", ICLR 2019, Theorem 6). Groups are handled as a block-diagonal ``K̂(ω)``.
+    """
+    weight = conv.weight.detach().to(torch.float64)
+    if conv.groups > 1:  # block-diagonal (C_out, C_in) matrix
+        out_per, in_per = weight.shape[0] // conv.groups, weight.shape[1]
+        full = weight.new_zeros(weight.shape[0], in_per * conv.groups, *weight.shape[2:])
+        for g in range(conv.groups):
+            full[g * out_per : (g + 1) * out_per, g * in_per : (g + 1) * in_per] = weight[g * out_per : (g + 1) * out_per]
+        weight = full
+    if scale is not None:
+        weight = weight * scale.to(torch.float64).reshape(-1, 1, 1, 1)
+    (kh, kw), (dh, dw) = conv.kernel_size, conv.dilation
+    size = (input_shape[-2] + 2 * conv.padding[0] + dh * (kh - 1), input_shape[-1] + 2 * conv.padding[1] + dw * (kw - 1)) \
+        if isinstance(conv.padding, tuple) else (input_shape[-2] + 2 * dh * (kh - 1), input_shape[-1] + 2 * dw * (kw - 1))
+    taps = weight.new_zeros(*weight.shape[:2], *size)
+    taps[..., : dh * (kh - 1) + 1 : dh, : dw * (kw - 1) + 1 : dw] = weight
+    spectrum = torch.fft.fft2(taps).permute(2, 3, 0, 1)  # (H', W', C_out, C_in)
+    return torch.linalg.matrix_norm(spectrum, ord=2).max().item()
+
+
+def _conv_bound(conv: nn.Conv2d, bn: nn.BatchNorm2d | None, shape: tuple[int, ...], what: str, **power) -> tuple[float, str]:
+    """``‖BN ∘ conv‖`` at ``shape`` by subspace iteration; when the iteration cap is reached first, the certified
+    :func:`circular_bound` instead (the iteration's value, a lower estimate, is then given in the detail)."""
+    scale = None if bn is None else _batchnorm_scale(bn)
+    conv64 = copy.deepcopy(conv).to(torch.float64)
+    factor = None if scale is None else scale.to(conv64.weight.device)[None, :, None, None]
 
     def linear(x: Tensor) -> Tensor:
-        y = conv._conv_forward(x, conv.weight, None)
-        return y if scale is None else y * scale
+        y = conv64._conv_forward(x, conv64.weight, None)
+        return y if factor is None else y * factor
 
     with torch.enable_grad():
-        return operator_norm(linear, shape, return_info=True, **power)
+        sigma, iterations, converged = operator_norm(linear, shape, return_info=True, **power)
+    if converged:
+        return sigma, f"{what}, {iterations} it."
+    if conv.padding_mode != "zeros":  # a circular (or reflected) padding is not contained in a larger circular convolution
+        return sigma, f"{what}, {iterations} it., not converged (a lower estimate)"
+    bound = circular_bound(conv, scale, shape)
+    return bound, (f"circular-embedding bound (Sedghi et al. 2019); {what} reached {sigma:.4g} in {iterations} it. "
+                   "without converging")
 
 
 def _iterated(how: str, info: tuple[float, int, bool]) -> str:
@@ -156,9 +195,8 @@ class _AutoLip:
             following = modules[i + 1][1] if i + 1 < len(modules) else None
             path = f"{name}.{child_name}" if name else child_name
             if isinstance(child, nn.Conv2d) and isinstance(following, nn.BatchNorm2d):
-                info = _conv_norm(child, following, self.shape(child), **self.power)
-                rows.append(LayerBound(path, f"{_describe(child)} + BatchNorm2d", self.shape(child), info[0],
-                                       _iterated("subspace iteration, BN folded", info)))
+                bound, detail = _conv_bound(child, following, self.shape(child), "subspace iteration, BN folded", **self.power)
+                rows.append(LayerBound(path, f"{_describe(child)} + BatchNorm2d", self.shape(child), bound, detail))
                 i += 2
                 continue
             if isinstance(child, nn.Linear) and isinstance(following, nn.BatchNorm1d):
@@ -180,8 +218,8 @@ class _AutoLip:
         if isinstance(module, nn.Sequential):
             return self.sequence(name, list(module.named_children()))
         if isinstance(module, nn.Conv2d):
-            info = _conv_norm(module, None, shape, **self.power)
-            return [LayerBound(name, _describe(module), shape, info[0], _iterated("subspace iteration", info))]
+            bound, detail = _conv_bound(module, None, shape, "subspace iteration", **self.power)
+            return [LayerBound(name, _describe(module), shape, bound, detail)]
         if isinstance(module, nn.Linear):
             return [LayerBound(name, _describe(module), shape, _linear_norm(module, None), "SVD")]
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -211,8 +249,8 @@ class _AutoLip:
             terms = [_product(main), _product(shortcut) if shortcut else 1.0]
             bound = None if None in terms else terms[0] + terms[1]
             detail = " · ".join(f"{row.bound:.4g}" for row in main) + " + " + (f"{terms[1]:.4g}" if shortcut else "1 (identity)")
-            if any("not converged" in row.detail for row in main + shortcut):
-                detail += "; an iteration cap was reached (a lower estimate)"
+            if any("circular" in row.detail for row in main + shortcut):
+                detail += "; some convolutions by their circular-embedding bound"
             return [LayerBound(name, "BasicBlock ρ(B(x) + s(x))", shape, bound, f"‖B‖ + ‖s‖ = {detail}")]
         if any(True for _ in module.children()) and type(module).forward is nn.Module.forward:
             return self.sequence(name, list(module.named_children()))

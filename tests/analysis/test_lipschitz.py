@@ -9,6 +9,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from gennet.analysis import empirical_lipschitz, lipschitz_upper_bound, network_stages, operator_norm
+from gennet.analysis.lipschitz import circular_bound
 from gennet.models import HybridScatteringNet
 
 
@@ -30,6 +31,25 @@ def test_operator_norm_of_a_convolution_equals_the_dense_singular_value(stride, 
     conv = nn.Conv2d(2, 3, 3, stride=stride, padding=padding, bias=False).double()
     exact = spectral_norm(dense_matrix(conv, (2, 7, 7)))
     assert operator_norm(conv, (2, 7, 7)) == pytest.approx(exact, rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(padding=1), dict(stride=2, padding=1), dict(padding=2, dilation=2), dict(groups=2, padding=1)])
+def test_circular_embedding_bound_is_above_the_exact_norm(kwargs):
+    """Sedghi et al. (2019): the circular convolution containing the layer bounds it from above (not tightly)."""
+    torch.manual_seed(6)
+    conv = nn.Conv2d(2, 4, 3, bias=False, **kwargs).double()
+    scale = torch.rand(4, dtype=torch.float64) + 0.5
+    exact = spectral_norm(dense_matrix(lambda x: conv(x) * scale[None, :, None, None], (2, 6, 6)))
+    assert exact <= circular_bound(conv, scale, (2, 6, 6)) <= 3 * exact
+
+
+def test_an_unconverged_iteration_falls_back_on_the_certified_bound():
+    torch.manual_seed(7)
+    conv = nn.Conv2d(3, 8, 3, padding=1, bias=False).eval()
+    exact = spectral_norm(dense_matrix(conv.double(), (3, 8, 8)))
+    conv.float()
+    (row,), _ = lipschitz_upper_bound([("conv", conv)], torch.zeros(1, 3, 8, 8), n_iter=2)
+    assert "circular" in row.detail and row.bound >= exact
 
 
 def test_a_single_convolution_bound_is_exact_and_reached_by_gradient_ascent():
