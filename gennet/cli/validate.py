@@ -1,4 +1,4 @@
-"""Start-up checks of the model keys of a training config (generator and classifiers), naming the key and the allowed range.
+"""Start-up checks of the model keys of a training config (generator, classifiers and their networks), naming the key and the allowed range.
 
 The data modules check their own keys (``data.*``) in their constructors; the checks here cover the
 ``model`` group, whose constructors raise plain ``ValueError`` without knowing the config path.
@@ -6,6 +6,7 @@ The data modules check their own keys (``data.*``) in their constructors; the ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from numbers import Real
 
 from omegaconf import DictConfig
@@ -47,33 +48,85 @@ def _check_scale(key: str, J: int, image_size) -> None:
         )
 
 
-def _validate_classifier(model: DictConfig, image_size) -> None:
-    """``model.*`` of :class:`~gennet.lit.ClassifierModule` (``sparse_scatnet`` / ``scatnet``)."""
-    _choice("model.architecture", model.get("architecture", "sparse_scatnet"), ("sparse_scatnet", "scatnet"))
-    scattering = model.get("scattering") or {}
-    _check_scale("model.scattering.J", check_int("model.scattering.J", scattering.get("J", 4), 1), image_size)
-    check_int("model.scattering.L", scattering.get("L", 8), 1)
-    check_int("model.scattering.max_order", scattering.get("max_order", 2), 1, 2)
+def _validate_scattering(prefix: str, scattering, image_size) -> None:
+    """``J``, ``L``, ``max_order``, ``phases`` of a scattering front end, under ``prefix`` (e.g. ``model.scattering``)."""
+    _check_scale(f"{prefix}.J", check_int(f"{prefix}.J", scattering.get("J", 4), 1), image_size)
+    check_int(f"{prefix}.L", scattering.get("L", 8), 1)
+    check_int(f"{prefix}.max_order", scattering.get("max_order", 2), 1, 2)
     phases = scattering.get("phases")
-    if phases is not None and (check_int("model.scattering.phases", phases, 4) % 2):
-        raise ConfigError("model.scattering.phases", f"must be null or an even integer >= 4, got {phases}")
-    for key in ("proj_channels", "hidden", "pool_size", "pool_stride", "lr_step_epochs"):
+    if phases is not None and (check_int(f"{prefix}.phases", phases, 4) % 2):
+        raise ConfigError(f"{prefix}.phases", f"must be null or an even integer >= 4, got {phases}")
+
+
+def _validate_recipe(model: DictConfig) -> None:
+    """The training recipe of :class:`~gennet.lit.ClassifierModule`, whatever the network."""
+    if "lr_step_epochs" in model:
+        check_int("model.lr_step_epochs", model.lr_step_epochs, 1)
+    if model.get("standardization_samples") is not None:
+        check_int("model.standardization_samples", model.standardization_samples, 1, why=" (or null for all)")
+    if "momentum" in model:
+        _fraction("model.momentum", model.momentum)
+    if "lr_gamma" in model:
+        _positive("model.lr_gamma", model.lr_gamma)
+    _choice("model.optimizer", model.get("optimizer", "sgd"), ("sgd", "adam", "adamw"))
+    _choice("model.lr_schedule", model.get("lr_schedule", "step"), ("step", "cosine", "constant"))
+
+
+def _validate_classifier(model: DictConfig, image_size) -> None:
+    """``model.*`` of :class:`~gennet.lit.ClassifierModule` in the flat form (``sparse_scatnet`` / ``scatnet``)."""
+    _choice("model.architecture", model.get("architecture", "sparse_scatnet"), ("sparse_scatnet", "scatnet"))
+    _validate_scattering("model.scattering", model.get("scattering") or {}, image_size)
+    for key in ("proj_channels", "hidden", "pool_size", "pool_stride"):
         if key in model:
             check_int(f"model.{key}", model.get(key), 1)
     if "proj_kernel" in model and check_int("model.proj_kernel", model.proj_kernel, 1) % 2 == 0:
         raise ConfigError("model.proj_kernel", f"must be odd, got {model.proj_kernel}")
-    if model.get("standardization_samples") is not None:
-        check_int("model.standardization_samples", model.standardization_samples, 1, why=" (or null for all)")
-    for key in ("dropout", "momentum"):
-        if key in model:
-            _fraction(f"model.{key}", model.get(key))
+    if "dropout" in model:
+        _fraction("model.dropout", model.dropout)
     if "lambda_min" in model:
         _non_negative("model.lambda_min", model.lambda_min)
-    if "lr_gamma" in model:
-        _positive("model.lr_gamma", model.lr_gamma)
     _choice("model.head", model.get("head", "mlp"), ("mlp", "linear"))
-    _choice("model.optimizer", model.get("optimizer", "sgd"), ("sgd", "adam", "adamw"))
-    _choice("model.lr_schedule", model.get("lr_schedule", "step"), ("step", "cosine", "constant"))
+    _validate_recipe(model)
+
+
+def _int_list(key: str, value, allow_empty: bool = False) -> list[int]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or (not value and not allow_empty):
+        raise ConfigError(key, f"must be a {'' if allow_empty else 'non-empty '}list of integers >= 1, got {value!r}")
+    return [check_int(f"{key}[{i}]", v, 1) for i, v in enumerate(value)]
+
+
+def _validate_network(model: DictConfig, image_size) -> None:
+    """``model.network`` of :class:`~gennet.lit.ClassifierModule`: a network class of :mod:`gennet.models` and its arguments."""
+    import inspect
+
+    from ..lit.classifier_module import network_class
+
+    network = model.network
+    if not isinstance(network, Mapping):
+        raise ConfigError("model.network", f"must be a mapping with a _target_ (e.g. gennet.models.HybridScatteringNet), got {network!r}")
+    try:
+        cls = network_class(network.get("_target_"))
+    except ValueError as error:
+        raise ConfigError("model.network._target_", str(error)) from None
+    arguments = [name for name in inspect.signature(cls).parameters if name not in ("shape", "channels", "num_classes")]
+    for key in network:
+        if key != "_target_" and key not in arguments:
+            raise ConfigError(f"model.network.{key}", f"is not an argument of {cls.__name__} (its arguments: {', '.join(arguments)})")
+    if "J" in network:
+        _validate_scattering("model.network", network, image_size)
+    lists = {key: _int_list(f"model.network.{key}", network[key], allow_empty=key == "hidden")
+             for key in ("widths", "blocks", "hidden") if key in network}
+    if "widths" in lists and "blocks" in lists and len(lists["widths"]) != len(lists["blocks"]):
+        raise ConfigError("model.network.blocks", f"needs one count per stage of model.network.widths ({len(lists['widths'])}), got {lists['blocks']}")
+    if "pool_size" in network:
+        check_int("model.network.pool_size", network.pool_size, 1)
+    if "dropout" in network:
+        _fraction("model.network.dropout", network.dropout)
+    if "stem" in network:
+        _choice("model.network.stem", network.stem, ("cifar", "imagenet"))
+    if model.get("_recursive_", True) is not False:
+        raise ConfigError("model._recursive_", "must be false: the module builds model.network itself (see conf/model/hybrid_scatnet.yaml)")
+    _validate_recipe(model)
 
 
 def _validate_generator(model: DictConfig) -> None:
@@ -140,7 +193,9 @@ def validate_train_config(cfg: DictConfig) -> None:
             raise ConfigError("model.encoder.A", f"must be even and >= 4, got {A}")
         if "atom_size" in model and isinstance(image_size, int):
             check_int("model.atom_size", model.atom_size, 1, max(image_size // 2**J, 1), why=" (the coarse grid size)")
-    if model is not None and "scattering" in model:
+    if model is not None and "network" in model:
+        _validate_network(model, image_size)
+    elif model is not None and "scattering" in model:
         _validate_classifier(model, image_size)
     elif model is not None and "encoder" in model:
         _validate_generator(model)

@@ -1,55 +1,110 @@
-"""Lightning module that trains a scattering classifier (DESIGN §7): ``sparse_scatnet`` or the ``scatnet`` baseline.
+"""Lightning module that trains a classifier network (DESIGN §7, §11) with one recipe for all of them.
 
-Cross-entropy, SGD with momentum and the paper's step schedule by default; top-1 / top-5 accuracy
-from torchmetrics; for the sparse network, code statistics (sparsity, support size, relative residual)
-and the learned ``λ*`` logged every step. The standardization statistics of the scattering channels are
-computed once, in a streaming pass over the training set at the start of a fresh fit (with a progress
-bar), and then travel in the checkpoint.
+The network is described by plain types — ``network: {_target_: gennet.models.HybridScatteringNet, J: 3, …}``
+— and built here with the data's ``shape``, ``channels`` and ``num_classes``, so the checkpoint's
+``hyper_parameters`` rebuild it and load with ``weights_only=True``. The older flat form
+(``architecture: sparse_scatnet | scatnet`` and the keys of those two networks) is translated into the same
+description, so earlier configs and checkpoints still load.
+
+Cross-entropy, SGD with momentum and a step or cosine schedule; top-1 / top-5 accuracy from torchmetrics;
+for the sparse network, code statistics (sparsity, support size, relative residual) and the learned ``λ*``
+logged every step. A network with a train-set standardization (``network.features``: the scattering
+classifiers of Zarka et al.) gets its statistics in a streaming pass over the training set at the start of
+a fresh fit (with a progress bar); they then travel in the checkpoint.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
-from ..models.scatnet import ScatteringClassifier
 from ..models.sparse_scatnet import SparseScatteringClassifier
 from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 from .optimization import OPTIMIZERS, cosine_per_step
 
-__all__ = ["ClassifierModule"]
+__all__ = ["ClassifierModule", "network_class"]
 
 _SCHEDULES = ("step", "cosine", "constant")
 
+#: ``architecture`` of the flat (pre-``network``) configs → the network it names.
+_ARCHITECTURES = {"sparse_scatnet": "gennet.models.SparseScatteringClassifier", "scatnet": "gennet.models.ScatteringClassifier"}
+
+#: Keys of the flat form; ignored (and not saved) when ``network`` is given.
+_FLAT_KEYS = ("architecture", "scattering", "proj_channels", "proj_kernel", "num_atoms", "n_layers", "lambda_star",
+              "lambda_min", "learn_lambda", "tied", "head", "hidden", "dropout", "pool_size", "pool_stride")
+
+_NETWORK_PACKAGE = "gennet.models"
+
+
+def network_class(target: object) -> type[nn.Module]:
+    """The network class named by ``network._target_``: a ``torch.nn.Module`` subclass of :mod:`gennet.models`.
+
+    Only that package is searched, so a checkpoint's ``hyper_parameters`` cannot make the loader import or
+    call anything else.
+
+    Raises:
+        ValueError: ``target`` is not a string ``gennet.models[.module].Class`` naming such a class.
+    """
+    module_name, _, name = str(target).rpartition(".")
+    if not isinstance(target, str) or not (module_name == _NETWORK_PACKAGE or module_name.startswith(_NETWORK_PACKAGE + ".")):
+        raise ValueError(f"must name a network class of {_NETWORK_PACKAGE} (e.g. gennet.models.HybridScatteringNet), got {target!r}")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError):
+        cls = None
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ValueError(f"{target!r} is not a network class of {_NETWORK_PACKAGE}")
+    return cls
+
+
+def _flat_network(architecture: str, scattering: dict, seed: int, **keys) -> dict:
+    """The ``network`` description of a flat config (``architecture`` and the keys of that network)."""
+    if architecture not in _ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(_ARCHITECTURES)}, got {architecture!r}")
+    head = {k: keys[k] for k in ("head", "hidden", "dropout", "pool_size", "pool_stride")}
+    if architecture == "scatnet":
+        return {"_target_": _ARCHITECTURES[architecture], **scattering, **head}
+    return {"_target_": _ARCHITECTURES[architecture], **scattering, **keys, "seed": seed}
+
 
 class ClassifierModule(DataRecord, pl.LightningModule):
-    """Train a scattering classifier with cross-entropy.
+    """Train a classifier network with cross-entropy.
 
     Args (the Hydra ``model`` group, one-to-one; ``image_size``, ``channels``, ``num_classes`` come from
     the data module):
-        architecture: ``"sparse_scatnet"`` (:class:`~gennet.models.SparseScatteringClassifier`) or
+        network: the network as plain types, ``{"_target_": "gennet.models.<Class>", **arguments}``, built as
+            ``Class(shape=(image_size, image_size), channels=channels, num_classes=num_classes, **arguments)``
+            (:func:`network_class`): :class:`~gennet.models.HybridScatteringNet`,
+            :class:`~gennet.models.SharedLocalEncoder`, :class:`~gennet.models.ResNet18`,
+            :class:`~gennet.models.ScatteringClassifier`, :class:`~gennet.models.SparseScatteringClassifier`.
+            ``None``: the flat form below.
+        architecture: (flat form) ``"sparse_scatnet"`` (:class:`~gennet.models.SparseScatteringClassifier`) or
             ``"scatnet"`` (:class:`~gennet.models.ScatteringClassifier`; the sparse-coding arguments
             ``proj_*``, ``num_atoms``, ``n_layers``, ``lambda_*``, ``learn_lambda``, ``tied`` are unused).
-        scattering: ``{J, L, max_order, phases}`` (``phases: null`` for the modulus scattering).
+        scattering: (flat form) ``{J, L, max_order, phases}`` (``phases: null`` for the modulus scattering).
         proj_channels, proj_kernel, num_atoms, n_layers, lambda_star, lambda_min, learn_lambda, tied,
-            head, hidden, dropout, pool_size, pool_stride: see the models.
+            head, hidden, dropout, pool_size, pool_stride: (flat form) see the models.
         optimizer: ``"sgd"`` (momentum ``momentum``, Nesterov off), ``"adam"`` or ``"adamw"``; ``lr``,
             ``weight_decay`` (applied to every parameter, as in the paper).
         lr_schedule: ``"step"`` (× ``lr_gamma`` every ``lr_step_epochs`` epochs — Zarka et al.: 0.01,
             ÷10 every 60 of 160 epochs), ``"cosine"`` (to 0 over all steps, per step) or ``"constant"``.
         standardization_samples: training images used for the channel statistics, a random subset seeded
             by ``seed`` (``None``: every training image, once, as the training transform gives it).
-        seed: seeds the initial dictionary.
+        seed: seeds the initial dictionary (flat form) and the standardization subset.
 
     Logged: ``train/loss``, ``train/acc``; ``val/``/``test/`` ``loss``, ``acc``, ``acc_top5`` (fractions in
     [0, 1]; top-5 is top-``min(5, num_classes)``); for ``sparse_scatnet`` also ``train/sparsity``,
     ``train/support_size``, ``train/relative_residual`` and ``train/lambda`` (``λ*``).
 
     Raises:
-        ValueError: unknown ``architecture``/``optimizer``/``lr_schedule``, bad numbers, and the models' checks.
+        ValueError: a ``network._target_`` outside :mod:`gennet.models`, unknown ``architecture``/``optimizer``/
+            ``lr_schedule``, bad numbers, and the networks' checks.
     """
 
     monitor = "val/acc"  #: metric of the best checkpoint (higher is better); see ``gennet.monitor``
@@ -59,6 +114,7 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         image_size: int = 32,
         channels: int = 1,
         num_classes: int = 10,
+        network: dict | None = None,
         architecture: str = "sparse_scatnet",
         scattering: dict | None = None,
         proj_channels: int = 256,
@@ -87,25 +143,25 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         super().__init__()
         scattering = dict(scattering or {"J": 4, "L": 8, "max_order": 2, "phases": 4})
         scattering = {k: (None if v is None else int(v)) for k, v in scattering.items()}  # plain types in the checkpoint
-        self.save_hyperparameters()
+        if network is not None:
+            network = {str(k): (list(v) if isinstance(v, tuple) else v) for k, v in dict(network).items()}
+        self.save_hyperparameters(ignore=list(_FLAT_KEYS) if network is not None else ["network"])
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
         if lr_schedule not in _SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {list(_SCHEDULES)}, got {lr_schedule!r}")
         if standardization_samples is not None and standardization_samples < 1:
             raise ValueError(f"standardization_samples must be >= 1 or null, got {standardization_samples}")
-        shape = (image_size, image_size)
-        common = dict(head=head, hidden=hidden, dropout=dropout, pool_size=pool_size, pool_stride=pool_stride)
-        if architecture == "sparse_scatnet":
-            self.network = SparseScatteringClassifier(
-                shape, channels, num_classes, **scattering, proj_channels=proj_channels, proj_kernel=proj_kernel,
+        if network is None:
+            network = _flat_network(
+                architecture, scattering, seed, proj_channels=proj_channels, proj_kernel=proj_kernel,
                 num_atoms=num_atoms, n_layers=n_layers, lambda_star=lambda_star, lambda_min=lambda_min,
-                learn_lambda=learn_lambda, tied=tied, seed=seed, **common,
+                learn_lambda=learn_lambda, tied=tied, head=head, hidden=hidden, dropout=dropout,
+                pool_size=pool_size, pool_stride=pool_stride,
             )
-        elif architecture == "scatnet":
-            self.network = ScatteringClassifier(shape, channels, num_classes, **scattering, **common)
-        else:
-            raise ValueError(f"architecture must be 'sparse_scatnet' or 'scatnet', got {architecture!r}")
+        arguments = {k: v for k, v in network.items() if k != "_target_"}
+        cls = network_class(network.get("_target_"))
+        self.network = cls(shape=(image_size, image_size), channels=channels, num_classes=num_classes, **arguments)
         top_k = min(5, num_classes)
         for stage in ("train", "val", "test"):
             setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, top_k=1, average="micro"))
@@ -123,13 +179,14 @@ class ClassifierModule(DataRecord, pl.LightningModule):
     def on_fit_start(self) -> None:
         # Fresh fits only: a resumed run restores the statistics from its checkpoint.
         trainer = self.trainer
-        if trainer.ckpt_path is not None or trainer.datamodule is None:
+        features = getattr(self.network, "features", None)  # a train-set standardization to fit (Zarka et al.)
+        if features is None or trainer.ckpt_path is not None or trainer.datamodule is None:
             return
         images = training_images(trainer.datamodule, self.device, self.hparams.standardization_samples,
                                  self.hparams.seed, "standardization statistics", trainer.is_global_zero,
                                  shard=(trainer.global_rank, trainer.world_size))
-        self.network.features.fit_(images)
-        reduce_statistics(self, self.network.features.standardization)
+        features.fit_(images)
+        reduce_statistics(self, features.standardization)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch

@@ -6,8 +6,11 @@ from .conditional_gaussian import ConditionalGaussianEmbedding
 from .embedding_inverse import EmbeddingInverse
 from .gaussian_embedding import GaussianEmbedding
 from .generator import SparseInverseGenerator
+from .hybrid_scatnet import HybridScatteringNet
+from .resnet import ResNet18
 from .scatnet import ScatteringClassifier
 from .scattering_features import ScatteringFeatures
+from .sle import SharedLocalEncoder
 from .sparse_scatnet import SparseScatteringClassifier
 from .standardization import Standardization
 
@@ -17,8 +20,11 @@ __all__ = [
     "ConditionalGaussianEmbedding",
     "EmbeddingInverse",
     "GaussianEmbedding",
+    "HybridScatteringNet",
+    "ResNet18",
     "ScatteringClassifier",
     "ScatteringFeatures",
+    "SharedLocalEncoder",
     "SparseInverseGenerator",
     "SparseScatteringClassifier",
     "Standardization",

@@ -51,6 +51,11 @@ class ScatteringClassifier(nn.Module):
             self.features.out_channels, self.features.out_size, num_classes, head, hidden, dropout, pool_size, pool_stride
         )
 
+    def stages(self) -> list[tuple[str, nn.Module]]:
+        """``forward`` as modules applied in turn (for :mod:`gennet.analysis`): features, then the head's layers."""
+        return [("features", self.features), ("head.norm", self.head.norm), ("head.pool", self.head.pool),
+                ("head.classifier", self.head.classifier)]
+
     def forward(self, x: Tensor) -> Tensor:
         """``(B, C, H, W)`` → logits ``(B, num_classes)``."""
         return self.head(self.features(x))

@@ -12,6 +12,8 @@ operator :class:`~gennet.sparse.PointwiseOperator`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -115,6 +117,20 @@ class SparseScatteringClassifier(nn.Module):
         """``z ≥ 0``: ``(B, num_atoms, h, w)`` (and the code statistics)."""
         y = self.project(x)
         return self.ista(y, self.operator(), return_stats=return_stats)
+
+    def stages(self) -> list[tuple[str, Callable[[Tensor], Tensor]]]:
+        """``forward`` as steps applied in turn (for :mod:`gennet.analysis`): features, projection, ℓ2
+        normalization, sparse code, then the head's layers (the normalization and the code are functions)."""
+
+        def normalize(y: Tensor) -> Tensor:
+            return F.normalize(y, dim=1)
+
+        def sparse_code(y: Tensor) -> Tensor:
+            return self.ista(y, self.operator())
+
+        return [("features", self.features), ("projection", self.projection), ("normalization", normalize),
+                ("sparse_code", sparse_code), ("head.norm", self.head.norm), ("head.pool", self.head.pool),
+                ("head.classifier", self.head.classifier)]
 
     def forward(self, x: Tensor, return_stats: bool = False) -> Tensor | tuple[Tensor, HomotopyStats]:
         """``(B, C, H, W)`` → logits ``(B, num_classes)`` (and :class:`~gennet.sparse.HomotopyStats`)."""

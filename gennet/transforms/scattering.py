@@ -59,7 +59,13 @@ _CHUNK_PIXELS_ACCELERATOR = 2**25  # on GPUs: large chunks (few kernel launches)
 
 
 def _modulus(c: torch.Tensor) -> torch.Tensor:
-    """``|c|`` of a complex tensor (``sqrt(re² + im²)``; faster than ``abs`` on CPU)."""
+    """``|c|`` of a complex tensor (``sqrt(re² + im²)``; faster than ``abs`` on CPU).
+
+    When a gradient is needed, ``abs``: its derivative ``c/|c|`` is taken as 0 where ``c = 0`` (the square
+    root's would be ``0/0 = nan``, e.g. for the gradient with respect to an image with a constant background).
+    """
+    if c.requires_grad:
+        return c.abs()
     squares = torch.view_as_real(c).square()
     return (squares[..., 0] + squares[..., 1]).sqrt_()
 

@@ -99,3 +99,16 @@ def test_batch_chunks_do_not_change_the_result(monkeypatch):
     whole = scattering(x)
     monkeypatch.setattr(scattering_module, "_CHUNK_PIXELS", 1)  # one image per chunk
     assert torch.allclose(scattering(x), whole, atol=1e-6)
+
+
+def test_gradient_is_finite_where_wavelet_coefficients_vanish():
+    """A constant background makes x ⋆ ψ exactly 0 there; |·| must then pass a 0 gradient, not 0/0 = nan
+    (the analyses of gennet.analysis differentiate networks with respect to their input images)."""
+    S = Scattering2D(2, (16, 16), L=4).double()
+    x = torch.full((1, 16, 16), -1.0, dtype=torch.float64)
+    x[0, 5:11, 6:9] = 1.0
+    x.requires_grad_(True)
+    S(x).sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    small = Scattering2D(1, (8, 8), L=2).double()
+    assert torch.autograd.gradcheck(small, (torch.randn(1, 8, 8, dtype=torch.float64, requires_grad=True),))
