@@ -79,7 +79,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         encoder: dict | None = None,
         num_atoms: int = 64,
         n_layers: int = 32,
-        lambda_star: float = 0.15,
+        lambda_star: float = 0.2,
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,

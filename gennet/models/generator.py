@@ -101,7 +101,7 @@ class SparseInverseGenerator(EmbeddingInverse):
         A: int = 4,
         num_atoms: int = 64,
         n_layers: int = 32,
-        lambda_star: float = 0.15,
+        lambda_star: float = 0.2,
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,
