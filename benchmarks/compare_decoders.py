@@ -45,6 +45,18 @@ def model_settings(name: str, seed: int) -> dict:
     return settings
 
 
+def benchmark_datamodule(data: str, scratch: Path, seed: int, celeba_root: str | None = None):
+    """The data of these benchmarks: ``digits`` (the 5,000 bundled digits, 32×32) or ``faces`` (``celeba_root``, or a
+    CelebA layout of 100 LFW faces written under ``scratch``; RGB 32×32)."""
+    if data == "digits":
+        return MNIST5kDataModule(batch_size=64, image_size=32, seed=seed)
+    if celeba_root is None:
+        from tests.layouts import write_celeba
+
+        celeba_root = write_celeba(scratch)
+    return CelebADataModule(celeba_root, batch_size=16, image_size=32, num_workers=0, seed=seed)
+
+
 def train_and_measure(datamodule, decoder: str, epochs: int, seed: int, **overrides) -> dict:
     """Train ``conf/model/<decoder>.yaml`` (with ``overrides``) for ``epochs``; test metrics on the training and test images."""
     import lightning.pytorch as pl
@@ -91,14 +103,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = args.celeba_root
-        if root is None:
-            from tests.layouts import write_celeba
-
-            root = write_celeba(Path(tmp))
         datasets = {
-            "digits": (MNIST5kDataModule(batch_size=64, image_size=32, seed=args.seed), args.digit_epochs),
-            "faces": (CelebADataModule(root, batch_size=16, image_size=32, num_workers=0, seed=args.seed), args.face_epochs),
+            "digits": (benchmark_datamodule("digits", Path(tmp), args.seed), args.digit_epochs),
+            "faces": (benchmark_datamodule("faces", Path(tmp), args.seed, args.celeba_root), args.face_epochs),
         }
         rows = []
         for data_name, (datamodule, epochs) in datasets.items():

@@ -28,9 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # compare_decoders, beside this file
-from compare_decoders import model_settings, train_and_measure  # noqa: E402
-
-from gennet.data import CelebADataModule, MNIST5kDataModule  # noqa: E402
+from compare_decoders import benchmark_datamodule, model_settings, train_and_measure  # noqa: E402
 
 
 def pareto_front(points: list[dict]) -> list[int]:
@@ -95,24 +93,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     default = {k: model_settings("generator", args.seed)[k] for k in ("lambda_star", "num_atoms", "solver")}
-    scratch = tempfile.TemporaryDirectory()
-    if args.data == "digits":
-        datamodule = MNIST5kDataModule(batch_size=64, image_size=32, seed=args.seed)
-    else:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from tests.layouts import write_celeba
-
-        datamodule = CelebADataModule(write_celeba(Path(scratch.name)), batch_size=16, image_size=32, num_workers=0, seed=args.seed)
-    start = time.time()
-    points = []
-    for solver in args.solvers:
-        for K in args.atoms:
-            for lam in args.lambdas:
-                m = train_and_measure(datamodule, "generator", args.epochs, args.seed, lambda_star=lam, num_atoms=K, solver=solver)
-                points.append({"lambda_star": lam, "num_atoms": K, "solver": solver, **m})
-                print(f"λ*={lam:g} K={K} {solver}: {m['psnr_test']:.2f} dB, {m['nonzeros_per_pixel']:.3f} nonzeros/pixel, "
-                      f"gap {m['duality_gap']:.4f}, {m['seconds_per_epoch']:.1f} s/epoch", flush=True)
-    cnn = None if args.no_cnn else train_and_measure(datamodule, "cnn_generator", args.epochs, args.seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        datamodule = benchmark_datamodule(args.data, Path(scratch), args.seed)
+        start = time.time()
+        points = []
+        for solver in args.solvers:
+            for K in args.atoms:
+                for lam in args.lambdas:
+                    m = train_and_measure(datamodule, "generator", args.epochs, args.seed, lambda_star=lam, num_atoms=K, solver=solver)
+                    points.append({"lambda_star": lam, "num_atoms": K, "solver": solver, **m})
+                    print(f"λ*={lam:g} K={K} {solver}: {m['psnr_test']:.2f} dB, {m['nonzeros_per_pixel']:.3f} nonzeros/pixel, "
+                          f"gap {m['duality_gap']:.4f}, {m['seconds_per_epoch']:.1f} s/epoch", flush=True)
+        cnn = None if args.no_cnn else train_and_measure(datamodule, "cnn_generator", args.epochs, args.seed)
     front = pareto_front(points)
 
     print(f"\n{args.data}: {args.epochs} epochs, {args.threads} threads, seed {args.seed}, {time.time() - start:.0f} s in all; "
@@ -134,7 +126,6 @@ def main() -> None:
     output.with_suffix(".json").write_text(json.dumps({"epochs": args.epochs, "points": points, "front": front, "cnn": cnn,
                                                         "default": default}, indent=2) + "\n")
     print(f"written: {output.with_suffix('.png').resolve()}, {output.with_suffix('.json').resolve()}")
-    scratch.cleanup()
 
 
 if __name__ == "__main__":
