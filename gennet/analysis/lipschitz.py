@@ -146,11 +146,11 @@ def _conv_bound(conv: nn.Conv2d, bn: nn.BatchNorm2d | None, shape: tuple[int, ..
         return y if factor is None else y * factor
 
     with torch.enable_grad():
-        sigma, iterations, converged = operator_norm(linear, shape, return_info=True, **power)
-    if converged:
-        return sigma, f"{what}, {iterations} it."
-    if conv.padding_mode != "zeros":  # a circular (or reflected) padding is not contained in a larger circular convolution
-        return sigma, f"{what}, {iterations} it., not converged (a lower estimate)"
+        info = operator_norm(linear, shape, return_info=True, **power)
+    sigma, iterations, converged = info
+    # a circular (or reflected) padding is not contained in a larger circular convolution: no certified bound
+    if converged or conv.padding_mode != "zeros":
+        return sigma, _iterated(what, info)
     bound = circular_bound(conv, scale, shape)
     return bound, (f"circular-embedding bound (Sedghi et al. 2019); {what} reached {sigma:.4g} in {iterations} it. "
                    "without converging")

@@ -41,7 +41,7 @@ from ..analysis import (
 )
 from ..errors import ConfigError, check_int
 from ..lit.classifier_module import ClassifierModule
-from .checkpoints import load_checkpoint
+from .checkpoints import load_module
 from .errors import user_errors
 from .generation import datamodule_for, device_for
 from .train import CONFIG_DIR
@@ -52,14 +52,8 @@ __all__ = ["main", "analyze", "load_classifier"]
 
 def load_classifier(path, device: torch.device) -> tuple[ClassifierModule, dict]:
     """The :class:`~gennet.lit.ClassifierModule` of a checkpoint (``weights_only=True``), in eval mode on ``device``."""
-    checkpoint = load_checkpoint(path)
-    try:
-        module = ClassifierModule(**checkpoint["hyper_parameters"])
-        module.load_state_dict(checkpoint["state_dict"])
-    except (TypeError, RuntimeError, ValueError):
-        raise ConfigError("ckpt_path", f"'{path}' is not a classifier checkpoint (train one with model=hybrid_scatnet, sle, "
-                                       "sparse_scatnet, scatnet or resnet)") from None
-    return module.to(device).eval(), checkpoint
+    return load_module(ClassifierModule, path, device, "classifier",
+                       "train one with model=hybrid_scatnet, sle, sparse_scatnet, scatnet or resnet")
 
 
 def _subset(dataset, limit: int | None, seed: int):
@@ -123,9 +117,8 @@ def _angular(network, test, example, keep: list[float], batch_size: int, device,
     }
 
 
-def _lipschitz(network, test, options: dict, device, seed: int) -> dict:
+def _lipschitz(network, test, example, options: dict, device, seed: int) -> dict:
     stages = network_stages(network)
-    example = test[0][0][None].to(device)
     rows, product = lipschitz_upper_bound(stages, example, n_iter=options["power_iterations"])
     P = min(options["pairs"], len(test) // 2)
     order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))[: 2 * P].tolist()
@@ -141,12 +134,23 @@ def _lipschitz(network, test, options: dict, device, seed: int) -> dict:
             "product": product, "empirical": empirical, "pairs": 2 * P, "steps": options["steps"]}
 
 
+def _features(stages, dataset, batch_size: int, device, desc: str) -> tuple[dict, torch.Tensor]:
+    """Every stage's features of ``dataset`` and its labels, in one pass over the images."""
+    labels = []
+
+    def images():
+        for x, y in _batches(dataset, batch_size, device, desc):
+            labels.append(y)
+            yield x
+
+    features = stage_features(stages, images())
+    return features, torch.cat(labels).long()
+
+
 def _separation(network, train, test, ks: list[int], batch_size: int, device) -> dict:
     stages = network_stages(network)
-    references = stage_features(stages, (x for x, _ in _batches(train, batch_size, device, "features (train)")))
-    queries = stage_features(stages, (x for x, _ in _batches(test, batch_size, device, "features (test)")))
-    train_labels = torch.tensor([int(train[i][1]) for i in range(len(train))])
-    test_labels = torch.tensor([int(test[i][1]) for i in range(len(test))])
+    references, train_labels = _features(stages, train, batch_size, device, "features (train)")
+    queries, test_labels = _features(stages, test, batch_size, device, "features (test)")
     out = []
     for name, _ in stages:
         r, q = references[name], queries[name]
@@ -190,12 +194,11 @@ def analyze(cfg: DictConfig) -> dict:
                     "test_accuracy": baseline, "test_images": len(test)}
     example = test[0][0][None].to(device)
     angular = _angular(network, test, example, options["keep"], batch_size, device, baseline)
-    lipschitz = _lipschitz(network, test, options, device, int(cfg.seed))
-    result["separation"] = _separation(network, train, test, options["ks"], batch_size, device)
+    lipschitz = _lipschitz(network, test, example, options, device, int(cfg.seed))
     if angular is not None:
         result["angular"] = {k: v for k, v in angular.items() if k != "spectrum"}
     result["lipschitz"] = {k: v for k, v in lipschitz.items() if k != "rows"}
-    result = {k: result[k] for k in ("checkpoint", "network", "test_accuracy", "test_images", "angular", "lipschitz", "separation") if k in result}
+    result["separation"] = _separation(network, train, test, options["ks"], batch_size, device)
 
     from .analysis_report import markdown_report
 

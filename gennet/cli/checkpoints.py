@@ -11,7 +11,7 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["load_checkpoint"]
+__all__ = ["load_checkpoint", "load_module"]
 
 
 def load_checkpoint(path: str | Path | None) -> dict:
@@ -38,3 +38,16 @@ def load_checkpoint(path: str | Path | None) -> dict:
     if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= set(checkpoint):
         raise ConfigError("ckpt_path", f"'{path}' is not a gennet checkpoint (no state_dict / hyper_parameters)")
     return checkpoint
+
+
+def load_module(module_class, path: str | Path, device: torch.device, kind: str, hint: str):
+    """``module_class(**hyper_parameters)`` with the checkpoint's weights (:func:`load_checkpoint`), in eval mode on
+    ``device``, and the checkpoint; a checkpoint of another module is refused with one line naming ``kind`` and ``hint``
+    (how to train one)."""
+    checkpoint = load_checkpoint(path)
+    try:
+        module = module_class(**checkpoint["hyper_parameters"])
+        module.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, RuntimeError, ValueError):
+        raise ConfigError("ckpt_path", f"'{path}' is not a {kind} checkpoint ({hint})") from None
+    return module.to(device).eval(), checkpoint

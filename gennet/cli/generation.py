@@ -12,7 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
-from .checkpoints import load_checkpoint
+from .checkpoints import load_checkpoint, load_module
 from .devices import device_for
 from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
@@ -31,13 +31,7 @@ __all__ = [
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
     """The :class:`~gennet.lit.GeneratorModule` of a checkpoint, in eval mode on ``device``, and the checkpoint."""
-    checkpoint = load_checkpoint(path)
-    try:
-        module = GeneratorModule(**checkpoint["hyper_parameters"])
-        module.load_state_dict(checkpoint["state_dict"])
-    except (TypeError, RuntimeError, ValueError):
-        raise ConfigError("ckpt_path", f"'{path}' is not a generator checkpoint (train one with model=generator)") from None
-    return module.to(device).eval(), checkpoint
+    return load_module(GeneratorModule, path, device, "generator", "train one with model=generator")
 
 
 def datamodule_for(checkpoint: dict, overrides: DictConfig | dict | None, path: str | Path):

@@ -114,8 +114,12 @@ def _validate_network(model: DictConfig, image_size) -> None:
             raise ConfigError(f"model.network.{key}", f"is not an argument of {cls.__name__} (its arguments: {', '.join(arguments)})")
     if "J" in network:
         _validate_scattering("model.network", network, image_size)
+    # widths / blocks / hidden are lists where the network takes lists (hidden is one width for scatnet's head)
+    defaults = {name: parameter.default for name, parameter in inspect.signature(cls).parameters.items()}
     lists = {key: _int_list(f"model.network.{key}", network[key], allow_empty=key == "hidden")
-             for key in ("widths", "blocks", "hidden") if key in network}
+             for key in ("widths", "blocks", "hidden") if key in network and not isinstance(defaults[key], int)}
+    if "hidden" in network and "hidden" not in lists:
+        check_int("model.network.hidden", network.hidden, 1)
     if "widths" in lists and "blocks" in lists and len(lists["widths"]) != len(lists["blocks"]):
         raise ConfigError("model.network.blocks", f"needs one count per stage of model.network.widths ({len(lists['widths'])}), got {lists['blocks']}")
     if "pool_size" in network:

@@ -105,6 +105,9 @@ def test_bad_network_values_stop_train_py_with_one_line(tmp_path, overrides, key
         (["+experiment=mnist_digits", "model=resnet", "model.network.stem=big"], "model.network.stem"),
         (["+experiment=mnist_digits", "model=sle", "model.network.dropout=1"], "model.network.dropout"),
         (["+experiment=mnist_digits", "model=sle", "model.network.pool_size=0"], "model.network.pool_size"),
+        (["+experiment=mnist_digits", "model=sle", "model.network.hidden=256"], "model.network.hidden"),  # SLE: a list
+        (["+experiment=mnist_digits", "model.network._target_=gennet.models.ScatteringClassifier", "model.network.J=2",
+          "~model.network.widths", "~model.network.blocks", "+model.network.hidden=0"], "model.network.hidden"),
     ],
 )
 def test_bad_network_values_are_named_at_start_up(overrides, key):
@@ -116,7 +119,10 @@ def test_bad_network_values_are_named_at_start_up(overrides, key):
 
 def test_good_network_configs_pass_the_start_up_checks():
     for overrides in (["+experiment=mnist_hybrid"], ["+experiment=mnist_digits", "model=sle"], ["+experiment=mnist_digits", "model=resnet"],
-                      ["+experiment=imagenet_hybrid", "data.root=x"], ["+experiment=mnist_classifier"]):
+                      ["+experiment=imagenet_hybrid", "data.root=x"], ["+experiment=mnist_classifier"],
+                      # scatnet's head as model.network: its hidden is one width, not a list
+                      ["+experiment=mnist_digits", "model.network._target_=gennet.models.ScatteringClassifier", "model.network.J=2",
+                       "~model.network.widths", "~model.network.blocks", "+model.network.hidden=512"]):
         validate_train_config(compose("train", overrides))
 
 
