@@ -146,8 +146,10 @@ def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
     check_int("synthesis.n_iter", cfg.synthesis.n_iter, 1)
     check_int("synthesis.history_size", cfg.synthesis.history_size, 1)
     check_int("synthesis.check_every", cfg.synthesis.check_every, 1)
-    if cfg.synthesis.init not in ("noise", "gaussian"):
-        raise ConfigError("synthesis.init", f"must be noise or gaussian, got {cfg.synthesis.init!r}")
+    from ..stationary.synthesis import INITS
+
+    if cfg.synthesis.init not in INITS:
+        raise ConfigError("synthesis.init", f"must be {' or '.join(INITS)}, got {cfg.synthesis.init!r}")
     if not 0 <= float(cfg.synthesis.plateau) < 1:
         raise ConfigError("synthesis.plateau", f"must be in [0, 1), got {cfg.synthesis.plateau}")
     if cfg.threads is not None:

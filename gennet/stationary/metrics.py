@@ -122,10 +122,9 @@ def structure_function_error(samples: torch.Tensor, original: torch.Tensor, lags
     return ((ours - theirs).abs() / theirs.clamp_min(1e-300)).mean(dim=(1, 2, 3))
 
 
-def _scattering_means(x: torch.Tensor, J: int, L: int) -> torch.Tensor:
+def _scattering_means(x: torch.Tensor, transform: Scattering2D) -> torch.Tensor:
     """Spatial means of order-1 and order-2 scattering coefficients, ``(B, C·(K − 1))`` (order 0, the mean, left out)."""
-    B, C, H, W = x.shape
-    transform = Scattering2D(J, (H, W), L=L, max_order=2).to(x.device)
+    B, C = x.shape[:2]
     coefficients = transform(x.to(torch.float32)).to(torch.float64)  # (B, C, K, h, w)
     return coefficients.mean(dim=(-2, -1))[:, :, 1:].reshape(B, -1)
 
@@ -136,7 +135,8 @@ def scattering_error(samples: torch.Tensor, original: torch.Tensor, J: int | Non
     samples, original = _pair(samples, original)
     if J is None:
         J = max(1, min(4, int(math.log2(min(samples.shape[-2:]))) - 2))
-    ours, theirs = _scattering_means(samples, J, L), _scattering_means(original, J, L)
+    transform = Scattering2D(J, tuple(samples.shape[-2:]), L=L, max_order=2).to(samples.device)
+    ours, theirs = _scattering_means(samples, transform), _scattering_means(original, transform)
     return (ours - theirs).norm(dim=1) / theirs.norm(dim=1)
 
 

@@ -229,11 +229,8 @@ class PhaseHarmonicCovariance2D(nn.Module):
             self.components[PIXEL], self.orientations[PIXEL] = [(0, "re"), (1, "re")], 1
         self.step = {**{j: 2 ** max(j - self.oversampling, 0) for j in range(J)}, J: 2 ** max(J - 1 - self.oversampling, 0), PIXEL: 1}
         self.grid = {b: (self.H // s, self.W // s) for b, s in self.step.items()}
-        # band pairs whose covariances are kept (b ≤ b2): one band; bands j < j2 ≤ j + Δj; every band with the low-pass
-        self._pairs = [(PIXEL, PIXEL)] if self.pixels else []
-        self._pairs += [(b, b) for b in range(J + 1)]
-        self._pairs += [(j, j2) for j in range(J) for j2 in range(j + 1, min(J, j + self.delta_j + 1))]
-        self._pairs += [(j, J) for j in range(J)]
+        # the pairs of wavelet bands whose cross-scale covariances are kept: j < j2 ≤ j + Δj
+        self._cross_pairs = [(j, j2) for j in range(J) for j2 in range(j + 1, min(J, j + self.delta_j + 1))]
 
         bank = morlet_filter_bank(self.H, self.W, J, self.L)
         for j in range(J):
@@ -316,18 +313,13 @@ class PhaseHarmonicCovariance2D(nn.Module):
                         first[3] == second[3] and (first[3] == 0 or self._theta_close(first[2], second[2]))
                     ):
                         table += self._covariance("same_scale", first, second, zero)
-        for j, j2 in self._pairs:
-            if j == j2 or j2 == J:
-                continue
+        for j, j2 in self._cross_pairs:
             for c in range(C):
-                for k in self.harmonics:
-                    for k2 in self.harmonics:
-                        if k2 != k * 2 ** (j2 - j) and (k, k2) != (0, 1):
-                            continue
-                        for t in range(L):
-                            for t2 in range(L):
-                                if k == k2 == 0 or self._theta_close(t, t2):
-                                    table += self._covariance("cross_scale", (c, j, t, k), (c, j2, t2, k2), zero)
+                for k, k2 in self._resonant(j, j2):
+                    for t in range(L):
+                        for t2 in range(L):
+                            if k == k2 == 0 or self._theta_close(t, t2):
+                                table += self._covariance("cross_scale", (c, j, t, k), (c, j2, t2, k2), zero)
         for j in range(J):  # the moduli of every band with the low-pass and its modulus
             for c in range(C):
                 for t in range(L):
@@ -340,6 +332,11 @@ class PhaseHarmonicCovariance2D(nn.Module):
                         for s in self.shifts:
                             table += self._covariance("shifted", (c, j, t, k), (c, j, t, k), (2**j * s[0], 2**j * s[1]))
         return table
+
+    def _resonant(self, j: int, j2: int) -> list[tuple[int, int]]:
+        """The harmonic pairs ``(k, k2)`` of bands ``j < j2`` whose covariance a stationary process does not average to
+        zero: ``k2 = k·2^(j2−j)`` (the phase of ``x ⋆ ψ_j`` raised to the frequency ratio), and modulus with ``x ⋆ ψ_j2``."""
+        return [(k, k2) for k in self.harmonics for k2 in self.harmonics if k2 == k * 2 ** (j2 - j) or (k, k2) == (0, 1)]
 
     def _harmonic_range(self, band: int, k: int) -> tuple[int, int]:
         """The components ``[q0, q1)`` of harmonic ``k`` in a band (they are contiguous: re, then im)."""
@@ -358,13 +355,9 @@ class PhaseHarmonicCovariance2D(nn.Module):
         for j in range(J):
             plan.append(("channel", j))
             plan += [("group", j, self._harmonic_range(j, k), j, self._harmonic_range(j, k)) for k in self.harmonics]
-        for j, j2 in self._pairs:
-            if j == j2 or j2 == J or j < 0:
-                continue
-            for k in self.harmonics:
-                for k2 in self.harmonics:
-                    if k2 == k * 2 ** (j2 - j) or (k, k2) == (0, 1):
-                        plan.append(("group", j, self._harmonic_range(j, k), j2, self._harmonic_range(j2, k2)))
+        for j, j2 in self._cross_pairs:
+            for k, k2 in self._resonant(j, j2):
+                plan.append(("group", j, self._harmonic_range(j, k), j2, self._harmonic_range(j2, k2)))
         plan += [("group", j, self._harmonic_range(j, 0), J, (0, 2)) for j in range(J)]
         return plan
 
@@ -488,11 +481,6 @@ class PhaseHarmonicCovariance2D(nn.Module):
         cos, sin = self._cast("cos_alpha", z.real.dtype), self._cast("sin_alpha", z.real.dtype)
         return F.relu(cos * z.real.unsqueeze(-3) + sin * z.imag.unsqueeze(-3))
 
-    def rectified_channels(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """ρ_{j,θ,a} = ρ(Re(e^{-iα_a} x ⋆ ψ_{j,θ})), band ``j`` on its grid: ``J`` tensors ``(B, C, L, A, h_j, w_j)``."""
-        self._check(x)
-        return [self._rectify(torch.fft.ifft2(z_hat)) for z_hat in self._band_spectra(x)[0]]
-
     def _weighted_spectrum(self, maps: torch.Tensor, band: int) -> torch.Tensor:
         """``rfft2(maps, norm="forward")`` of centred real maps times √(half-plane weights): Re Σ f̂ conj ĝ over these
         bins (or over a crop of them, which leaves out the Nyquist column) is the sum over the whole plane."""
@@ -521,7 +509,7 @@ class PhaseHarmonicCovariance2D(nn.Module):
             modulus = lowpass.abs()
             means[2] = modulus.mean(dim=(-2, -1)).flatten(1)
             spectra[J] = self._weighted_spectrum(torch.stack([modulus - means[2][:, :, None, None, None], lowpass], dim=1), J)
-            centred = (x - x.mean(dim=(-2, -1), keepdim=True))[:, :, None]  # (B, C, 1, H, W)
+            centred = (x - means[0][:, :, None, None])[:, :, None]  # (B, C, 1, H, W)
             modulus = centred.abs()
             means[3] = modulus.mean(dim=(-2, -1)).flatten(1)
             if self.pixels:
@@ -573,11 +561,12 @@ class PhaseHarmonicCovariance2D(nn.Module):
             flat = torch.cat(blocks, dim=1)
             return (flat[:, self.gather_index] * self._cast("gather_coefficient", dtype)).sum(-1)
 
-    def scale(self, target: torch.Tensor) -> torch.Tensor:
+    def scale(self, target: torch.Tensor, raw: torch.Tensor | None = None) -> torch.Tensor:
         """The normalization of each statistic by the target's own scale, ``(M,)`` (see the module docstring).
 
         Args:
             target: ``(1, C, H, W)`` or ``(C, H, W)``, the image the model is conditioned on.
+            raw: ``Φ(target)``, ``(M,)``, when the caller has it already (else computed here).
 
         Returns:
             ``(M,)`` positive values in the target's dtype: divide ``Φ(x) − Φ(target)`` by it.
@@ -585,7 +574,7 @@ class PhaseHarmonicCovariance2D(nn.Module):
         if target.dim() == 3:
             target = target[None]
         with torch.no_grad():
-            raw = self.forward(target[:1])[0]
+            raw = self.forward(target[:1])[0] if raw is None else raw
             std_x = target[0].reshape(self.C, -1).std(dim=1)
         variance: dict[tuple[int, int, int, int], float] = {}
         for value, st in zip(raw.tolist(), self._table):

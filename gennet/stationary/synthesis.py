@@ -113,7 +113,7 @@ def synthesize(
     standard = (target - mean) / std
     with torch.no_grad():
         goal = statistics(standard)[0]
-        scale = statistics.scale(standard)
+        scale = statistics.scale(standard, raw=goal)
     weight = torch.ones_like(goal) if weights is None else weights.to(goal)
     generator = torch.Generator().manual_seed(int(seed))
     if init == "noise":
