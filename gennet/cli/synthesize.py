@@ -284,9 +284,10 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
             "loss_initial": result.loss[0], "loss_final": result.loss[-1], "loss_reduction": result.loss[0] / max(result.loss[-1], 1e-300),
             "statistics": statistics.describe(),
         })
-    for row in rows:
-        if cfg.metrics:
-            row.update(validation_metrics(samples[row["method"]].cpu(), original.cpu()))
+    original_cpu, samples_cpu = original.cpu(), {name: batch.cpu() for name, batch in samples.items()}
+    if cfg.metrics:
+        for row in rows:
+            row.update(validation_metrics(samples_cpu[row["method"]], original_cpu))
     titles = {"gaussian": "Gaussian", "phase_harmonic": f"phase harmonic (M={statistics.M})" if statistics is not None else ""}
 
     output.mkdir(parents=True, exist_ok=True)
@@ -298,10 +299,9 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     for name, batch in samples.items():
         for i, sample in enumerate(batch):
             Image.fromarray(_to_uint8(sample, low, high)).save(output / "samples" / f"{name}_{i:03d}.png")
-    torch.save({"original": original.cpu(), **{name: batch.cpu() for name, batch in samples.items()}}, output / "samples.pt")
-    rows_cpu = {name: batch.cpu() for name, batch in samples.items()}
-    _panel(output / "panel.png", original.cpu(), rows_cpu, titles)
-    _spectra_plot(output / "spectra.png", original.cpu(), rows_cpu, titles)
+    torch.save({"original": original_cpu, **samples_cpu}, output / "samples.pt")
+    _panel(output / "panel.png", original_cpu, samples_cpu, titles)
+    _spectra_plot(output / "spectra.png", original_cpu, samples_cpu, titles)
     (output / "metrics.md").write_text(markdown_table(rows))
     (output / "metrics.json").write_text(json.dumps({"config": OmegaConf.to_container(cfg, resolve=True), "methods": rows}, indent=2) + "\n")
     if cfg.logger == "wandb":
