@@ -10,7 +10,11 @@ __all__ = ["device_for"]
 
 
 def device_for(name: str) -> torch.device:
-    """``"auto"`` → CUDA if available, else CPU; otherwise ``torch.device(name)``."""
+    """``"auto"`` → CUDA if available, else CPU; otherwise ``torch.device(name)``.
+
+    Raises:
+        ConfigError: ``device``, for a name torch does not know.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

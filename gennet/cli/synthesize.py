@@ -242,7 +242,12 @@ def _log_wandb(cfg: DictConfig, output: Path, rows: list[dict], images: list[Pat
 
 
 def run_synthesis(cfg: DictConfig) -> list[dict]:
-    """Run one synthesis from a composed config; returns the rows written to ``metrics.json``."""
+    """Run one synthesis from a composed config; returns the rows written to ``metrics.json``.
+
+    Raises:
+        SystemExit: code 2 with one ``error: <key>: …`` line for a bad image, size, key or output directory
+            (:class:`~gennet.errors.ConfigError` through :func:`~gennet.cli.errors.user_errors`).
+    """
     from ..stationary import gaussian_samples, synthesize
     from ..stationary.metrics import validation_metrics
     from ..stationary.report import markdown_table

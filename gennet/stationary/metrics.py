@@ -103,7 +103,9 @@ def histogram_distance(samples: torch.Tensor, original: torch.Tensor) -> torch.T
 
 
 def structure_functions(x: torch.Tensor, lags: tuple[int, ...] = (1, 2, 4, 8, 16, 32), orders: tuple[int, ...] = STRUCTURE_ORDERS) -> torch.Tensor:
-    """S_q(τ) = E|x(u + τ) − x(u)|^q averaged over horizontal and vertical lags τ (periodic), ``(B, C, Q, len(lags))``."""
+    """S_q(τ) = E|x(u + τ) − x(u)|^q averaged over horizontal and vertical lags τ (periodic), ``(B, C, Q, len(lags))``.
+
+    ``x``: ``(B, C, H, W)`` real; ``lags`` in pixels; ``orders`` the exponents q (in the units of ``x`` to the q)."""
     x = x.to(torch.float64)
     out = []
     for lag in lags:
@@ -198,7 +200,8 @@ def copy_check(samples: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
 
 def validation_metrics(samples: torch.Tensor, original: torch.Tensor, portilla_simoncelli: bool = True) -> dict[str, float | None]:
     """Every metric of this module for a set of samples, as plain floats (means over the samples, except
-    ``copy_check_max``, the largest over the samples).
+    ``copy_check_max``, the largest over the samples). ``samples``: ``(N, C, H, W)``; ``original``: ``(C, H, W)`` or
+    ``(1, C, H, W)``, the same ``C, H, W``; ``ValueError`` otherwise.
 
     Keys: ``spectrum_error`` (log10 units), ``histogram_w1`` (÷ original's std), ``structure_error``,
     ``scattering_error``, ``ps_error`` (``None`` when plenoptic is missing or ``portilla_simoncelli`` is false),
