@@ -21,7 +21,6 @@ import json
 import math
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, Subset
@@ -40,12 +39,12 @@ from ..analysis import (
     threshold_angular,
 )
 from ..errors import ConfigError, check_int
+from ..files import atomic_path, write_text_atomic
 from ..lit.classifier_module import ClassifierModule
 from .checkpoints import load_module
 from .errors import user_errors
 from .generation import datamodule_for, device_for
-from .train import CONFIG_DIR
-from .validate import _positive
+from .startup import check_bool, check_number, check_output_dir, entry_point
 
 __all__ = ["main", "analyze", "load_classifier"]
 
@@ -88,7 +87,7 @@ def _check(cfg: DictConfig) -> dict:
         pairs=check_int("lipschitz.pairs", cfg.lipschitz.pairs, 1),
         steps=check_int("lipschitz.steps", cfg.lipschitz.steps, 0),
         power_iterations=check_int("lipschitz.power_iterations", cfg.lipschitz.power_iterations, 1),
-        lr=_positive("lipschitz.lr", cfg.lipschitz.lr),
+        lr=check_number("lipschitz.lr", cfg.lipschitz.lr, 0, strict=True),
     )
 
 
@@ -173,18 +172,25 @@ def _figures(result: dict, angular: dict | None, lipschitz: dict) -> dict:
     return figures
 
 
+#: What analyze.py writes into its output directory; a directory holding any of them is an earlier result.
+RESULTS = ("analysis.json", "analysis.md", "angular_spectrum.png", "thresholding.png", "lipschitz.png", "separation.png")
+
+
 def analyze(cfg: DictConfig) -> dict:
-    """Run the analyses and write ``DIR/analysis.json``, ``analysis.md`` and the figures; returns the JSON content."""
+    """Run the analyses and write ``DIR/analysis.json``, ``analysis.md`` and the figures; returns the JSON content.
+
+    The output directory is checked before any work: it must not be a file nor hold an earlier analysis
+    (:data:`RESULTS`); every file is written through a temporary file and a rename.
+    """
     with user_errors():
         options = _check(cfg)
+        output = check_output_dir("output", cfg.output, RESULTS)
+        wandb = check_bool("wandb", cfg.get("wandb", False))
         device = device_for(cfg.device)
         module, checkpoint = load_classifier(cfg.ckpt_path, device)
         datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
         datamodule.setup("fit")
         datamodule.setup("test")
-        output = Path(str(cfg.output))
-        if output.exists() and not output.is_dir():
-            raise ConfigError("output", f"'{output}' exists and is not a directory")
     torch.manual_seed(int(cfg.seed))
     network, batch_size = module.network, datamodule.batch_size
     test = _subset(datamodule.test_dataset, options["max_images"], int(cfg.seed))
@@ -207,16 +213,17 @@ def analyze(cfg: DictConfig) -> dict:
     paths = []
     for name, figure in figures.items():
         path = output / f"{name}.png"
-        figure.savefig(path)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary)
         paths.append(path)
-    (output / "analysis.json").write_text(json.dumps(result, indent=2, default=_plain) + "\n")
+    write_text_atomic(output / "analysis.json", json.dumps(result, indent=2, default=_plain) + "\n")
     report = markdown_report(result)
-    (output / "analysis.md").write_text(report)
-    if cfg.get("wandb"):
+    write_text_atomic(output / "analysis.md", report)
+    if wandb:
         _log_wandb(output, result, paths)
     print(report)
     print("written: " + ", ".join(str(p.resolve()) for p in [*paths, output / "analysis.json", output / "analysis.md"]))
-    if cfg.get("wandb"):
+    if wandb:
         print(f"wandb: {(output / 'wandb').resolve()} (offline runs: wandb sync {output / 'wandb'}/offline-run-*)")
     return result
 
@@ -245,7 +252,7 @@ def _log_wandb(output: Path, result: dict, figures: list[Path]) -> None:
     wandb.finish()
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="analyze")
+@entry_point("analyze")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-analyze`` and ``python analyze.py``)."""
     analyze(cfg)

@@ -21,7 +21,6 @@ import json
 import math
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
@@ -29,11 +28,12 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, check_int
+from ..files import write_text_atomic
 from .digit_quality import classifier_note, is_digit_data, real_digit_quality, sample_digit_quality
 from .errors import user_errors
 from .fid import frechet_distance
 from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
-from .train import CONFIG_DIR
+from .startup import check_bool, check_number, check_output_file, entry_point
 
 __all__ = ["main", "evaluate"]
 
@@ -98,9 +98,22 @@ def _markdown(result: dict) -> str:
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    """Compute and write the evaluation; returns the dictionary written to ``<output>.json``."""
+    """Compute and write the evaluation; returns the dictionary written to ``<output>.json``.
+
+    Every value and both output files are checked before any work (an existing ``<output>.json`` or
+    ``<output>.md`` is an earlier result and is refused); they are written through a temporary file and a rename.
+    """
     with user_errors():
         limit = None if cfg.max_images is None else check_int("max_images", cfg.max_images, 1)
+        temperature = check_number("temperature", cfg.temperature, 0, strict=True)
+        check_bool("refit", cfg.refit)
+        if cfg.fid.num_samples is not None:
+            check_int("fid.num_samples", cfg.fid.num_samples, 2)
+        stem = Path(str(cfg.output)).expanduser()
+        if stem.is_dir():
+            raise ConfigError("output", f"'{stem}' is a directory; give a file stem (e.g. {stem / 'evaluation'} writes evaluation.json and .md)")
+        json_path = check_output_file("output", stem.with_name(stem.name + ".json"))
+        md_path = check_output_file("output", stem.with_name(stem.name + ".md"))
         feature = str(cfg.fid.feature)
         if feature not in FEATURES:
             raise ConfigError("fid.feature", f"must be one of {', '.join(FEATURES)}, got {feature!r}")
@@ -122,7 +135,6 @@ def evaluate(cfg: DictConfig) -> dict:
         result[split] = _split_metrics(module, loader, n, device, split)
 
     real_count = result["test"]["images"]
-    temperature = float(cfg.temperature)
     fid = {"feature": feature, "num_real": real_count, "num_samples": 0, "temperature": temperature, "value": None,
            "status": "not computed (fid.feature=none)"}
     pr = {"feature": feature, "k": 3, "precision": None, "recall": None, "status": "computed with fid.feature=digits only"}
@@ -148,17 +160,15 @@ def evaluate(cfg: DictConfig) -> dict:
     result["fid"] = fid
     result["precision_recall"] = pr
 
-    output = Path(str(cfg.output))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = output.with_name(output.name + ".json"), output.with_name(output.name + ".md")
-    json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path.write_text(_markdown(result))
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
+    write_text_atomic(md_path, _markdown(result))
     print(_markdown(result))
     print(f"written: {json_path.resolve()}, {md_path.resolve()}")
     return result
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+@entry_point("evaluate")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-evaluate`` and ``python evaluate.py``)."""
     evaluate(cfg)

@@ -13,16 +13,16 @@ import math
 import os
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
 from ..errors import ConfigError, check_int
+from ..files import atomic_path
 from ..models.explanation import CodeExplanation, explain_code
 from ..models.generator import SparseInverseGenerator
 from .errors import user_errors
 from .generation import datamodule_for, device_for, load_generator
-from .train import CONFIG_DIR
+from .startup import check_bool, check_output_file, entry_point
 
 __all__ = ["main", "explain", "explanation_figure"]
 
@@ -88,11 +88,17 @@ def explanation_figure(e: CodeExplanation, top_k: int, title: str):
 
 
 def explain(cfg: DictConfig) -> CodeExplanation:
-    """Write the explanation PNG of image ``cfg.index`` of split ``cfg.split``; returns the explanation."""
+    """Write the explanation PNG of image ``cfg.index`` of split ``cfg.split``; returns the explanation.
+
+    ``output`` is checked before any work: an existing file (an earlier result) or a directory is refused, a
+    name without a suffix gets ``.png``; the figure is written through a temporary file and a rename.
+    """
     with user_errors():
         if cfg.split not in _SPLITS:
             raise ConfigError("split", f"must be one of {', '.join(_SPLITS)}, got {cfg.split!r}")
         top_k = check_int("top_k", cfg.top_k, 1)
+        output = check_output_file("output", cfg.output, ".png", (".png", ".pdf", ".svg", ".jpg", ".jpeg"))
+        use_wandb = check_bool("wandb", cfg.wandb)
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
         if not isinstance(module.generator, SparseInverseGenerator):
@@ -106,16 +112,16 @@ def explain(cfg: DictConfig) -> CodeExplanation:
     title = (f"{cfg.split} image {index}: {len(e.weights)} nonzero code coefficients "
              f"({len(e.weights) / x.numel():.2f} per pixel), G(Φ(x)) {_psnr(e.reconstruction, x):.1f} dB")
     fig = explanation_figure(e, top_k, title)
-    output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output)
+    with atomic_path(output) as temporary:
+        fig.savefig(temporary)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
     print(title)
     print("partial reconstructions: " + ", ".join(f"{m} terms {_psnr(e.partial(m), x):.2f} dB" for m in _counts(len(e.weights))))
     print(f"written: {output.resolve()}")
-    if cfg.wandb:
+    if use_wandb:
         import wandb
 
         offline = not os.environ.get("WANDB_API_KEY")
@@ -126,7 +132,7 @@ def explain(cfg: DictConfig) -> CodeExplanation:
     return e
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="explain")
+@entry_point("explain")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-explain`` and ``python explain.py``)."""
     explain(cfg)

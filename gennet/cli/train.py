@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-import hydra
+import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,6 +29,7 @@ from ..lit.divergence import NonFiniteLossError
 from .checkpoints import load_checkpoint
 from .errors import user_errors
 from .resolvers import register_resolvers
+from .startup import CONFIG_DIR, check_finite_values, entry_point
 from .validate import validate_train_config
 
 __all__ = ["main", "train"]
@@ -40,9 +41,6 @@ EXIT_INTERRUPTED = 143
 
 #: Exit status of a run stopped by a non-finite loss.
 EXIT_DIVERGED = 3
-
-#: The ``conf/`` folder at the repository root (the package is installed in editable mode).
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def _flat_metrics(metrics: dict) -> dict[str, float]:
@@ -103,6 +101,33 @@ def _data_arguments(model_cfg: DictConfig, datamodule) -> dict:
     return arguments
 
 
+def _checkpoint_path(cfg: DictConfig, run_dir: Path) -> Path | None:
+    """The file ``ckpt_path`` names (``last`` → ``<run_dir>/checkpoints/last.ckpt``), or None for ``hpc``/none."""
+    path = cfg.get("ckpt_path")
+    if not path or path == "hpc":
+        return None
+    return run_dir / "checkpoints" / "last.ckpt" if path == "last" else Path(str(path))
+
+
+def _check_weights_fit(model, checkpoint: dict, path: Path) -> None:
+    """The checkpoint's weights fit the configured model: the same parameter and buffer names, the same shapes.
+
+    Raises:
+        ConfigError: ``ckpt_path``, naming the first mismatched keys (a classifier's checkpoint given to the
+            generator config, or ``ckpt_path=last`` after a change of e.g. ``model.num_atoms``).
+    """
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items() if isinstance(v, torch.Tensor)}
+    problems = [f"{k} is missing" for k in expected if k not in found]
+    problems += [f"{k} is not in the model" for k in found if k not in expected]
+    problems += [f"{k} has shape {list(found[k])}, the model {list(expected[k])}"
+                 for k in expected if k in found and found[k] != expected[k]]
+    if problems:
+        shown = "; ".join(problems[:3]) + (f"; … ({len(problems)} mismatches)" if len(problems) > 3 else "")
+        raise ConfigError("ckpt_path", f"'{path}' does not fit the configured model ({shown}); "
+                                       "resume with the overrides it was trained with")
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job from a composed config; returns the metrics written to ``metrics.json``."""
     import lightning.pytorch as pl
@@ -112,14 +137,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.output_dir)
     with user_errors():
         validate_train_config(cfg)
+        for group in ("model", "data", "trainer"):
+            if cfg.get(group) is not None:
+                check_finite_values(group, OmegaConf.to_container(cfg[group], resolve=False, throw_on_missing=False))
         resuming = bool(cfg.get("ckpt_path"))
-        if resuming and cfg.ckpt_path not in ("last", "hpc"):
-            load_checkpoint(cfg.ckpt_path)  # missing, unreadable or not a plain checkpoint: one line, nothing unpickled
+        resume_from = _checkpoint_path(cfg, run_dir)
+        checkpoint = None
+        if resuming and (cfg.ckpt_path not in ("last", "hpc") or (resume_from is not None and resume_from.is_file())):
+            checkpoint = load_checkpoint(resume_from)  # missing, unreadable or not a plain checkpoint: one line, nothing unpickled
         if not resuming and _is_first_process():
             _refuse_existing_run(run_dir)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, _convert_="all", **_data_arguments(cfg.model, datamodule))
+        if checkpoint is not None:
+            _check_weights_fit(model, checkpoint, resume_from)
         logger = instantiate(cfg.logger) if cfg.get("logger") else False
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         trainer = _instantiate_trainer(cfg.trainer, logger, callbacks)
@@ -130,11 +162,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     try:
         with user_errors(catch_value_errors=False):  # e.g. data.on_corrupt=error naming an unreadable image
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
-    except NonFiniteLossError as error:
+    except (NonFiniteLossError, torch.linalg.LinAlgError) as error:  # a non-finite loss, or a solver's factorization failed
         _finish_wandb(logger)
         last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
         kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint had been written yet"
-        print(f"error: training: {error}; stopped before the update, {kept}", file=sys.stderr)
+        if isinstance(error, NonFiniteLossError):
+            what = str(error)
+        else:
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            what = f"the solver failed at step {trainer.global_step} ({detail[:200]}): the weights have diverged"
+        print(f"error: training: {what}; stopped before the update, {kept}", file=sys.stderr)
         sys.exit(EXIT_DIVERGED)
     except SIGTERMException:  # Preemption wrote last.ckpt
         _finish_wandb(logger)
@@ -183,7 +220,7 @@ def _finish_wandb(logger) -> None:
         wandb.finish()
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+@entry_point("train")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-train`` and ``python train.py``)."""
     train(cfg)
