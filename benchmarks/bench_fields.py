@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--check-every", type=int, default=DEFAULTS["check_every"])
     parser.add_argument("--plateau", type=float, default=DEFAULTS["plateau"])
     parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
-    parser.add_argument("--match-histogram", type=int, default=int(DEFAULTS["match_histogram"]), help="1: project onto the histogram at the end")
+    parser.add_argument("--match-histogram", type=int, default=1, help="1 (default): project onto the original's histogram at the end (as synthesize.py)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
