@@ -250,6 +250,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if device.type == "cuda" and device.index is None:  # "cuda" means the current device (pywph needs its index)
+        device = torch.device("cuda", torch.cuda.current_device())
     runners = {"ours": run_ours, "gaussian": run_gaussian, "ps": run_portilla_simoncelli, "pywph": run_pywph}
 
     rows, checks = [], []

@@ -6,7 +6,7 @@ the Gaussian (random-phase) baseline and — with ``model=phase_harmonic`` — o
 phase-harmonic model (:class:`~gennet.stationary.PhaseHarmonicCovariance2D`, L-BFGS from noise), and writes
 to ``output``::
 
-    panel.png        the original, the Gaussian samples and ours, side by side
+    panel.png        the original, the Gaussian samples and ours, side by side, with their pixel histograms
     spectra.png      radially averaged power spectra and pixel histograms of the original and the samples
     samples/*.png    every sample (8 bits, the original's value range), and samples.pt (float tensors)
     metrics.json     per method: M, timings, loss trace summary and the validation metrics
@@ -146,6 +146,9 @@ def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
     check_int("synthesis.n_iter", cfg.synthesis.n_iter, 1)
     check_int("synthesis.history_size", cfg.synthesis.history_size, 1)
     check_int("synthesis.check_every", cfg.synthesis.check_every, 1)
+    check_int("synthesis.patience", cfg.synthesis.patience, 1)
+    if not isinstance(cfg.synthesis.match_histogram, bool):
+        raise ConfigError("synthesis.match_histogram", f"must be true or false, got {cfg.synthesis.match_histogram!r}")
     from ..stationary.synthesis import INITS
 
     if cfg.synthesis.init not in INITS:
@@ -170,7 +173,8 @@ def _to_uint8(x: torch.Tensor, low: float, high: float) -> np.ndarray:
 
 
 def _panel(path: Path, original: torch.Tensor, rows: dict[str, torch.Tensor], titles: dict[str, str]) -> None:
-    """``panel.png``: one row per method, the original first, then its samples (each ≥ 3 inches wide)."""
+    """``panel.png``: one row per method, the original first, then its samples (each ≥ 3 inches wide), and at the end
+    of the row the pixel histograms of the original (grey, filled) and of that row's samples (every channel pooled)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,8 +184,11 @@ def _panel(path: Path, original: torch.Tensor, rows: dict[str, torch.Tensor], ti
     n = max(len(samples) for samples in rows.values())
     H, W = original.shape[-2:]
     width = 3.2
-    fig, axes = plt.subplots(len(rows), n + 1, figsize=((n + 1) * width, len(rows) * width * H / W + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(rows), n + 2, figsize=((n + 2) * width, len(rows) * width * H / W + 0.6), squeeze=False)
     cmap = "gray" if original.shape[0] == 1 else None
+    values = original.flatten().numpy()
+    spread = max(float(np.ptp(values)), 1e-12)
+    bins = np.linspace(values.min() - 0.1 * spread, values.max() + 0.1 * spread, 64)
     for r, (name, samples) in enumerate(rows.items()):
         axes[r, 0].imshow(_to_uint8(original, low, high), cmap=cmap, vmin=0, vmax=255)
         axes[r, 0].set_title("original", fontsize=11)
@@ -190,8 +197,16 @@ def _panel(path: Path, original: torch.Tensor, rows: dict[str, torch.Tensor], ti
             if i < len(samples):
                 ax.imshow(_to_uint8(samples[i], low, high), cmap=cmap, vmin=0, vmax=255)
                 ax.set_title(f"{titles[name]} #{i}", fontsize=11)
-        for ax in axes[r]:
+        for ax in axes[r, : n + 1]:
             ax.axis("off")
+        histogram = axes[r, n + 1]
+        histogram.hist(values, bins=bins, density=True, histtype="stepfilled", color="0.75", label="original")
+        for i, sample in enumerate(samples):
+            histogram.hist(sample.flatten().numpy().clip(bins[0], bins[-1]), bins=bins, density=True, histtype="step", lw=1.2,
+                           label=f"#{i}" if len(samples) > 1 else titles[name])
+        histogram.set_title(f"pixel histograms: {titles[name]}", fontsize=10)
+        histogram.set_xlabel("pixel value", fontsize=9)
+        histogram.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -279,7 +294,8 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
         result = synthesize(
             original, statistics, num_samples=n, n_iter=int(cfg.synthesis.n_iter), init=str(cfg.synthesis.init),
             seed=int(cfg.seed), history_size=int(cfg.synthesis.history_size), check_every=int(cfg.synthesis.check_every),
-            plateau=float(cfg.synthesis.plateau), progress=True,
+            plateau=float(cfg.synthesis.plateau), patience=int(cfg.synthesis.patience),
+            match_histogram=bool(cfg.synthesis.match_histogram), progress=True,
         )
         samples["phase_harmonic"] = result.samples
         rows.append({

@@ -10,7 +10,8 @@ same value range) and returns one number per sample (a ``(N,)`` float64 tensor) 
 - :func:`structure_function_error`: mean relative error of the structure functions
   S_q(τ) = E|x(u + τ) − x(u)|^q, q = 1..5 (:func:`structure_functions`), for fields.
 - :func:`scattering_error`: relative ℓ2 error of the spatially averaged order-1 and order-2 scattering
-  coefficients (gennet's :class:`~gennet.transforms.Scattering2D`, kymatio's layout).
+  coefficients (gennet's :class:`~gennet.transforms.Scattering2D`, kymatio's layout) of the images standardized
+  by the **original's** mean and std; :func:`scattering_order0_error` reports the order-0 term (the mean) apart.
 - :func:`portilla_simoncelli_error`: mean over the statistic groups of the Portilla–Simoncelli model
   (plenoptic, a dev extra) of their relative ℓ2 errors.
 - :func:`copy_check`: the maximum normalized cross-correlation of a sample with the original over all
@@ -34,6 +35,8 @@ __all__ = [
     "structure_functions",
     "structure_function_error",
     "scattering_error",
+    "scattering_order0_error",
+    "scattering_means",
     "portilla_simoncelli_error",
     "copy_check",
     "validation_metrics",
@@ -124,22 +127,72 @@ def structure_function_error(samples: torch.Tensor, original: torch.Tensor, lags
     return ((ours - theirs).abs() / theirs.clamp_min(1e-300)).mean(dim=(1, 2, 3))
 
 
-def _scattering_means(x: torch.Tensor, transform: Scattering2D) -> torch.Tensor:
-    """Spatial means of order-1 and order-2 scattering coefficients, ``(B, C·(K − 1))`` (order 0, the mean, left out)."""
-    B, C = x.shape[:2]
-    coefficients = transform(x.to(torch.float32)).to(torch.float64)  # (B, C, K, h, w)
-    return coefficients.mean(dim=(-2, -1))[:, :, 1:].reshape(B, -1)
+def _standardized(samples: torch.Tensor, original: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both sets of images in the original's standard units: ``(y − mean_c(x)) / std_c(x)`` per channel c of the original."""
+    C = original.shape[1]
+    mean = original.reshape(C, -1).mean(dim=1)[None, :, None, None]
+    std = original.reshape(C, -1).std(dim=1).clamp_min(1e-12)[None, :, None, None]
+    return (samples - mean) / std, (original - mean) / std
+
+
+def scattering_means(x: torch.Tensor, J: int, L: int = 8) -> torch.Tensor:
+    """Spatial means of the scattering coefficients of images ``(B, C, H, W)``: ``(B, C, K)`` float64 in kymatio's order
+    (index 0: order 0, the low-pass ``x ⋆ φ_J``; then ``J·L`` order-1 and ``L²J(J−1)/2`` order-2 coefficients)."""
+    transform = Scattering2D(J, tuple(x.shape[-2:]), L=L, max_order=2).to(x.device)
+    return transform(x.to(torch.float32)).to(torch.float64).mean(dim=(-2, -1))
+
+
+def _standardized_scattering_means(samples: torch.Tensor, original: torch.Tensor, J: int | None, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`scattering_means` of the standardized samples ``(N, C, K)`` and original ``(1, C, K)`` (one transform)."""
+    samples, original = _pair(samples, original)
+    J = _default_J(samples.shape[-2:]) if J is None else J
+    ours, theirs = _standardized(samples, original)
+    means = scattering_means(torch.cat([ours, theirs]), J, L)
+    return means[:-1], means[-1:]
+
+
+def _default_J(shape: tuple[int, int]) -> int:
+    return max(1, min(4, int(math.log2(min(shape))) - 2))
 
 
 def scattering_error(samples: torch.Tensor, original: torch.Tensor, J: int | None = None, L: int = 8) -> torch.Tensor:
-    """‖S̄(x̃) − S̄(x)‖ / ‖S̄(x)‖ per sample, ``(N,)``: S̄ the spatial means of the order-1 and order-2 scattering
-    coefficients (``L`` orientations, ``J`` scales; default ``min(4, log2(min(H, W)) − 2)``)."""
-    samples, original = _pair(samples, original)
-    if J is None:
-        J = max(1, min(4, int(math.log2(min(samples.shape[-2:]))) - 2))
-    transform = Scattering2D(J, tuple(samples.shape[-2:]), L=L, max_order=2).to(samples.device)
-    ours, theirs = _scattering_means(samples, transform), _scattering_means(original, transform)
-    return (ours - theirs).norm(dim=1) / theirs.norm(dim=1)
+    """The relative error of the order-1 and order-2 scattering means, on images standardized by the original.
+
+    With ``y' = (y − m) / s`` (``m``, ``s`` the original's channel mean and standard deviation, the same for the
+    samples and the original) and ``S̄₁₂`` the spatial means of the order-1 and order-2 scattering coefficients
+    (``L`` orientations, ``J`` scales, default ``min(4, log2(min(H, W)) − 2)``; all channels concatenated):
+
+        error(x̃) = ‖S̄₁₂(x̃') − S̄₁₂(x')‖₂ / ‖S̄₁₂(x')‖₂.
+
+    Why this normalization: the order-0 mean ``x ⋆ φ_J`` carries the image's mean, which is large for a field
+    whose background is far from 0 (a binary image, a [0, 1] photograph) and says nothing about its structure;
+    in the denominator it would make any field with the right mean look close. Orders 1 and 2 (``E|x ⋆ ψ|`` and
+    ``E||x ⋆ ψ| ⋆ ψ'|``, zero-mean wavelets) do not depend on the mean and scale with the contrast, so the error
+    is invariant to an affine change of units ``a·y + b`` (a > 0) applied to both and cannot be lowered by
+    matching the mean; the standardization states these units (the original's std) explicitly.
+    :func:`scattering_order0_error` reports the order-0 term apart. Source: S. Mallat, "Group invariant
+    scattering", CPAM 2012; J. Bruna & S. Mallat, "Invariant scattering convolution networks", TPAMI 2013
+    (scattering means as texture descriptors).
+
+    Args:
+        samples: ``(N, C, H, W)``; original: ``(C, H, W)`` or ``(1, C, H, W)`` (same ``C, H, W``).
+
+    Returns:
+        ``(N,)`` float64, 0 for the original itself; ≈ 1 for a constant image.
+
+    Raises:
+        ValueError: mismatched shapes.
+    """
+    ours, theirs = (means[:, :, 1:].flatten(1) for means in _standardized_scattering_means(samples, original, J, L))
+    return (ours - theirs).norm(dim=1) / theirs.norm(dim=1).clamp_min(1e-300)
+
+
+def scattering_order0_error(samples: torch.Tensor, original: torch.Tensor, J: int | None = None, L: int = 8) -> torch.Tensor:
+    """|S̄₀(x̃') − S̄₀(x')| (mean over channels) per sample, ``(N,)`` float64, in units of the original's std: the
+    order-0 scattering mean (of ``x ⋆ φ_J``, ≈ the image mean) on the standardized images of :func:`scattering_error`,
+    reported apart from it. ``ValueError`` for mismatched shapes."""
+    ours, theirs = (means[:, :, 0] for means in _standardized_scattering_means(samples, original, J, L))
+    return (ours - theirs).abs().mean(dim=1)
 
 
 def portilla_simoncelli_scales(H: int, W: int, width: int) -> int:
@@ -204,7 +257,8 @@ def validation_metrics(samples: torch.Tensor, original: torch.Tensor, portilla_s
     ``(1, C, H, W)``, the same ``C, H, W``; ``ValueError`` otherwise.
 
     Keys: ``spectrum_error`` (log10 units), ``histogram_w1`` (÷ original's std), ``structure_error``,
-    ``scattering_error``, ``ps_error`` (``None`` when plenoptic is missing or ``portilla_simoncelli`` is false),
+    ``scattering_error`` (orders 1–2, standardized), ``scattering_order0`` (the order-0 term apart, in the original's std),
+    ``ps_error`` (``None`` when plenoptic is missing or ``portilla_simoncelli`` is false),
     ``copy_check_max``.
     """
     metrics: dict[str, float | None] = {
@@ -212,6 +266,7 @@ def validation_metrics(samples: torch.Tensor, original: torch.Tensor, portilla_s
         "histogram_w1": float(histogram_distance(samples, original).mean()),
         "structure_error": float(structure_function_error(samples, original).mean()),
         "scattering_error": float(scattering_error(samples, original).mean()),
+        "scattering_order0": float(scattering_order0_error(samples, original).mean()),
         "ps_error": None,
         "copy_check_max": float(copy_check(samples, original).max()),
     }

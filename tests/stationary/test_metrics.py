@@ -17,6 +17,8 @@ from gennet.stationary.metrics import (
     portilla_simoncelli_error,
     radial_power_spectrum,
     scattering_error,
+    scattering_means,
+    scattering_order0_error,
     spectrum_error,
     structure_function_error,
     structure_functions,
@@ -88,7 +90,29 @@ def test_scattering_and_portilla_simoncelli_errors():
     assert float(portilla_simoncelli_error(target[None], target)[0]) == 0
     assert float(portilla_simoncelli_error(gaussian, target)[0]) > 0.05
     metrics = validation_metrics(gaussian, target)
-    assert set(metrics) == {"spectrum_error", "histogram_w1", "structure_error", "scattering_error", "ps_error", "copy_check_max"}
+    assert set(metrics) == {"spectrum_error", "histogram_w1", "structure_error", "scattering_error", "scattering_order0", "ps_error",
+                            "copy_check_max"}
+
+
+def test_scattering_error_is_not_flattered_by_the_mean():
+    """A field with the original's mean, std and histogram but no structure (its pixels shuffled) scores badly, a
+    constant at the right mean scores 1; a change of units applied to both leaves the error unchanged; a shift of
+    the mean moves the order-0 error (reported apart) and not the order-1–2 error."""
+    from gennet.stationary.fields import boolean_disks
+
+    disks = boolean_disks((64, 64), coverage=0.3, radius_law="uniform", radius=(2.0, 8.0), seed=0)[0]  # mean ≈ 0.3
+    shuffled = disks.flatten()[torch.randperm(64 * 64, generator=torch.Generator().manual_seed(0))].reshape(1, 1, 64, 64)
+    assert float(scattering_error(shuffled, disks)[0]) > 0.5
+    assert float(scattering_error(torch.full_like(disks[None], float(disks.mean())), disks)[0]) > 0.99
+    # the old normalization (all scattering means, order 0 included, raw units) would have called the shuffle close
+    raw_sample, raw_original = scattering_means(shuffled + 10, J=3)[0, 0], scattering_means(disks[None] + 10, J=3)[0, 0]
+    assert float((raw_sample - raw_original).norm() / raw_original.norm()) < 0.05
+    other = boolean_disks((64, 64), coverage=0.3, radius_law="uniform", radius=(2.0, 8.0), seed=1)
+    error = scattering_error(other, disks)
+    assert math.isclose(float(scattering_error(3 * other - 7, 3 * disks - 7)[0]), float(error[0]), rel_tol=1e-4)
+    shifted = disks[None] + 0.5 * disks.std()
+    assert float(scattering_error(shifted, disks)[0]) < 1e-5
+    assert math.isclose(float(scattering_order0_error(shifted, disks)[0]), 0.5, rel_tol=1e-4)
 
 
 def test_portilla_simoncelli_error_without_plenoptic(monkeypatch):

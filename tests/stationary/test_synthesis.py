@@ -43,3 +43,23 @@ def test_bad_arguments(brick64):
         synthesize(brick64, statistics, n_iter=0)
     with pytest.raises(ValueError, match="one image"):
         synthesize(torch.zeros(2, 1, 64, 64), statistics)
+
+
+def test_a_small_disk_field_beats_the_gaussian_model_twice():
+    """Issue 20 on a binary Boolean model of disks (64², 30% covered): ours ≥ 2× closer than the random-phase Gaussian
+    on the standardized scattering error (orders 1–2) and on the histogram, a lower structure-function error, no copy;
+    the histogram projection leaves binary samples."""
+    from gennet.stationary import gaussian_samples
+    from gennet.stationary.fields import boolean_disks
+    from gennet.stationary.metrics import validation_metrics
+
+    target = boolean_disks((64, 64), coverage=0.3, radius_law="uniform", radius=(2.0, 6.0), seed=0).float()[0]
+    statistics = PhaseHarmonicCovariance2D((64, 64), J=3)
+    result = synthesize(target, statistics, num_samples=2, n_iter=100, seed=0, match_histogram=True, progress=False)
+    assert set(result.samples.unique().tolist()) == {0.0, 1.0}
+    ours = validation_metrics(result.samples, target, portilla_simoncelli=False)
+    gaussian = validation_metrics(gaussian_samples(target, 2, generator=torch.Generator().manual_seed(0)), target, portilla_simoncelli=False)
+    assert ours["scattering_error"] * 2 <= gaussian["scattering_error"]
+    assert ours["histogram_w1"] * 2 <= gaussian["histogram_w1"]
+    assert ours["structure_error"] < gaussian["structure_error"]
+    assert ours["copy_check_max"] < 0.9
