@@ -19,17 +19,19 @@ Keys: ``conf/synthesize/synthesize.yaml``. Bad input (path, image, size, keys): 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
-import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..errors import ConfigError, check_int
+from ..files import save_torch_atomic, write_text_atomic
 from .errors import user_errors
 from .devices import device_for
+from .startup import check_bool, check_output_dir, entry_point
 
 __all__ = ["main", "run_synthesis", "load_image", "center_crop"]
 
@@ -147,8 +149,8 @@ def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
     check_int("synthesis.history_size", cfg.synthesis.history_size, 1)
     check_int("synthesis.check_every", cfg.synthesis.check_every, 1)
     check_int("synthesis.patience", cfg.synthesis.patience, 1)
-    if not isinstance(cfg.synthesis.match_histogram, bool):
-        raise ConfigError("synthesis.match_histogram", f"must be true or false, got {cfg.synthesis.match_histogram!r}")
+    for key in ("synthesis.match_histogram", "grayscale", "metrics"):
+        check_bool(key, OmegaConf.select(cfg, key))
     from ..stationary.synthesis import INITS
 
     if cfg.synthesis.init not in INITS:
@@ -160,9 +162,40 @@ def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
     return size, n
 
 
-def _refuse_existing(output: Path) -> None:
+#: What synthesize.py writes into its output directory; a directory holding any of them is an earlier result.
+RESULTS = ("metrics.json", "metrics.md", "loss.json", "samples.pt", "panel.png", "spectra.png", "samples")
+
+
+def _refuse_existing(output: Path) -> Path:
     if (output / "metrics.json").exists():
         raise ConfigError("output", f"'{output}' already holds a synthesis (metrics.json); choose another directory")
+    return check_output_dir("output", output, RESULTS)
+
+
+class _StopOnSignal:
+    """SIGTERM / SIGINT during the synthesis set a flag instead of killing the process: the optimization ends at
+    its next evaluation, the best samples so far are written, and the command exits 143 / 130."""
+
+    def __enter__(self):
+        import signal
+
+        self.received: int | None = None
+        self._previous = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is None:
+            print(f"\nreceived signal {signum}: finishing the current iteration and writing the best samples so far",
+                  file=sys.stderr, flush=True)
+        self.received = signum
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 def _to_uint8(x: torch.Tensor, low: float, high: float) -> np.ndarray:
@@ -269,8 +302,7 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
 
     with user_errors():
         size, n = _validate(cfg)
-        output = Path(str(cfg.output)).expanduser()
-        _refuse_existing(output)
+        output = _refuse_existing(Path(str(cfg.output)).expanduser())
         device = device_for(str(cfg.device))
         if cfg.threads is not None:
             torch.set_num_threads(int(cfg.threads))
@@ -290,20 +322,26 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     # the Gaussian model keeps the periodogram and the cross-spectra: C² real numbers per bin of the half plane
     rows.append({"method": "gaussian", "image": str(cfg.image), "M": C * C * H * (W // 2 + 1), "seconds": seconds,
                  "seconds_per_sample": seconds / n})
+    interrupted: int | None = None
+    result = None
     if statistics is not None:
-        result = synthesize(
+        with _StopOnSignal() as stop:
+            result = synthesize(
             original, statistics, num_samples=n, n_iter=int(cfg.synthesis.n_iter), init=str(cfg.synthesis.init),
             seed=int(cfg.seed), history_size=int(cfg.synthesis.history_size), check_every=int(cfg.synthesis.check_every),
             plateau=float(cfg.synthesis.plateau), patience=int(cfg.synthesis.patience),
             match_histogram=bool(cfg.synthesis.match_histogram), progress=True,
-        )
+            should_stop=lambda: stop.received is not None,
+            )
+        interrupted = stop.received
         samples["phase_harmonic"] = result.samples
         rows.append({
             "method": "phase_harmonic", "image": str(cfg.image), "M": statistics.M, "seconds": result.seconds,
             "seconds_per_sample": result.seconds / n, "seconds_per_evaluation": result.seconds / max(result.evaluations, 1),
             "iterations": result.iterations, "evaluations": result.evaluations, "converged": result.converged,
-            "loss_initial": result.loss[0], "loss_final": result.loss[-1], "loss_reduction": result.loss[0] / max(result.loss[-1], 1e-300),
-            "statistics": statistics.describe(),
+            "loss_initial": result.loss[0] if result.loss else None, "loss_final": result.loss[-1] if result.loss else None,
+            "loss_reduction": result.loss[0] / max(result.loss[-1], 1e-300) if result.loss else None,
+            "interrupted": result.interrupted, "statistics": statistics.describe(),
         })
     original_cpu, samples_cpu = original.cpu(), {name: batch.cpu() for name, batch in samples.items()}
     if cfg.metrics:
@@ -320,19 +358,29 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     for name, batch in samples.items():
         for i, sample in enumerate(batch):
             Image.fromarray(_to_uint8(sample, low, high)).save(output / "samples" / f"{name}_{i:03d}.png")
-    torch.save({"original": original_cpu, **samples_cpu}, output / "samples.pt")
+    save_torch_atomic({"original": original_cpu, **samples_cpu}, output / "samples.pt")
     _panel(output / "panel.png", original_cpu, samples_cpu, titles)
     _spectra_plot(output / "spectra.png", original_cpu, samples_cpu, titles)
-    (output / "metrics.md").write_text(markdown_table(rows))
-    (output / "metrics.json").write_text(json.dumps({"config": OmegaConf.to_container(cfg, resolve=True), "methods": rows}, indent=2) + "\n")
+    trace = {"interrupted": interrupted is not None, "loss": result.loss if result is not None else [],
+             "iterations": result.iterations if result is not None else 0}
+    write_text_atomic(output / "loss.json", json.dumps(trace) + "\n")
+    write_text_atomic(output / "metrics.md", markdown_table(rows))
+    write_text_atomic(output / "metrics.json", json.dumps({"config": OmegaConf.to_container(cfg, resolve=True), "methods": rows,
+                                                           "interrupted": interrupted is not None}, indent=2) + "\n")
     if cfg.logger == "wandb":
         _log_wandb(cfg, output, rows, [output / "panel.png", output / "spectra.png"])
     print(markdown_table(rows))
-    print(f"written: {output.resolve()}/ (panel.png, spectra.png, samples/, samples.pt, metrics.json, metrics.md)")
+    print(f"written: {output.resolve()}/ (panel.png, spectra.png, samples/, samples.pt, metrics.json, metrics.md, loss.json)")
+    if interrupted is not None:
+        import signal
+
+        print(f"interrupted after {result.iterations} iterations: the best samples so far are in {output} "
+              "(loss.json: interrupted=true); run again with another output= to start over", file=sys.stderr)
+        sys.exit(130 if interrupted == signal.SIGINT else 143)
     return rows
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="synthesize")
+@entry_point("synthesize", CONFIG_DIR)
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-synthesize`` and ``python synthesize.py``)."""
     run_synthesis(cfg)

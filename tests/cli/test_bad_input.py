@@ -168,3 +168,49 @@ def test_a_failed_factorization_takes_the_divergence_path(tmp_path):
     line = one_line(result, status=3)
     assert line.startswith("error: training:") and "step" in line and ("last good checkpoint" in line or "no checkpoint" in line)
     assert not (run_dir / "metrics.json").exists()
+
+
+# ------------------------------------------------------------------ families 4, 7: synthesize.py
+def test_synthesize_refuses_bad_booleans_outputs_and_keys(tmp_path, earlier):
+    before = checksums(earlier)
+    cases = [(["grayscale=off"], "grayscale"), (["grayscale=maybe"], "grayscale"), (["metrics=1"], "metrics"),
+             ([f"output={earlier / 'a_file'}"], "output"), ([f"output={earlier / 'a_file' / 'sub'}"], "output"),
+             (["foo=1"], "foo"), (["device=cuda"] if not torch.cuda.is_available() else ["device=nope"], "device")]
+    for args, key in cases:
+        result = run_script("synthesize", ["image=skimage:brick", "size=64", *args], tmp_path)
+        assert one_line(result).startswith(f"error: {key}:"), (args, result.stderr[-2000:])
+    assert checksums(earlier) == before
+
+
+@pytest.mark.parametrize("signum, status", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_an_interrupted_synthesis_keeps_its_best_samples_and_loss_trace(tmp_path, signum, status):
+    """A real signal during the L-BFGS iterations: the current evaluation ends, the best samples so far, their
+    metrics and the loss trace (marked interrupted) are written, and the exit status is 128 + the signal."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    output = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "synthesize.py"), "image=skimage:brick", "size=64", "num_samples=1", "synthesis.n_iter=100000",
+         "synthesis.plateau=0", "metrics=false", "logger=none", f"output={output}"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for line in process.stdout:  # the synthesis starts right after this line
+        if "sample(s) per model" in line:
+            break
+    time.sleep(5)
+    process.send_signal(getattr(signal, signum))
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == status and "Traceback" not in stderr, stderr[-3000:]
+    trace = json.loads((output / "loss.json").read_text())
+    assert trace["interrupted"] is True and len(trace["loss"]) >= 1
+    assert json.loads((output / "metrics.json").read_text())["interrupted"] is True
+    samples = torch.load(output / "samples.pt", weights_only=True)
+    assert samples["phase_harmonic"].shape == (1, 1, 64, 64) and torch.isfinite(samples["phase_harmonic"]).all()
+    assert (output / "panel.png").stat().st_size > 1000
