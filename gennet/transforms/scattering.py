@@ -26,7 +26,10 @@ from torch import nn
 from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_blocks, fft2_real, filter_subsampled
 
-__all__ = ["Scattering2D"]
+__all__ = ["Scattering2D", "PATHS"]
+
+#: ``path`` of :class:`Scattering2D`: ``"auto"`` picks ``"cpu"`` for CPU inputs and ``"gpu"`` on any other device.
+PATHS = ("auto", "gpu", "cpu")
 
 
 def _padded_size(size: int, J: int) -> int:
@@ -97,8 +100,13 @@ class Scattering2D(nn.Module):
             count that is not even and ≥ 4; in ``forward`` for an input of the wrong size.
     """
 
-    def __init__(self, J: int, shape: tuple[int, int], L: int = 8, max_order: int = 2, phases: int | None = None) -> None:
+    def __init__(
+        self, J: int, shape: tuple[int, int], L: int = 8, max_order: int = 2, phases: int | None = None, path: str = "auto"
+    ) -> None:
         super().__init__()
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        self.path = path
         M, N = (int(s) for s in shape)
         if J < 1 or 2**J > min(M, N):
             raise ValueError(f"J={J} does not fit images of size {M}×{N}: need 1 ≤ J and 2**J ≤ min(M, N)")
@@ -148,6 +156,12 @@ class Scattering2D(nn.Module):
             samples = s * torch.arange(1, size // s - 1)
             matrices.append(kernel[(samples[:, None] - torch.arange(size)[None, :]) % size])
         return matrices[0], matrices[1].T.contiguous()
+
+    def resolved_path(self, x: torch.Tensor) -> str:
+        """``"gpu"`` or ``"cpu"``: the path ``forward(x)`` takes (``path="auto"`` follows ``x``'s device)."""
+        if self.path != "auto":
+            return self.path
+        return "cpu" if x.device.type == "cpu" else "gpu"
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
