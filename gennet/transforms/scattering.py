@@ -17,7 +17,6 @@ orientations θ1 visited one at a time so that the working set stays in cache (b
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +24,8 @@ from torch import nn
 
 from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_blocks, fft2_real, filter_subsampled
+from .periodized import EXACT_TOLERANCE, filter_subsample, support_plan
+from .rectifier import phase_angles, rectify_phases
 
 __all__ = ["Scattering2D", "PATHS"]
 
@@ -101,7 +102,14 @@ class Scattering2D(nn.Module):
     """
 
     def __init__(
-        self, J: int, shape: tuple[int, int], L: int = 8, max_order: int = 2, phases: int | None = None, path: str = "auto"
+        self,
+        J: int,
+        shape: tuple[int, int],
+        L: int = 8,
+        max_order: int = 2,
+        phases: int | None = None,
+        path: str = "auto",
+        tolerance: float | None = None,
     ) -> None:
         super().__init__()
         if path not in PATHS:
@@ -136,9 +144,13 @@ class Scattering2D(nn.Module):
                 for k, j2 in enumerate(range(j + 1, self.J)):
                     self.register_buffer(f"psi_{j}_{j2}", alias_blocks(psi_j[k], 2 ** (j2 - j)), persistent=False)
         if phases is not None:
-            alpha = 2 * math.pi * torch.arange(phases, dtype=torch.float64) / phases
-            self.register_buffer("cos_alpha", torch.cos(alpha), persistent=False)
-            self.register_buffer("sin_alpha", torch.sin(alpha), persistent=False)
+            cos_alpha, sin_alpha = phase_angles(phases)
+            self.register_buffer("cos_alpha", cos_alpha, persistent=False)
+            self.register_buffer("sin_alpha", sin_alpha, persistent=False)
+        if tolerance is not None and not 0 <= tolerance < 1:
+            raise ValueError(f"tolerance must be None or in [0, 1), got {tolerance}")
+        self.tolerance = EXACT_TOLERANCE if tolerance is None else float(tolerance)
+        self._plans: dict[tuple[torch.device, torch.dtype], dict[str, torch.Tensor]] = {}  # GPU path, per device and dtype
 
     @staticmethod
     def _lowpass_matrices(phi_hat: torch.Tensor, s: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,15 +190,25 @@ class Scattering2D(nn.Module):
         return buffers[f"phi_rows_{j}"] @ u @ buffers[f"phi_cols_{j}"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``S_J x``: ``(*batch, M, N)`` → ``(*batch, K, M_J, N_J)`` (see the class docstring)."""
+        """``S_J x``: ``(*batch, M, N)`` → ``(*batch, K, M_J, N_J)`` (see the class docstring); any memory format."""
         if x.dim() < 2 or tuple(x.shape[-2:]) != (self.M, self.N):
             raise ValueError(f"expected input of shape (..., {self.M}, {self.N}), got {tuple(x.shape)}")
         batch_shape = x.shape[:-2]
         dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
         K, h, w = self.output_shape
+        gpu = self.resolved_path(x) == "gpu"
         with torch.autocast(device_type=x.device.type, enabled=False):
-            x = x.reshape(-1, 1, self.M, self.N).to(dtype)
+            # (B, 1, M, N) in the standard layout whatever the input's strides (channels_last, slices, …)
+            x = x.to(dtype).reshape(-1, 1, self.M, self.N).contiguous()
             x = _reflect_pad(x, self.pads, (self.M, self.N))  # (B, 1, Mp, Np)
+            if gpu:
+                plan = self._gpu_plan(x.device, dtype)
+                chunk = max(1, _CHUNK_PIXELS_ACCELERATOR // (self.M_padded * self.N_padded))
+                if x.shape[0] <= chunk:
+                    out = self._scatter_gpu(x[:, 0], plan)
+                else:
+                    out = torch.cat([self._scatter_gpu(x[start : start + chunk, 0], plan) for start in range(0, x.shape[0], chunk)])
+                return out.reshape(*batch_shape, *out.shape[1:])
             out = x.new_empty(x.shape[0], K, h, w)
             buffers = {name: b.to(dtype) for name, b in self.named_buffers() if name.startswith(("psi", "phi", "cos", "sin"))}
             # CPU: batch chunks small enough for the working set (a few complex maps) to stay in cache;
@@ -196,6 +218,72 @@ class Scattering2D(nn.Module):
             for start in range(0, x.shape[0], chunk):
                 self._scatter(x[start : start + chunk], out[start : start + chunk], buffers)
         return out.reshape(*batch_shape, *out.shape[1:])
+
+    # -- GPU path -------------------------------------------------------------------------------------------------
+    def _gpu_plan(self, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        """The filters of the GPU path in ``dtype`` on ``device`` (built once per device and dtype, then cached).
+
+        ``psi0``: ``(L, Mp, Np)`` ψ̂_{0,θ}; ``index_j`` / ``weights_j``: :func:`~gennet.transforms.periodized.support_plan`
+        of ψ̂_{j,θ} (full spectrum of ``x``, subsampling ``2^j``) for ``j ≥ 1``; ``index_j1_j2`` / ``weights_j1_j2``:
+        of ψ̂_{j2,θ} periodized at resolution ``j1`` (half spectra of ``|x ⋆ ψ_{j1}|``, subsampling ``2^{j2−j1}``);
+        ``rows_j`` / ``cols_j``: the separable low-pass; ``cos``/``sin``: the phases.
+        """
+        key = (torch.device(device), dtype)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        bank = morlet_filter_bank(self.M_padded, self.N_padded, self.J, self.L)
+        plan = {"psi0": bank.psi[0]}
+        for j in range(self.J):
+            plan[f"rows_{j}"], plan[f"cols_{j}"] = getattr(self, f"phi_rows_{j}"), getattr(self, f"phi_cols_{j}")
+            if j:
+                plan[f"index_{j}"], plan[f"weights_{j}"] = support_plan(bank.psi[j], 2**j, self.tolerance, half=False)
+            if self.max_order == 2:
+                psi_j = periodize_fourier(bank.psi[j + 1 :], j)
+                for k, j2 in enumerate(range(j + 1, self.J)):
+                    plan[f"index_{j}_{j2}"], plan[f"weights_{j}_{j2}"] = support_plan(psi_j[k], 2 ** (j2 - j), self.tolerance)
+        if self.phases is not None:
+            plan["cos"], plan["sin"] = self.cos_alpha, self.sin_alpha
+        plan = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in plan.items()}
+        self._plans[key] = plan
+        return plan
+
+    def _scatter_gpu(self, x: torch.Tensor, plan: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``S_J x`` ``(R, K, M_J, N_J)`` of the padded images ``x`` ``(R, Mp, Np)``, all orientations and paths of a
+        resolution at once: per scale ``j1`` one product (or one gather + batched matmul) with the ``L`` filters, one
+        inverse FFT, one modulus, one low-pass; per pair ``(j1, j2)`` one gather + batched matmul with the ``L``
+        filters ψ_{j2, θ2} applied to the ``L`` maps ``|x ⋆ ψ_{j1, θ1}|`` (all ``L²`` paths), one inverse FFT, one
+        modulus, one low-pass — about 10 operators per scale and per pair."""
+        R, Mp, Np = x.shape
+        J, L = self.J, self.L
+        _, h, w = self.output_shape
+        spectrum = torch.fft.fft2(x)  # (R, Mp, Np) complex
+        first, second = [self._lowpass_gpu(x, 0, plan).unsqueeze(1)], []
+        for j1 in range(J):
+            if j1 == 0:
+                c = torch.fft.ifft2(spectrum.unsqueeze(1) * plan["psi0"])  # (R, L, Mp, Np)
+            else:
+                shape = (Mp >> j1, Np >> j1)
+                c = torch.fft.ifft2(filter_subsample(spectrum, plan[f"index_{j1}"], plan[f"weights_{j1}"], shape))
+            modulus = c.abs()  # (R, L, M_j1, N_j1)
+            if self.phases is None:
+                first.append(self._lowpass_gpu(modulus, j1, plan))
+            else:
+                rectified = rectify_phases(c, plan["cos"], plan["sin"])  # (R, L, A, M_j1, N_j1)
+                first.append(self._lowpass_gpu(rectified, j1, plan).reshape(R, -1, h, w))
+            if self.max_order == 2 and j1 < J - 1:
+                u = torch.fft.rfft2(modulus).reshape(R * L, *modulus.shape[-2:-1], -1)  # (R·L, M_j1, N_j1/2 + 1)
+                paths = []
+                for j2 in range(j1 + 1, J):
+                    z = filter_subsample(u, plan[f"index_{j1}_{j2}"], plan[f"weights_{j1}_{j2}"], (Mp >> j2, Np >> j2))
+                    paths.append(self._lowpass_gpu(torch.fft.ifft2(z).abs(), j2, plan))  # (R·L, L, M_J, N_J)
+                second.append(torch.cat(paths, 1).reshape(R, -1, h, w))  # channels (θ1, j2, θ2)
+        return torch.cat(first + second, 1)
+
+    @staticmethod
+    def _lowpass_gpu(u: torch.Tensor, j: int, plan: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(u ⋆ φ_J)`` on the 2^J grid, unpadded: ``(..., M_j, N_j) → (..., M_J, N_J)``, the wide product first."""
+        return plan[f"rows_{j}"] @ (u @ plan[f"cols_{j}"])
 
     def _scatter(self, x: torch.Tensor, out: torch.Tensor, buffers: dict[str, torch.Tensor]) -> None:
         """Fill ``out`` ``(B, K, M_J, N_J)`` with ``S_J x`` for the padded ``x`` ``(B, 1, Mp, Np)``, one θ1 at a time."""
@@ -214,9 +302,7 @@ class Scattering2D(nn.Module):
                 if self.phases is None:
                     out[:, 1 + n1 : 2 + n1] = self._lowpass(modulus, j1, buffers)
                 else:
-                    cos = buffers["cos_alpha"][:, None, None]
-                    sin = buffers["sin_alpha"][:, None, None]
-                    rectified = F.relu(cos * c.real + sin * c.imag)  # (B, A, M_j1, N_j1)
+                    rectified = rectify_phases(c[:, 0], buffers["cos_alpha"], buffers["sin_alpha"])  # (B, A, M_j1, N_j1)
                     out[:, 1 + n1 * A : 1 + (n1 + 1) * A] = self._lowpass(rectified, j1, buffers)
                 if width:
                     u1 = fft2_real(modulus)  # (B, 1, M_j1, N_j1)
