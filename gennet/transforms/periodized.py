@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["support_plan", "filter_subsample", "EXACT_TOLERANCE"]
-
-#: Blocks where every filter is below this fraction of its peak are dropped. At 1e-8 the dropped terms are below
-#: float32's relative resolution (6e-8): the result equals the full periodization to rounding (measured in
-#: tests/transforms/test_scattering_paths.py).
-EXACT_TOLERANCE = 1e-8
+__all__ = ["support_plan", "filter_subsample", "filter_upsample", "exact_tolerance"]
 
 
-def support_plan(filter_hat: torch.Tensor, s: int, tolerance: float = EXACT_TOLERANCE, half: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def exact_tolerance(dtype: torch.dtype) -> float:
+    """The default block tolerance for computations in ``dtype``: 1e-8 for float32 (the dropped terms are below its
+    relative resolution 6e-8, so the result is the full periodization to rounding: measured ≤ 3e-7 relative to
+    kymatio in tests/transforms/test_scattering_paths.py), 1e-17 for float64 (below 1.1e-16)."""
+    return 1e-17 if dtype == torch.float64 else 1e-8
+
+
+def support_plan(filter_hat: torch.Tensor, s: int, tolerance: float = 1e-8, half: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """The gather indices and block-diagonal weights of :func:`filter_subsample` for a bank of real Fourier filters.
 
     Args:
@@ -91,3 +93,25 @@ def filter_subsample(spectrum: torch.Tensor, index: torch.Tensor, weights: torch
     products = torch.bmm(gathered.view(R, P, K2).transpose(0, 1), weights)  # (P, R, 2T)
     products = products.view(*shape, R, T2 // 2, 2).permute(2, 3, 0, 1, 4).contiguous()
     return torch.view_as_complex(products)
+
+
+def filter_upsample(coefficients: torch.Tensor, index: torch.Tensor, weights: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """The transpose of :func:`filter_subsample` on full spectra: ``Σ_t w_t(ω) Ĉ_t(ω mod (M/s, N/s))`` on the full grid.
+
+    Args:
+        coefficients: ``(R, T, M/s, N/s)`` complex spectra (of the subsampled coefficients).
+        index, weights: a plan of :func:`support_plan` with ``half=False`` (weights in ``coefficients``' real dtype).
+        shape: ``(M, N)``, the full grid.
+
+    Returns:
+        ``(R, M, N)`` complex: ``Σ_t weights_t · tile(Ĉ_t)`` on the kept blocks, 0 on the dropped ones (where every
+        filter is below the plan's tolerance). With the weights of ``support_plan`` times ``s²`` it is
+        ``Σ_t ψ̂_t · tile(Ĉ_t)``, the synthesis by the filters of zero-inserted coefficients. Differentiable.
+    """
+    R, T, h, w = coefficients.shape
+    P, K2, T2 = weights.shape
+    rows = torch.view_as_real(coefficients).permute(2, 3, 0, 1, 4).reshape(P, R, T2)  # (P, R, 2T)
+    products = torch.bmm(rows, weights.transpose(1, 2))  # (P, R, 2K)
+    products = products.view(P, R, K2 // 2, 2).transpose(0, 1).reshape(R, -1, 2)  # (R, P·K, 2), the order of index
+    full = products.new_zeros(R, shape[0] * shape[1], 2).index_add(1, index, products)
+    return torch.view_as_complex(full).view(R, *shape)

@@ -24,7 +24,7 @@ from torch import nn
 
 from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_blocks, fft2_real, filter_subsampled
-from .periodized import EXACT_TOLERANCE, filter_subsample, support_plan
+from .periodized import exact_tolerance, filter_subsample, support_plan
 from .rectifier import phase_angles, rectify_phases
 
 __all__ = ["Scattering2D", "PATHS"]
@@ -149,7 +149,7 @@ class Scattering2D(nn.Module):
             self.register_buffer("sin_alpha", sin_alpha, persistent=False)
         if tolerance is not None and not 0 <= tolerance < 1:
             raise ValueError(f"tolerance must be None or in [0, 1), got {tolerance}")
-        self.tolerance = EXACT_TOLERANCE if tolerance is None else float(tolerance)
+        self.tolerance = None if tolerance is None else float(tolerance)
         self._plans: dict[tuple[torch.device, torch.dtype], dict[str, torch.Tensor]] = {}  # GPU path, per device and dtype
 
     @staticmethod
@@ -210,7 +210,11 @@ class Scattering2D(nn.Module):
                     out = torch.cat([self._scatter_gpu(x[start : start + chunk, 0], plan) for start in range(0, x.shape[0], chunk)])
                 return out.reshape(*batch_shape, *out.shape[1:])
             out = x.new_empty(x.shape[0], K, h, w)
-            buffers = {name: b.to(dtype) for name, b in self.named_buffers() if name.startswith(("psi", "phi", "cos", "sin"))}
+            # standard layout whatever the module's memory format (model.to(memory_format=channels_last) converts 4-D buffers)
+            buffers = {
+                name: b.to(dtype=dtype, memory_format=torch.contiguous_format)
+                for name, b in self.named_buffers() if name.startswith(("psi", "phi", "cos", "sin"))
+            }
             # CPU: batch chunks small enough for the working set (a few complex maps) to stay in cache;
             # accelerators: large chunks, bounded for memory.
             pixels = _CHUNK_PIXELS if x.device.type == "cpu" else _CHUNK_PIXELS_ACCELERATOR
@@ -233,18 +237,22 @@ class Scattering2D(nn.Module):
         if plan is not None:
             return plan
         bank = morlet_filter_bank(self.M_padded, self.N_padded, self.J, self.L)
+        tolerance = exact_tolerance(dtype) if self.tolerance is None else self.tolerance
         plan = {"psi0": bank.psi[0]}
         for j in range(self.J):
             plan[f"rows_{j}"], plan[f"cols_{j}"] = getattr(self, f"phi_rows_{j}"), getattr(self, f"phi_cols_{j}")
             if j:
-                plan[f"index_{j}"], plan[f"weights_{j}"] = support_plan(bank.psi[j], 2**j, self.tolerance, half=False)
+                plan[f"index_{j}"], plan[f"weights_{j}"] = support_plan(bank.psi[j], 2**j, tolerance, half=False)
             if self.max_order == 2:
                 psi_j = periodize_fourier(bank.psi[j + 1 :], j)
                 for k, j2 in enumerate(range(j + 1, self.J)):
-                    plan[f"index_{j}_{j2}"], plan[f"weights_{j}_{j2}"] = support_plan(psi_j[k], 2 ** (j2 - j), self.tolerance)
+                    plan[f"index_{j}_{j2}"], plan[f"weights_{j}_{j2}"] = support_plan(psi_j[k], 2 ** (j2 - j), tolerance)
         if self.phases is not None:
             plan["cos"], plan["sin"] = self.cos_alpha, self.sin_alpha
-        plan = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in plan.items()}
+        plan = {
+            k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
+            for k, v in plan.items()
+        }
         self._plans[key] = plan
         return plan
 
