@@ -7,7 +7,7 @@ an ``aten::`` event (an operator called from inside another one launches nothing
 - ``scattering``: ``Scattering2D(J=4, (256, 256), L=8, path="gpu")`` forward on a 1×3×256² image (no grad);
 - ``generator``: one training step (forward, backward, Adam step, atom renormalization) of the generator that
   ``python train.py +experiment=celeba`` builds (64² RGB, J=3, K=256, ADMM N=32), at batch 2, float32, on real
-  faces (see ``benchmarks/bench_gpu.py``, ``generator_step``);
+  faces (see ``benchmarks/bench_gpu.py``, ``generator_step``), its transforms on their GPU path;
 - ``texture``: one loss+gradient of ``PhaseHarmonicCovariance2D((256, 256), J=5)`` (the loss of
   :func:`gennet.stationary.synthesize`) at a Gaussian-model sample of the brick texture.
 
@@ -44,12 +44,21 @@ def count_operators(fn) -> int:
     )
 
 
+def use_gpu_paths(module: torch.nn.Module) -> None:
+    """Set ``path="gpu"`` on every transform of ``module`` that has two paths (what ``"auto"`` picks on a GPU)."""
+    for m in module.modules():
+        if getattr(m, "path", None) in ("auto", "cpu", "gpu") and hasattr(m, "resolved_path"):
+            m.path = "gpu"
+
+
 def workload(name: str):
     cpu = torch.device("cpu")
     if name == "scattering":
         return scattering_forward(1, 3, 256, 4, cpu, path="gpu")[0]
     if name == "generator":
-        return generator_step("sparse", 2, cpu)[0]
+        step, module = generator_step("sparse", 2, cpu)
+        use_gpu_paths(module)
+        return step
     return texture_loss_and_gradient(256, 5, cpu)
 
 

@@ -132,17 +132,25 @@ class RectifiedWavelet2D(nn.Module):
     ``inverse`` is the same linear map: the least-squares synthesis from the recovered coefficients.
 
     Filters are float64 non-persistent buffers (they follow ``.to(device)``); computations run in
-    the input's dtype (float32 or float64; half precision inputs are computed in float32).
+    the input's dtype (float32 or float64; half precision inputs are computed in float32). Any memory format.
+
+    **Paths** (same values, chosen by ``path`` on any device; ``"auto"``: ``"cpu"`` for CPU tensors, else ``"gpu"``).
+    CPU: per scale, the full-size products ``x̂ ψ̂_{j,θ}`` then the mean of their ``4^j`` aliases (and the tiled
+    spectra times ψ̂ in the synthesis). GPU: scale 0 as one broadcast product with the ``L`` filters, the other
+    scales and φ_J as one gather + batched matmul over the alias blocks where the filters exceed 1e-8 of their
+    peak (1e-17 in float64), and the transpose of that in the synthesis
+    (:mod:`~gennet.transforms.periodized`): no product larger than its output, a few operators per scale.
 
     Args:
         shape: ``(H, W)`` image size in pixels; both divisible by ``2**J``.
         J: number of scales, ``1 ≤ J`` and ``2**J ≤ min(H, W)``.
         L: number of orientations (θ = ℓπ/L).
         A: number of phases; even and ``≥ 4``.
+        path: ``"auto"``, ``"gpu"`` or ``"cpu"`` (above).
 
     Raises:
         ValueError: if ``2**J > min(H, W)`` or ``2**J`` does not divide ``H`` or ``W``, if ``A`` is odd
-            or ``< 4``, if ``L < 1``; in ``forward``/``inverse`` if the input shape does not match.
+            or ``< 4``, if ``L < 1``, an unknown ``path``; in ``forward``/``inverse`` if the input shape does not match.
     """
 
     def __init__(self, shape: tuple[int, int], J: int, L: int = 8, A: int = 4, path: str = "auto") -> None:
