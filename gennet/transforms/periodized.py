@@ -76,22 +76,27 @@ def support_plan(filter_hat: torch.Tensor, s: int, tolerance: float = 1e-8, half
     return index, weights.reshape(P, 2 * K, 2 * T)
 
 
-def filter_subsample(spectrum: torch.Tensor, index: torch.Tensor, weights: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+def filter_subsample(
+    spectrum: torch.Tensor, index: torch.Tensor, weights: torch.Tensor, shape: tuple[int, int], batch_major: bool = True
+) -> torch.Tensor:
     """``(1/s²) Σ_k ψ̂_t û_r`` over the kept alias blocks: the DFT of ``u ⋆ ψ_t`` subsampled by ``s``.
 
     Args:
         spectrum: ``(R, M, N')`` complex: the half (``N' = N//2 + 1``) or full spectra of ``R`` signals, as planned.
         index, weights: from :func:`support_plan` (weights in ``spectrum``'s real dtype, on its device).
         shape: ``(M/s, N/s)``, the output grid.
+        batch_major: return ``(R, T, M/s, N/s)`` (one transposing copy of the output); ``False``: the frequency-major
+            ``(M/s, N/s, R, T)`` the batched product writes (no copy; ``ifft2(…, dim=(0, 1))`` takes it as it is).
 
     Returns:
-        ``(R, T, M/s, N/s)`` complex, batch-major (ready for ``ifft2``). Differentiable.
+        Complex, ``(R, T, M/s, N/s)`` or ``(M/s, N/s, R, T)``. Differentiable.
     """
     R = spectrum.shape[0]
     P, K2, T2 = weights.shape
     gathered = torch.view_as_real(spectrum).reshape(R, -1, 2).index_select(1, index)  # (R, P·K, 2)
-    products = torch.bmm(gathered.view(R, P, K2).transpose(0, 1), weights)  # (P, R, 2T)
-    products = products.view(*shape, R, T2 // 2, 2).permute(2, 3, 0, 1, 4).contiguous()
+    products = torch.bmm(gathered.view(R, P, K2).transpose(0, 1), weights).view(*shape, R, T2 // 2, 2)  # (P, R, 2T)
+    if batch_major:
+        products = products.permute(2, 3, 0, 1, 4).contiguous()
     return torch.view_as_complex(products)
 
 

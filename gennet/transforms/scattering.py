@@ -307,10 +307,22 @@ class Scattering2D(nn.Module):
                 u = torch.fft.rfft2(modulus).reshape(R * L, *modulus.shape[-2:-1], -1)  # (R·L, M_j1, N_j1/2 + 1)
                 paths = []
                 for j2 in range(j1 + 1, J):
-                    z = filter_subsample(u, plan[f"index_{j1}_{j2}"], plan[f"weights_{j1}_{j2}"], (Mp >> j2, Np >> j2))
-                    paths.append(self._lowpass_gpu(torch.fft.ifft2(z).abs(), j2, plan))  # (R·L, L, M_J, N_J)
+                    # frequency-major (M_j2, N_j2, R·L, L) all along: no transposition of the largest maps
+                    z = filter_subsample(u, plan[f"index_{j1}_{j2}"], plan[f"weights_{j1}_{j2}"], (Mp >> j2, Np >> j2), False)
+                    paths.append(self._lowpass_frequency_major(torch.fft.ifft2(z, dim=(0, 1)).abs(), j2, plan))
                 second.append(torch.cat(paths, 1).reshape(R, -1, h, w))  # channels (θ1, j2, θ2)
         return torch.cat(first + second, 1)
+
+    @staticmethod
+    def _lowpass_frequency_major(u: torch.Tensor, j: int, plan: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(u ⋆ φ_J)`` on the 2^J grid, unpadded, for maps stored grid-first: ``(M_j, N_j, *rest)`` → ``(*rest, M_J, N_J)``.
+
+        The columns first, as one batched product over the rows (reading ``u`` once), then the rows as one product."""
+        M, N, rest = u.shape[0], u.shape[1], u.shape[2:]
+        cols_t = plan[f"cols_{j}"].t()  # (N_J, N_j)
+        v = torch.matmul(cols_t.expand(M, *cols_t.shape), u.reshape(M, N, -1))  # (M_j, N_J, X)
+        w = (plan[f"rows_{j}"] @ v.reshape(M, -1)).view(-1, cols_t.shape[0], *rest)  # (M_J, N_J, *rest)
+        return w.permute(*range(2, w.dim()), 0, 1)
 
     @staticmethod
     def _lowpass_gpu(u: torch.Tensor, j: int, plan: dict[str, torch.Tensor]) -> torch.Tensor:
