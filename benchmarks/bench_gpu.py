@@ -99,7 +99,7 @@ def profile(name: str, fn, device: torch.device, rows: int = 12) -> None:
     with torch_profile(activities=activities) as prof:
         fn()
         _sync(device)
-    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     say(f"--- profile: {name} (top {rows} by {key})")
     say(prof.key_averages().table(sort_by=key, row_limit=rows, max_name_column_width=60))
 

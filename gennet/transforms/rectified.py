@@ -223,6 +223,8 @@ class RectifiedWavelet2D(nn.Module):
                 filters = bank.phi[None] if j == self.J else bank.psi[j]
                 plan[f"index_{j}"], plan[f"weights_{j}"] = support_plan(filters, 2**j, tolerance, half=False)
                 plan[f"synthesis_{j}"] = plan[f"weights_{j}"] * 4**j
+            plan["cos"], plan["sin"] = self.cos_alpha.view(-1, 1, 1), self.sin_alpha.view(-1, 1, 1)
+            plan["recover"] = torch.stack((self.cos_alpha, self.sin_alpha)) * (4.0 / self.A)  # (2, A), recover_complex
             plan = {
                 k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
                 for k, v in plan.items()
@@ -264,7 +266,12 @@ class RectifiedWavelet2D(nn.Module):
     def forward(self, x: torch.Tensor) -> WaveletCoefficients:
         """``U x`` for images ``x: (B, C, H, W)`` (any memory format); see :class:`WaveletCoefficients` for the layout."""
         lowpass, complex_bands = self.complex_coefficients(x)
-        bands = tuple(rectify_phases(c, self.cos_alpha, self.sin_alpha) for c in complex_bands)
+        if self.resolved_path(lowpass) == "gpu":
+            plan = self._gpu_plan(lowpass.device, lowpass.dtype)
+            cos, sin = plan["cos"], plan["sin"]
+        else:
+            cos, sin = self.cos_alpha, self.sin_alpha
+        bands = tuple(rectify_phases(c, cos, sin) for c in complex_bands)
         return WaveletCoefficients(lowpass, bands)
 
     # -- U⁻¹ ------------------------------------------------------------------------------------
@@ -327,10 +334,14 @@ class RectifiedWavelet2D(nn.Module):
         B, C = lowpass.shape[:2]
         plan = self._gpu_plan(lowpass.device, dtype)
         synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
-        c0 = torch.fft.fft2(self.recover_complex(bands[0].to(dtype)))  # (B, C, L, H, W)
+        def recovered(band: torch.Tensor) -> torch.Tensor:  # recover_complex as one product over the A phases
+            re_im = plan["recover"] @ band.to(dtype).flatten(-2)  # (B, C, L, 2, h·w)
+            return torch.complex(re_im[..., 0, :], re_im[..., 1, :]).view(*band.shape[:3], *band.shape[-2:])
+
+        c0 = torch.fft.fft2(recovered(bands[0]))  # (B, C, L, H, W)
         wavelet_part = (c0 * plan["psi0"]).sum(2)
         for j in range(1, self.J):
-            c = torch.fft.fft2(self.recover_complex(bands[j].to(dtype))).flatten(0, 1)  # (B·C, L, H_j, W_j)
+            c = torch.fft.fft2(recovered(bands[j])).flatten(0, 1)  # (B·C, L, H_j, W_j)
             wavelet_part = wavelet_part + filter_upsample(c, plan[f"index_{j}"], plan[f"synthesis_{j}"], (self.H, self.W)).view(B, C, self.H, self.W)
         return synthesis, wavelet_part
 

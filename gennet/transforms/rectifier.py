@@ -19,8 +19,8 @@ def phase_angles(A: int, dtype: torch.dtype = torch.float64) -> tuple[torch.Tens
 def rectify_phases(c: torch.Tensor, cos_alpha: torch.Tensor, sin_alpha: torch.Tensor) -> torch.Tensor:
     """``ρ(cos α_a · Re c + sin α_a · Im c)`` for every phase: complex ``(..., h, w)`` → real ``(..., A, h, w)``.
 
-    ``ρ(t) = max(t, 0)``; ``cos_alpha`` and ``sin_alpha`` are ``(A,)`` (see :func:`phase_angles`), cast to the real
-    dtype of ``c``. The phases ``α`` and ``α + π`` give ``ρ(t) − ρ(−t) = t``, so for even ``A ≥ 4`` the complex ``c``
+    ``ρ(t) = max(t, 0)``; ``cos_alpha`` and ``sin_alpha`` are ``(A,)`` (see :func:`phase_angles`) or ``(A, 1, 1)``,
+    cast to the real dtype of ``c``. The phases ``α`` and ``α + π`` give ``ρ(t) − ρ(−t) = t``, so for even ``A ≥ 4`` the complex ``c``
     is a linear function of the output: ``c = (4/A) Σ_a e^{iα_a} ρ_a`` (DESIGN §2). Differentiable (ReLU's
     derivative, 0 at 0).
 
@@ -29,6 +29,12 @@ def rectify_phases(c: torch.Tensor, cos_alpha: torch.Tensor, sin_alpha: torch.Te
     """
     real = c.real.unsqueeze(-3)
     imag = c.imag.unsqueeze(-3)
-    cos = cos_alpha.to(real.dtype)[:, None, None]
-    sin = sin_alpha.to(real.dtype)[:, None, None]
-    return F.relu(torch.addcmul(cos * real, sin, imag))
+    return F.relu(torch.addcmul(_phase_column(cos_alpha, real.dtype) * real, _phase_column(sin_alpha, real.dtype), imag))
+
+
+def _phase_column(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``(A,)`` or ``(A, 1, 1)`` → ``(A, 1, 1)`` in ``dtype`` (no operator when it already is: the GPU paths pass
+    prepared tensors)."""
+    if t.dtype != dtype:
+        t = t.to(dtype)
+    return t if t.dim() == 3 else t.view(-1, 1, 1)

@@ -272,7 +272,7 @@ class Scattering2D(nn.Module):
                 for k, j2 in enumerate(range(j + 1, self.J)):
                     plan[f"index_{j}_{j2}"], plan[f"weights_{j}_{j2}"] = support_plan(psi_j[k], 2 ** (j2 - j), tolerance)
         if self.phases is not None:
-            plan["cos"], plan["sin"] = self.cos_alpha, self.sin_alpha
+            plan["cos"], plan["sin"] = self.cos_alpha.view(-1, 1, 1), self.sin_alpha.view(-1, 1, 1)
         plan = {
             k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
             for k, v in plan.items()
