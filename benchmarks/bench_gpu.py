@@ -257,7 +257,7 @@ def row_scattering(args, device) -> None:
             t_ref, m_ref, ref = timed(reference, device, args.warmup, args.reps)
             error = ((out - ref).norm() / ref.norm()).item()
             say(f"| {name} (fp32) | {t_ours * 1e3:.1f} ms (path {module.resolved_path(x)}; peak {_mb(m_ours)} MB) | "
-                f"kymatio {t_ref * 1e3:.1f} ms (peak {_mb(m_ref)} MB) | {t_ref / t_ours:.1f}× faster | "
+                f"kymatio {t_ref * 1e3:.1f} ms (peak {_mb(m_ref)} MB) | {t_ref / t_ours:.2f}× | "
                 f"CPU-designed path {t_cpu * 1e3:.1f} ms; rel. difference to kymatio {error:.1e} |")
             if args.profile:
                 profile(name, ours, device)
