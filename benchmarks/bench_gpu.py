@@ -272,7 +272,8 @@ def row_generator(args, device) -> None:
     overrides = ("model.num_atoms=16", "model.n_layers=4") if args.quick else ()
     for bf16 in (True, False):
         precision = "bf16 autocast" if bf16 else "fp32"
-        name = f"generator training step, +experiment=celeba ({size}² RGB, J=3, K=256, ADMM N=32), batch {batch}, {precision}"
+        model = "K=16, ADMM N=4: quick" if args.quick else "K=256, ADMM N=32"
+        name = f"generator training step, +experiment=celeba ({size}² RGB, J=3, {model}), batch {batch}, {precision}"
         try:
             results = {}
             for architecture in ("sparse", "cnn"):
