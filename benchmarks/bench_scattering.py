@@ -6,8 +6,10 @@ Claims (CPU, float32, ``torch.set_num_threads(threads)``): the forward pass of
 building the filter bank (``morlet_filter_bank``, cache cleared) is ≥ 20× faster than kymatio's
 ``filter_bank`` at the padded size, matching it to ≤ 1e-6 (max error relative to each filter's max).
 Runs alternate between kymatio and ours; times are the minimum over ``--repeats`` runs.
+The CPU cases run the CPU path (``path="auto"`` on CPU inputs); ``--gpu-path-on-cpu`` adds the GPU path on them.
 When a CUDA device is visible (or ``--device cuda``), the forward pass is also timed there at
-128×3×256², J=4, L=8 (goal ≥ 10×), with ``torch.cuda.synchronize`` around each run.
+128×3×256², J=4, L=8 (goal ≥ 10×), on the GPU path and on the CPU path, with ``torch.cuda.synchronize`` around
+each run.
 
     python benchmarks/bench_scattering.py --repeats 5 --threads 2
 """
@@ -60,17 +62,17 @@ def _alternate(kymatio_fn, ours_fn, repeats: int) -> tuple[float, float]:
     return min(t_kymatio), min(t_ours)
 
 
-def bench_forward(B: int, C: int, size: int, J: int, L: int, repeats: int, device: str = "cpu") -> None:
+def bench_forward(B: int, C: int, size: int, J: int, L: int, repeats: int, device: str = "cpu", path: str = "auto") -> None:
     x = (torch.rand(B, C, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
     kymatio = ScatteringTorch2D(J, (size, size), L=L).to(device)
-    ours = Scattering2D(J, (size, size), L=L).to(device)
+    ours = Scattering2D(J, (size, size), L=L, path=path).to(device)
     with torch.no_grad():
         reference, out = kymatio(x), ours(x)
         error = ((out - reference).norm() / reference.norm()).item()
         t_kymatio, t_ours = _alternate(lambda: kymatio(x), lambda: ours(x), repeats)
     print(
-        f"forward {B}×{C}×{size}², J={J}, L={L} ({device}): kymatio {t_kymatio:.3f} s, ours {t_ours:.3f} s, "
-        f"speed-up {t_kymatio / t_ours:.2f}×, rel. error {error:.1e}"
+        f"forward {B}×{C}×{size}², J={J}, L={L} ({device}, {ours.resolved_path(x)} path): kymatio {t_kymatio:.3f} s, "
+        f"ours {t_ours:.3f} s, speed-up {t_kymatio / t_ours:.2f}×, rel. error {error:.1e}"
     )
 
 
@@ -101,17 +103,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else None,
-                        help="also time the GPU case on this device (default: cuda when available)")
+                        help="also time the GPU case on this device, both paths (default: cuda when available)")
+    parser.add_argument("--gpu-path-on-cpu", action="store_true", help="also time the GPU path on the CPU cases")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, min of {args.repeats} alternating runs")
     for B, C, size, J, L in CASES:
         bench_forward(B, C, size, J, L, args.repeats)
+    if args.gpu_path_on_cpu:
+        for B, C, size, J, L in CASES:
+            bench_forward(B, C, size, J, L, args.repeats, path="gpu")
     bench_filter_bank(128, 4, 8, args.repeats)
     if args.device:
         print(f"device {args.device}: {torch.cuda.get_device_name() if 'cuda' in args.device else args.device}")
         for B, C, size, J, L in GPU_CASES:
-            bench_forward(B, C, size, J, L, args.repeats, args.device)
+            for path in ("gpu", "cpu"):
+                bench_forward(B, C, size, J, L, args.repeats, args.device, path)
 
 
 if __name__ == "__main__":

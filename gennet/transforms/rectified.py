@@ -11,7 +11,6 @@ networks", Information and Inference 2020.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -21,6 +20,8 @@ from torch import nn
 
 from .filters import morlet_filter_bank
 from .fourier import alias_mean, fft2_real, negate_frequency, tile
+from .periodized import exact_tolerance, filter_subsample, filter_upsample, support_plan
+from .rectifier import phase_angles, rectify_phases
 
 __all__ = ["WaveletCoefficients", "RectifiedWavelet2D", "check_image_shape"]
 
@@ -131,21 +132,32 @@ class RectifiedWavelet2D(nn.Module):
     ``inverse`` is the same linear map: the least-squares synthesis from the recovered coefficients.
 
     Filters are float64 non-persistent buffers (they follow ``.to(device)``); computations run in
-    the input's dtype (float32 or float64; half precision inputs are computed in float32).
+    the input's dtype (float32 or float64; half precision inputs are computed in float32). Any memory format.
+
+    **Paths** (same values, chosen by ``path`` on any device; ``"auto"``: ``"cpu"`` for CPU tensors, else ``"gpu"``).
+    CPU: per scale, the full-size products ``x̂ ψ̂_{j,θ}`` then the mean of their ``4^j`` aliases (and the tiled
+    spectra times ψ̂ in the synthesis). GPU: scale 0 as one broadcast product with the ``L`` filters, the other
+    scales and φ_J as one gather + batched matmul over the alias blocks where the filters exceed 1e-8 of their
+    peak (1e-17 in float64), and the transpose of that in the synthesis
+    (:mod:`~gennet.transforms.periodized`): no product larger than its output, a few operators per scale.
 
     Args:
         shape: ``(H, W)`` image size in pixels; both divisible by ``2**J``.
         J: number of scales, ``1 ≤ J`` and ``2**J ≤ min(H, W)``.
         L: number of orientations (θ = ℓπ/L).
         A: number of phases; even and ``≥ 4``.
+        path: ``"auto"``, ``"gpu"`` or ``"cpu"`` (above).
 
     Raises:
         ValueError: if ``2**J > min(H, W)`` or ``2**J`` does not divide ``H`` or ``W``, if ``A`` is odd
-            or ``< 4``, if ``L < 1``; in ``forward``/``inverse`` if the input shape does not match.
+            or ``< 4``, if ``L < 1``, an unknown ``path``; in ``forward``/``inverse`` if the input shape does not match.
     """
 
-    def __init__(self, shape: tuple[int, int], J: int, L: int = 8, A: int = 4) -> None:
+    def __init__(self, shape: tuple[int, int], J: int, L: int = 8, A: int = 4, path: str = "auto") -> None:
         super().__init__()
+        if path not in ("auto", "gpu", "cpu"):
+            raise ValueError(f"path must be one of ('auto', 'gpu', 'cpu'), got {path!r}")
+        self.path = path
         self.H, self.W = check_image_shape(tuple(shape), J)
         if L < 1:
             raise ValueError(f"L must be ≥ 1, got L={L}")
@@ -155,12 +167,13 @@ class RectifiedWavelet2D(nn.Module):
             )
         self.J, self.L, self.A = int(J), int(L), int(A)
         bank = morlet_filter_bank(self.H, self.W, self.J, self.L)
-        alpha = 2 * math.pi * torch.arange(self.A, dtype=torch.float64) / self.A
+        cos_alpha, sin_alpha = phase_angles(self.A)
         self.register_buffer("psi_hat", bank.psi.clone(), persistent=False)
         self.register_buffer("phi_hat", bank.phi.clone(), persistent=False)
-        self.register_buffer("cos_alpha", torch.cos(alpha), persistent=False)
-        self.register_buffer("sin_alpha", torch.sin(alpha), persistent=False)
+        self.register_buffer("cos_alpha", cos_alpha, persistent=False)
+        self.register_buffer("sin_alpha", sin_alpha, persistent=False)
         self._dual: torch.Tensor | None = None
+        self._plans: dict[tuple[torch.device, torch.dtype], dict[str, torch.Tensor]] = {}  # GPU path, per device and dtype
 
     # -- shapes ---------------------------------------------------------------------------------
     @property
@@ -187,14 +200,62 @@ class RectifiedWavelet2D(nn.Module):
         return self._dual
 
     # -- U --------------------------------------------------------------------------------------
+    def resolved_path(self, t: torch.Tensor) -> str:
+        """``"gpu"`` or ``"cpu"``: the path taken for an input ``t`` (``path="auto"`` follows ``t``'s device)."""
+        if self.path != "auto":
+            return self.path
+        return "cpu" if t.device.type == "cpu" else "gpu"
+
+    def _gpu_plan(self, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        """The GPU path's filters in ``dtype`` on ``device``, built once per device and dtype.
+
+        ``psi0`` ``(L, H, W)``: ψ̂_{0,θ}; ``index_j`` / ``weights_j``: :func:`~gennet.transforms.periodized.support_plan`
+        of ψ̂_{j,θ} (subsampling 2^j) for ``j ≥ 1`` and of φ̂_J (``j = J``, subsampling 2^J), on full spectra;
+        ``synthesis_j``: the same weights times ``4^j`` (the synthesis ``Σ_θ ψ̂_θ tile(ĉ_θ)`` of ``inverse``).
+        """
+        key = (torch.device(device), dtype)
+        plan = self._plans.get(key)
+        if plan is None:
+            bank = morlet_filter_bank(self.H, self.W, self.J, self.L)
+            tolerance = exact_tolerance(dtype)
+            plan = {"psi0": bank.psi[0]}
+            for j in range(1, self.J + 1):
+                filters = bank.phi[None] if j == self.J else bank.psi[j]
+                plan[f"index_{j}"], plan[f"weights_{j}"] = support_plan(filters, 2**j, tolerance, half=False)
+                plan[f"synthesis_{j}"] = plan[f"weights_{j}"] * 4**j
+            plan["cos"], plan["sin"] = self.cos_alpha.view(-1, 1, 1), self.sin_alpha.view(-1, 1, 1)
+            plan["recover"] = torch.stack((self.cos_alpha, self.sin_alpha)) * (4.0 / self.A)  # (2, A), recover_complex
+            plan = {
+                k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
+                for k, v in plan.items()
+            }
+            self._plans[key] = plan
+        return plan
+
     def complex_coefficients(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``(x ⋆ φ_J ↓2^J, [x ⋆ ψ_{j,θ} ↓2^j]_j)``: the linear frame coefficients ``T x``.
 
         Returns ``lowpass (B, C, H/2^J, W/2^J)`` real and, per scale, ``(B, C, L, H/2^j, W/2^j)`` complex.
+
+        CPU path: the full-size products ``x̂ ψ̂`` of a scale, then the mean of their aliases. GPU path: scale 0 as one
+        broadcast product with the ``L`` filters; scales ``j ≥ 1`` and the low-pass as one gather + batched matmul
+        over the alias blocks where the filters live (:func:`~gennet.transforms.periodized.filter_subsample`): about
+        4 operators per scale, no product larger than its output.
         """
         self._check_image(x)
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.to(self._work_dtype(x))
+            if self.resolved_path(x) == "gpu":
+                B, C, H, W = x.shape
+                plan = self._gpu_plan(x.device, x.dtype)
+                spectrum = torch.fft.fft2(x.reshape(B * C, H, W))
+                low = filter_subsample(spectrum, plan[f"index_{self.J}"], plan[f"weights_{self.J}"], self.coarse_shape)
+                lowpass = torch.fft.ifft2(low).real.view(B, C, *self.coarse_shape)
+                bands = [torch.fft.ifft2(spectrum.unsqueeze(1) * plan["psi0"]).view(B, C, self.L, H, W)]
+                for j in range(1, self.J):
+                    z = filter_subsample(spectrum, plan[f"index_{j}"], plan[f"weights_{j}"], self.band_shape(j))
+                    bands.append(torch.fft.ifft2(z).view(B, C, self.L, *self.band_shape(j)))
+                return lowpass, bands
             spectrum = fft2_real(x)
             phi = self.phi_hat.to(x.dtype)
             lowpass = torch.fft.ifft2(alias_mean(spectrum * phi, 2**self.J)).real
@@ -203,13 +264,14 @@ class RectifiedWavelet2D(nn.Module):
         return lowpass, bands
 
     def forward(self, x: torch.Tensor) -> WaveletCoefficients:
-        """``U x`` for images ``x: (B, C, H, W)``; see :class:`WaveletCoefficients` for the layout."""
+        """``U x`` for images ``x: (B, C, H, W)`` (any memory format); see :class:`WaveletCoefficients` for the layout."""
         lowpass, complex_bands = self.complex_coefficients(x)
-        cos = self.cos_alpha.to(lowpass.dtype)[:, None, None]
-        sin = self.sin_alpha.to(lowpass.dtype)[:, None, None]
-        bands = tuple(
-            F.relu(cos * c.real.unsqueeze(-3) + sin * c.imag.unsqueeze(-3)) for c in complex_bands
-        )
+        if self.resolved_path(lowpass) == "gpu":
+            plan = self._gpu_plan(lowpass.device, lowpass.dtype)
+            cos, sin = plan["cos"], plan["sin"]
+        else:
+            cos, sin = self.cos_alpha, self.sin_alpha
+        bands = tuple(rectify_phases(c, cos, sin) for c in complex_bands)
         return WaveletCoefficients(lowpass, bands)
 
     # -- U⁻¹ ------------------------------------------------------------------------------------
@@ -244,13 +306,16 @@ class RectifiedWavelet2D(nn.Module):
         with torch.autocast(device_type=lowpass.device.type, enabled=False):
             dtype = self._work_dtype(lowpass)
             lowpass = lowpass.to(dtype)
-            # T*: synthesis with the (real-in-Fourier) filters; zero insertion = tiling of the spectrum.
-            synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
-            psi = self.psi_hat.to(dtype)
-            wavelet_part = 0
-            for j, band in enumerate(bands):
-                c = self.recover_complex(band.to(dtype))  # (B, C, L, H_j, W_j)
-                wavelet_part = wavelet_part + (psi[j] * tile(torch.fft.fft2(c), 2**j)).sum(2)
+            if self.resolved_path(lowpass) == "gpu":
+                synthesis, wavelet_part = self._synthesis_gpu(lowpass, bands, dtype)
+            else:
+                # T*: synthesis with the (real-in-Fourier) filters; zero insertion = tiling of the spectrum.
+                synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
+                psi = self.psi_hat.to(dtype)
+                wavelet_part = 0
+                for j, band in enumerate(bands):
+                    c = self.recover_complex(band.to(dtype))  # (B, C, L, H_j, W_j)
+                    wavelet_part = wavelet_part + (psi[j] * tile(torch.fft.fft2(c), 2**j)).sum(2)
             # Real part in space = Hermitian symmetrization in Fourier.
             synthesis = synthesis + 0.5 * (wavelet_part + negate_frequency(wavelet_part).conj())
             # (T*T)⁻¹, block by block over alias classes; the blocks are real.
@@ -259,6 +324,26 @@ class RectifiedWavelet2D(nn.Module):
             solved = torch.einsum("npq,bcnqt->bcnpt", self.dual_blocks().to(dtype), grouped)
             spectrum = _from_classes(torch.view_as_complex(solved.contiguous()), s, self.H, self.W)
             return torch.fft.ifft2(spectrum).real
+
+    def _synthesis_gpu(self, lowpass: torch.Tensor, bands, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """``T*`` of the GPU path: ``(φ̂_J · tile(ŷ_φ), Σ_j Σ_θ ψ̂_{j,θ} · tile(ĉ_{j,θ}))``, both ``(B, C, H, W)`` complex.
+
+        Scale 0 is one broadcast product summed over θ; scales ``j ≥ 1`` one batched matmul over the alias blocks
+        where the filters live (:func:`~gennet.transforms.periodized.filter_upsample`), accumulated in one spectrum.
+        """
+        B, C = lowpass.shape[:2]
+        plan = self._gpu_plan(lowpass.device, dtype)
+        synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
+        def recovered(band: torch.Tensor) -> torch.Tensor:  # recover_complex as one product over the A phases
+            re_im = plan["recover"] @ band.to(dtype).flatten(-2)  # (B, C, L, 2, h·w)
+            return torch.complex(re_im[..., 0, :], re_im[..., 1, :]).view(*band.shape[:3], *band.shape[-2:])
+
+        c0 = torch.fft.fft2(recovered(bands[0]))  # (B, C, L, H, W)
+        wavelet_part = (c0 * plan["psi0"]).sum(2)
+        for j in range(1, self.J):
+            c = torch.fft.fft2(recovered(bands[j])).flatten(0, 1)  # (B·C, L, H_j, W_j)
+            wavelet_part = wavelet_part + filter_upsample(c, plan[f"index_{j}"], plan[f"synthesis_{j}"], (self.H, self.W)).view(B, C, self.H, self.W)
+        return synthesis, wavelet_part
 
     def upsample_lowpass(self, lowpass: torch.Tensor) -> torch.Tensor:
         """The image seen through the low-pass channel alone: ``x ⋆ φ_J`` band-limited-interpolated to ``H × W``.

@@ -8,16 +8,27 @@ scattering convolution networks", TPAMI 2013; kymatio 0.3.0 (Andreux et al., JML
 filters, padding and output layout reproduced here; phase scattering: J. Zarka, L. Thiry, T. Angles,
 S. Mallat, "Deep network classification by scattering and dictionary learning", ICLR 2020.
 
-Implementation (CPU speed, same values as kymatio): spectra of real maps come from ``rfft2`` and Hermitian
-symmetry; the real ψ̂ multiply interleaved (re, im) pairs and the subsampling (mean of aliases) is
-accumulated block by block, never forming the full-size product; the low-pass ``φ_J`` is separable, so
-``(u ⋆ φ_J)`` subsampled is two small real matrix products; the batch is cut into chunks and the
-orientations θ1 visited one at a time so that the working set stays in cache (benchmarks/bench_scattering.py).
+Two implementations of the same values (kymatio's, ≤ 1e-6 relative), chosen by ``path`` on any device:
+
+- ``"cpu"`` (designed for CPU caches): spectra of real maps come from ``rfft2`` and Hermitian symmetry; the real ψ̂
+  multiply interleaved (re, im) pairs and the subsampling (mean of aliases) is accumulated block by block, never
+  forming the full-size product; the batch is cut into chunks and the orientations θ1 visited one at a time so
+  that the working set stays in cache (~2.9× kymatio on 2 CPU threads, benchmarks/bench_scattering.py). Many
+  small operators (7,579 at J=4): launch-bound on a GPU.
+- ``"gpu"`` (few, large kernels): per scale j1 one product of the input spectrum with the ``L`` filters (j1 = 0)
+  or one gather + batched matmul over the alias blocks where they live (j1 ≥ 1,
+  :mod:`~gennet.transforms.periodized`), one inverse FFT, one modulus, one low-pass for all θ1; per pair
+  (j1, j2) the ``rfft2`` half spectra of the ``L`` moduli, one gather + batched matmul with the ``L`` filters
+  ψ_{j2,θ2} for all ``L²`` paths at once (only the blocks where a filter exceeds 1e-8 of its peak: 14 of 64 at
+  j2 − j1 = 3), one inverse FFT, one modulus, one low-pass — 154 aten operators per forward at J=4 (256², L=8).
+  Memory traffic is dominated by the order-2 maps at resolution j2 = 1 (``B·C·L²`` complex maps of
+  ``(M/2)²``); no product larger than its output is formed.
+
+Both: the low-pass ``φ_J`` is separable, so ``(u ⋆ φ_J)`` subsampled is two small real matrix products.
 """
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
@@ -25,8 +36,13 @@ from torch import nn
 
 from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_blocks, fft2_real, filter_subsampled
+from .periodized import exact_tolerance, filter_subsample, support_plan
+from .rectifier import phase_angles, rectify_phases
 
-__all__ = ["Scattering2D"]
+__all__ = ["Scattering2D", "PATHS"]
+
+#: ``path`` of :class:`Scattering2D`: ``"auto"`` picks ``"cpu"`` for CPU inputs and ``"gpu"`` on any other device.
+PATHS = ("auto", "gpu", "cpu")
 
 
 def _padded_size(size: int, J: int) -> int:
@@ -91,14 +107,38 @@ class Scattering2D(nn.Module):
         L: number of orientations.
         max_order: 1 or 2.
         phases: ``None`` (modulus, kymatio's transform) or the number of phases ``A``.
+        path: ``"auto"`` (``"cpu"`` for CPU inputs, ``"gpu"`` on any other device), ``"gpu"`` or ``"cpu"`` (see the
+            module docstring); both give the same values and gradients, on any device.
+        tolerance: GPU path only: alias blocks where every filter is below ``tolerance`` × its peak are skipped.
+            ``None``: 1e-8 in float32, 1e-17 in float64 (exact to rounding). A larger value is a cropped-support
+            approximation; measured at J=4 on 256² photographs: 1e-3 → 1.9e-7 relative to kymatio (as exact,
+            9 instead of 14 blocks where j2 − j1 ≥ 2), 1e-2 → 1.9e-5 (worst channel 1.2e-3; 4 blocks everywhere).
+
+    Input memory format: any (``channels_last``, non-contiguous views), also after ``module.to(memory_format=…)``.
+    Filters: float64 non-persistent buffers (CPU path) and, for the GPU path, plans built on first use per
+    device and dtype (a few MB to ~100 MB at 512², J=5). Computation in float32 (float64 inputs in float64; half
+    precision inputs and autocast are computed in float32).
 
     Raises:
         ValueError: for ``2**J`` larger than the image, ``max_order`` not in {1, 2}, ``L < 1``, a phase
-            count that is not even and ≥ 4; in ``forward`` for an input of the wrong size.
+            count that is not even and ≥ 4, an unknown ``path``, a ``tolerance`` outside [0, 1); in ``forward``
+            for an input of the wrong size.
     """
 
-    def __init__(self, J: int, shape: tuple[int, int], L: int = 8, max_order: int = 2, phases: int | None = None) -> None:
+    def __init__(
+        self,
+        J: int,
+        shape: tuple[int, int],
+        L: int = 8,
+        max_order: int = 2,
+        phases: int | None = None,
+        path: str = "auto",
+        tolerance: float | None = None,
+    ) -> None:
         super().__init__()
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        self.path = path
         M, N = (int(s) for s in shape)
         if J < 1 or 2**J > min(M, N):
             raise ValueError(f"J={J} does not fit images of size {M}×{N}: need 1 ≤ J and 2**J ≤ min(M, N)")
@@ -128,9 +168,13 @@ class Scattering2D(nn.Module):
                 for k, j2 in enumerate(range(j + 1, self.J)):
                     self.register_buffer(f"psi_{j}_{j2}", alias_blocks(psi_j[k], 2 ** (j2 - j)), persistent=False)
         if phases is not None:
-            alpha = 2 * math.pi * torch.arange(phases, dtype=torch.float64) / phases
-            self.register_buffer("cos_alpha", torch.cos(alpha), persistent=False)
-            self.register_buffer("sin_alpha", torch.sin(alpha), persistent=False)
+            cos_alpha, sin_alpha = phase_angles(phases)
+            self.register_buffer("cos_alpha", cos_alpha, persistent=False)
+            self.register_buffer("sin_alpha", sin_alpha, persistent=False)
+        if tolerance is not None and not 0 <= tolerance < 1:
+            raise ValueError(f"tolerance must be None or in [0, 1), got {tolerance}")
+        self.tolerance = None if tolerance is None else float(tolerance)
+        self._plans: dict[tuple[torch.device, torch.dtype], dict[str, torch.Tensor]] = {}  # GPU path, per device and dtype
 
     @staticmethod
     def _lowpass_matrices(phi_hat: torch.Tensor, s: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -149,6 +193,12 @@ class Scattering2D(nn.Module):
             matrices.append(kernel[(samples[:, None] - torch.arange(size)[None, :]) % size])
         return matrices[0], matrices[1].T.contiguous()
 
+    def resolved_path(self, x: torch.Tensor) -> str:
+        """``"gpu"`` or ``"cpu"``: the path ``forward(x)`` takes (``path="auto"`` follows ``x``'s device)."""
+        if self.path != "auto":
+            return self.path
+        return "cpu" if x.device.type == "cpu" else "gpu"
+
     @property
     def output_shape(self) -> tuple[int, int, int]:
         """``(K, M_J, N_J)``: channels per input channel and the output grid."""
@@ -164,17 +214,31 @@ class Scattering2D(nn.Module):
         return buffers[f"phi_rows_{j}"] @ u @ buffers[f"phi_cols_{j}"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``S_J x``: ``(*batch, M, N)`` → ``(*batch, K, M_J, N_J)`` (see the class docstring)."""
+        """``S_J x``: ``(*batch, M, N)`` → ``(*batch, K, M_J, N_J)`` (see the class docstring); any memory format."""
         if x.dim() < 2 or tuple(x.shape[-2:]) != (self.M, self.N):
             raise ValueError(f"expected input of shape (..., {self.M}, {self.N}), got {tuple(x.shape)}")
         batch_shape = x.shape[:-2]
         dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
         K, h, w = self.output_shape
+        gpu = self.resolved_path(x) == "gpu"
         with torch.autocast(device_type=x.device.type, enabled=False):
-            x = x.reshape(-1, 1, self.M, self.N).to(dtype)
+            # (B, 1, M, N) in the standard layout whatever the input's strides (channels_last, slices, …)
+            x = x.to(dtype).reshape(-1, 1, self.M, self.N).contiguous()
             x = _reflect_pad(x, self.pads, (self.M, self.N))  # (B, 1, Mp, Np)
+            if gpu:
+                plan = self._gpu_plan(x.device, dtype)
+                chunk = max(1, _CHUNK_PIXELS_ACCELERATOR // (self.M_padded * self.N_padded))
+                if x.shape[0] <= chunk:
+                    out = self._scatter_gpu(x[:, 0], plan)
+                else:
+                    out = torch.cat([self._scatter_gpu(x[start : start + chunk, 0], plan) for start in range(0, x.shape[0], chunk)])
+                return out.reshape(*batch_shape, *out.shape[1:])
             out = x.new_empty(x.shape[0], K, h, w)
-            buffers = {name: b.to(dtype) for name, b in self.named_buffers() if name.startswith(("psi", "phi", "cos", "sin"))}
+            # standard layout whatever the module's memory format (model.to(memory_format=channels_last) converts 4-D buffers)
+            buffers = {
+                name: b.to(dtype=dtype, memory_format=torch.contiguous_format)
+                for name, b in self.named_buffers() if name.startswith(("psi", "phi", "cos", "sin"))
+            }
             # CPU: batch chunks small enough for the working set (a few complex maps) to stay in cache;
             # accelerators: large chunks, bounded for memory.
             pixels = _CHUNK_PIXELS if x.device.type == "cpu" else _CHUNK_PIXELS_ACCELERATOR
@@ -182,6 +246,88 @@ class Scattering2D(nn.Module):
             for start in range(0, x.shape[0], chunk):
                 self._scatter(x[start : start + chunk], out[start : start + chunk], buffers)
         return out.reshape(*batch_shape, *out.shape[1:])
+
+    # -- GPU path -------------------------------------------------------------------------------------------------
+    def _gpu_plan(self, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        """The filters of the GPU path in ``dtype`` on ``device`` (built once per device and dtype, then cached).
+
+        ``psi0``: ``(L, Mp, Np)`` ψ̂_{0,θ}; ``index_j`` / ``weights_j``: :func:`~gennet.transforms.periodized.support_plan`
+        of ψ̂_{j,θ} (full spectrum of ``x``, subsampling ``2^j``) for ``j ≥ 1``; ``index_j1_j2`` / ``weights_j1_j2``:
+        of ψ̂_{j2,θ} periodized at resolution ``j1`` (half spectra of ``|x ⋆ ψ_{j1}|``, subsampling ``2^{j2−j1}``);
+        ``rows_j`` / ``cols_j``: the separable low-pass; ``cos``/``sin``: the phases.
+        """
+        key = (torch.device(device), dtype)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        bank = morlet_filter_bank(self.M_padded, self.N_padded, self.J, self.L)
+        tolerance = exact_tolerance(dtype) if self.tolerance is None else self.tolerance
+        plan = {"psi0": bank.psi[0]}
+        for j in range(self.J):
+            plan[f"rows_{j}"], plan[f"cols_{j}"] = getattr(self, f"phi_rows_{j}"), getattr(self, f"phi_cols_{j}")
+            if j:
+                plan[f"index_{j}"], plan[f"weights_{j}"] = support_plan(bank.psi[j], 2**j, tolerance, half=False)
+            if self.max_order == 2:
+                psi_j = periodize_fourier(bank.psi[j + 1 :], j)
+                for k, j2 in enumerate(range(j + 1, self.J)):
+                    plan[f"index_{j}_{j2}"], plan[f"weights_{j}_{j2}"] = support_plan(psi_j[k], 2 ** (j2 - j), tolerance)
+        if self.phases is not None:
+            plan["cos"], plan["sin"] = self.cos_alpha.view(-1, 1, 1), self.sin_alpha.view(-1, 1, 1)
+        plan = {
+            k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
+            for k, v in plan.items()
+        }
+        self._plans[key] = plan
+        return plan
+
+    def _scatter_gpu(self, x: torch.Tensor, plan: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``S_J x`` ``(R, K, M_J, N_J)`` of the padded images ``x`` ``(R, Mp, Np)``, all orientations and paths of a
+        resolution at once: per scale ``j1`` one product (or one gather + batched matmul) with the ``L`` filters, one
+        inverse FFT, one modulus, one low-pass; per pair ``(j1, j2)`` one gather + batched matmul with the ``L``
+        filters ψ_{j2, θ2} applied to the ``L`` maps ``|x ⋆ ψ_{j1, θ1}|`` (all ``L²`` paths), one inverse FFT, one
+        modulus, one low-pass — about 10 operators per scale and per pair."""
+        R, Mp, Np = x.shape
+        J, L = self.J, self.L
+        _, h, w = self.output_shape
+        spectrum = torch.fft.fft2(x)  # (R, Mp, Np) complex
+        first, second = [self._lowpass_gpu(x, 0, plan).unsqueeze(1)], []
+        for j1 in range(J):
+            if j1 == 0:
+                c = torch.fft.ifft2(spectrum.unsqueeze(1) * plan["psi0"])  # (R, L, Mp, Np)
+            else:
+                shape = (Mp >> j1, Np >> j1)
+                c = torch.fft.ifft2(filter_subsample(spectrum, plan[f"index_{j1}"], plan[f"weights_{j1}"], shape))
+            modulus = c.abs()  # (R, L, M_j1, N_j1)
+            if self.phases is None:
+                first.append(self._lowpass_gpu(modulus, j1, plan))
+            else:
+                rectified = rectify_phases(c, plan["cos"], plan["sin"])  # (R, L, A, M_j1, N_j1)
+                first.append(self._lowpass_gpu(rectified, j1, plan).reshape(R, -1, h, w))
+            if self.max_order == 2 and j1 < J - 1:
+                u = torch.fft.rfft2(modulus).reshape(R * L, *modulus.shape[-2:-1], -1)  # (R·L, M_j1, N_j1/2 + 1)
+                paths = []
+                for j2 in range(j1 + 1, J):
+                    # frequency-major (M_j2, N_j2, R·L, L) all along: no transposition of the largest maps
+                    z = filter_subsample(u, plan[f"index_{j1}_{j2}"], plan[f"weights_{j1}_{j2}"], (Mp >> j2, Np >> j2), False)
+                    paths.append(self._lowpass_frequency_major(torch.fft.ifft2(z, dim=(0, 1)).abs(), j2, plan))
+                second.append(torch.cat(paths, 1).reshape(R, -1, h, w))  # channels (θ1, j2, θ2)
+        return torch.cat(first + second, 1)
+
+    @staticmethod
+    def _lowpass_frequency_major(u: torch.Tensor, j: int, plan: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(u ⋆ φ_J)`` on the 2^J grid, unpadded, for maps stored grid-first: ``(M_j, N_j, *rest)`` → ``(*rest, M_J, N_J)``.
+
+        The columns first, as one batched product over the rows (reading ``u`` once), then the rows as one product."""
+        M, N, rest = u.shape[0], u.shape[1], u.shape[2:]
+        cols_t = plan[f"cols_{j}"].t()  # (N_J, N_j)
+        v = torch.matmul(cols_t.expand(M, *cols_t.shape), u.reshape(M, N, -1))  # (M_j, N_J, X)
+        w = (plan[f"rows_{j}"] @ v.reshape(M, -1)).view(-1, cols_t.shape[0], *rest)  # (M_J, N_J, *rest)
+        return w.permute(*range(2, w.dim()), 0, 1)
+
+    @staticmethod
+    def _lowpass_gpu(u: torch.Tensor, j: int, plan: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(u ⋆ φ_J)`` on the 2^J grid, unpadded: ``(..., M_j, N_j) → (..., M_J, N_J)``, the wide product first."""
+        return plan[f"rows_{j}"] @ (u @ plan[f"cols_{j}"])
 
     def _scatter(self, x: torch.Tensor, out: torch.Tensor, buffers: dict[str, torch.Tensor]) -> None:
         """Fill ``out`` ``(B, K, M_J, N_J)`` with ``S_J x`` for the padded ``x`` ``(B, 1, Mp, Np)``, one θ1 at a time."""
@@ -200,9 +346,7 @@ class Scattering2D(nn.Module):
                 if self.phases is None:
                     out[:, 1 + n1 : 2 + n1] = self._lowpass(modulus, j1, buffers)
                 else:
-                    cos = buffers["cos_alpha"][:, None, None]
-                    sin = buffers["sin_alpha"][:, None, None]
-                    rectified = F.relu(cos * c.real + sin * c.imag)  # (B, A, M_j1, N_j1)
+                    rectified = rectify_phases(c[:, 0], buffers["cos_alpha"], buffers["sin_alpha"])  # (B, A, M_j1, N_j1)
                     out[:, 1 + n1 * A : 1 + (n1 + 1) * A] = self._lowpass(rectified, j1, buffers)
                 if width:
                     u1 = fft2_real(modulus)  # (B, 1, M_j1, N_j1)

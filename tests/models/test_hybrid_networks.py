@@ -29,6 +29,26 @@ def test_scat_resnet10_has_the_papers_parameter_count_and_grid():
     assert count(ResNet18((224, 224), 3, 1000, stem="imagenet")) == count(resnet18(weights=None)) == 11_689_512
 
 
+@pytest.mark.parametrize("path", ["cpu", "gpu"])
+def test_hybrid_trains_in_channels_last(path):
+    """A channels_last model on channels_last images (common in GPU training): forward and backward run on both
+    paths of the scattering, with the outputs and input gradients of the standard layout (issue 16)."""
+    torch.manual_seed(0)
+    net = HybridScatteringNet((32, 32), 3, 10, J=2, widths=(16, 32), blocks=(1, 1)).eval()
+    net.scattering.transform.path = path
+    x = torch.randn(2, 3, 32, 32)
+    results = []
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        net = net.to(memory_format=memory_format)
+        xi = x.clone(memory_format=memory_format).requires_grad_(True)
+        out = net(xi)
+        out.square().sum().backward()
+        results.append((out.detach(), xi.grad))
+    assert torch.allclose(results[1][0], results[0][0], atol=1e-5)
+    assert torch.allclose(results[1][1], results[0][1], atol=1e-5)
+    assert all(p.grad is not None for p in net.parameters())
+
+
 def test_digit_networks_shapes_and_stages():
     x = torch.randn(3, 1, 32, 32)
     networks = {
