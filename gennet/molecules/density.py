@@ -9,7 +9,8 @@ The density is built in the Fourier domain, in closed form: the DFT of ``x(u) = 
 
     X[ω] = h⁻³ Σ_k z_k exp(−i ω·(r_k − u_0)) exp(−σ²|ω|²/2),    ω = 2π k / (shape · h)  (rad/Å),
 
-up to aliasing ``~exp(−2π²σ²/h²)`` (σ ≥ h: below 3·10⁻⁹). The exponentials factor over the three axes, so
+up to the Gaussian's spectrum beyond the Nyquist frequency, ``~exp(−π²σ²/2h²)`` of the peak (σ = h: 7·10⁻³;
+σ = 2h: 3·10⁻⁹; the scattering's wavelets damp it further). The exponentials factor over the three axes, so
 the sum over atoms is one batched matrix product, with no splatting on the grid and no forward FFT.
 
 Grids are tori: a molecule must stay clear of its periodic copies; :func:`check_fits` says which does not.
