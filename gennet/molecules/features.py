@@ -101,8 +101,12 @@ class ScatteringFeatures:
             raise ValueError(f"margin_sigmas: must be >= 0, got {self.margin_sigmas}")
         if self.subsample is not None and not self.subsample > 0:
             raise ValueError(f"subsample: must be > 0 or null, got {self.subsample}")
-        if int(self.J) < 0 or int(self.L) < 0 or int(self.max_order) not in (1, 2):
-            raise ValueError(f"J, L, max_order: need J >= 0, L >= 0, max_order 1 or 2, got {self.J}, {self.L}, {self.max_order}")
+        for name in ("J", "L"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}: an integer >= 0, got {value!r}")
+        if self.max_order not in (1, 2):
+            raise ValueError(f"max_order: 1 or 2, got {self.max_order!r}")
         if not self.integral_powers or min(self.integral_powers) <= 0:
             raise ValueError(f"integral_powers: positive numbers, got {list(self.integral_powers)}")
         if int(self.batch_size) < 1:
