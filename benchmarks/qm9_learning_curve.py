@@ -5,6 +5,8 @@ molecules, solid harmonic scattering (ridge, kernel ridge) beside the Coulomb-ma
     python benchmarks/qm9_learning_curve.py                         # 1,000 / 2,000 / 5,000 train, 2,000 test (CPU)
     python benchmarks/qm9_learning_curve.py --train 200 --test 100  # a quick dry run
     python benchmarks/qm9_learning_curve.py --device cuda:0 --full  # the whole split: 110,000 train, 10,831 test
+    python benchmarks/qm9_learning_curve.py --export-npz qm9.npz    # QM9 in one ~40 MB file, to carry where
+    python benchmarks/qm9_learning_curve.py --qm9-npz qm9.npz …     #   qm9pack (a 100 MB wheel) cannot go
 
 ``--full`` fits the linear (ridge) models only (an exact kernel ridge of 110,000 molecules needs a 110k² kernel).
 Features are cached (``--cache-dir``, keyed by every parameter and the data); when they come from the cache
@@ -48,17 +50,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", default=os.path.expanduser("~/.cache/gennet/molecules"))
     parser.add_argument("--out", default="outputs/benchmarks")
+    parser.add_argument("--qm9-npz", default=None, help="read QM9 from this file of --export-npz instead of qm9pack")
+    parser.add_argument("--export-npz", default=None, help="write QM9 (from qm9pack) to this compact file and stop")
+    parser.add_argument("--dry-run", type=int, default=None, metavar="N",
+                        help="with --full: cap the training set at N and the test set at N // 2 (a rehearsal)")
     args = parser.parse_args(argv)
     begin = time.perf_counter()
 
     from gennet.molecules import ScatteringFeatures, coulomb_eigenvalues, load_qm9, make_split
     from gennet.molecules.learning_curve import learning_curve
     from gennet.molecules.plots import plot_learning_curve, plot_predictions
-    from gennet.molecules.qm9 import qm9_csv_files
+    from gennet.molecules.qm9 import load_compact, qm9_csv_files, save_compact
     from gennet.molecules.regression import require_sklearn
 
     try:
-        qm9_csv_files()
+        if args.qm9_npz is None:
+            qm9_csv_files()
+        if args.export_npz:
+            path = save_compact(load_qm9(args.cache_dir), args.export_npz)
+            print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+            return 0
         require_sklearn()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -69,11 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --device: {args.device} asked for CUDA, which is not available here", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    data = load_qm9(args.cache_dir)
+    data = load_compact(args.qm9_npz) if args.qm9_npz else load_qm9(args.cache_dir)
     load_s = time.perf_counter() - start
     split = make_split(len(data), seed=args.seed)
     if args.full:
         sizes, num_test = [len(split.train)], len(split.test)
+        if args.dry_run:
+            sizes, num_test = [min(sizes[0], args.dry_run)], min(num_test, max(args.dry_run // 2, 1))
         models = {"scattering": ["ridge"], "coulomb": ["ridge"]}
     else:
         sizes, num_test = sorted(args.train), args.test
