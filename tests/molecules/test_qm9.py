@@ -65,3 +65,14 @@ def test_missing_package(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "qm9pack" else real(name, *a))
     with pytest.raises(ConfigError, match=r"qm9pack.*\.\[chem\]"):
         qm9.qm9_csv_files()
+
+
+def test_compact_copy_round_trip(files, tmp_path):
+    data = qm9.load_qm9(files=files)
+    back = qm9.load_compact(qm9.save_compact(data, tmp_path / "qm9.npz"))
+    np.testing.assert_array_equal(back.index, data.index)
+    np.testing.assert_array_equal(back.charges, data.charges)
+    np.testing.assert_allclose(back.positions, data.positions, rtol=1e-7, atol=1e-7)  # float32 storage
+    np.testing.assert_array_equal(back.energy, data.energy)
+    with pytest.raises(ConfigError, match="cannot read"):
+        qm9.load_compact(tmp_path / "missing.npz")
