@@ -72,7 +72,7 @@ def _compose(overrides):
     ("regression.baseline_models=[svm]", "regression.baseline_models", "unknown model 'svm'"),
     ("features.J=-1", "features.J", "an integer >= 0"),
     ("features.shape=[4,4]", "features.shape", "three sizes"),
-    ("data.curve=[5000]", "data.curve", "must be between 10 and 500"),
+    ("data.curve=[5]", "data.curve", "must be >= 10"),
     ("regression.gammas=[0]", "regression.gammas", "positive numbers"),
     ("regression.folds=1", "regression.folds", "between 2 and 20"),
     ("data.name=qm7", "data.name", "only qm9"),
@@ -92,6 +92,15 @@ def test_grid_too_small(tmp_path, cache_dir):
     assert done.returncode == 2
     line = done.stderr.strip()
     assert line.startswith("error: features.shape: molecule #") and "enlarge the grid" in line and len(line.splitlines()) == 1
+
+
+def test_curve_sizes_follow_num_train():
+    from gennet.cli.regress import _sizes
+
+    assert _sizes(_compose(["+experiment=qm9"])) == [1000, 2000, 5000]
+    assert _sizes(_compose(["+experiment=qm9", "data.num_train=2000"])) == [1000, 2000]
+    assert _sizes(_compose(["+experiment=qm9", "data.num_train=1500"])) == [1000, 1500]
+    assert _sizes(_compose([])) == [500]
 
 
 def test_missing_extra(monkeypatch):
