@@ -31,4 +31,5 @@ __all__ = [
     "make_split",
     "qm9_csv_files",
     "real_solid_harmonics",
+    "solid_harmonic_filters",
 ]

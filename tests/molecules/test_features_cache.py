@@ -3,7 +3,6 @@ computes only missing rows, and is keyed by every parameter and the data (a stal
 
 import numpy as np
 import pytest
-import torch
 
 from gennet.molecules.features import ScatteringFeatures
 from gennet.molecules.qm9 import QM9, load_qm9

@@ -7,7 +7,6 @@ float64); rotations by ≤ 1e-2 relative (measured 6e-3: the sampled Gaussians' 
 frequency, exp(−π² σ²/2h²) ~ 7e-5, and the moduli and powers q = 0.5 amplify it). A 0.1 Å stretch of one bond
 changes the invariants by far more (so the tests can fail)."""
 
-import numpy as np
 import pytest
 import torch
 
