@@ -1,0 +1,117 @@
+"""The real entry point ``python regress.py`` on real QM9 molecules (tiny counts, a small grid), and its
+one-line refusals: bad config values, a grid too small for a molecule, an earlier run, a missing extra."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = ["features.J=1", "features.L=2", "features.shape=[28,20,18]", "regression.folds=2",
+         "regression.alphas=[1.0e-3]", "regression.gammas=[1.0]"]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("molecule_cache")
+
+
+def _run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, str(REPO / "regress.py"), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_end_to_end_and_no_overwrite(tmp_path, cache_dir):
+    run = tmp_path / "run"
+    args = ["+experiment=qm9", "data.num_train=16", "data.num_test=8", "data.curve=[10,16]", f"data.cache_dir={cache_dir}",
+            *SMALL, f"hydra.run.dir={run}"]
+    done = _run(args, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in ("scattering/ridge/mae", "scattering/kernel/rmse", "coulomb/kernel/mae"):
+        assert metrics[key] > 0
+    assert metrics["num_train"] == 16 and metrics["num_test"] == 8 and metrics["features/seconds_per_molecule"] > 0
+    curve = json.loads((run / "learning_curve.json").read_text())
+    assert sorted({r["num_train"] for r in curve}) == [10, 16] and len(curve) == 6
+    assert (run / "learning_curve.png").stat().st_size > 10_000 and (run / "predictions.png").stat().st_size > 10_000
+    assert "scattering  ridge" in done.stdout
+    # a second run into the same directory is refused, the first one's outputs kept
+    before = (run / "metrics.json").read_text()
+    again = _run(args, tmp_path)
+    assert again.returncode == 2 and again.stderr.strip().startswith("error: hydra.run.dir:")
+    assert (run / "metrics.json").read_text() == before
+
+
+def test_bad_value_one_line(tmp_path):
+    """The real entry point: one ``error: KEY: …`` line, exit 2, no traceback, nothing written."""
+    done = _run(["data.num_train=abc", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: data.num_train: expected an integer"), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def _compose(overrides):
+    from hydra import compose, initialize_config_dir
+
+    from gennet.cli.regress import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="regress", overrides=overrides)
+
+
+@pytest.mark.parametrize("override,key,message", [
+    ("regression.models=[forest]", "regression.models", "unknown model 'forest'"),
+    ("regression.baseline_models=[svm]", "regression.baseline_models", "unknown model 'svm'"),
+    ("features.J=-1", "features.J", "an integer >= 0"),
+    ("features.shape=[4,4]", "features.shape", "three sizes"),
+    ("data.curve=[5]", "data.curve", "must be >= 10"),
+    ("regression.gammas=[0]", "regression.gammas", "positive numbers"),
+    ("regression.folds=1", "regression.folds", "between 2 and 20"),
+    ("data.name=qm7", "data.name", "only qm9"),
+])
+def test_bad_values_name_their_key(override, key, message):
+    from gennet.cli.regress import _validate
+    from gennet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as raised:
+        _validate(_compose([override]))
+    assert raised.value.key == key
+
+
+def test_grid_too_small(tmp_path, cache_dir):
+    done = _run(["data.num_train=12", "data.num_test=4", f"data.cache_dir={cache_dir}", "features.shape=[12,12,12]",
+                 f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith("error: features.shape: molecule #") and "enlarge the grid" in line and len(line.splitlines()) == 1
+
+
+def test_curve_sizes_follow_num_train():
+    from gennet.cli.regress import _sizes
+
+    assert _sizes(_compose(["+experiment=qm9"])) == [1000, 2000, 5000]
+    assert _sizes(_compose(["+experiment=qm9", "data.num_train=2000"])) == [1000, 2000]
+    assert _sizes(_compose(["+experiment=qm9", "data.num_train=1500"])) == [1000, 1500]
+    assert _sizes(_compose([])) == [500]
+
+
+def test_missing_extra(monkeypatch):
+    import importlib.util
+
+    from gennet.cli.regress import _validate
+    from gennet.errors import ConfigError
+
+    cfg = _compose(["+experiment=qm9"])
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "qm9pack" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"qm9pack") as raised:
+        _validate(cfg)
+    assert raised.value.key == "data"
