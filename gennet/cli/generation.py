@@ -89,20 +89,20 @@ def gaussian_for(
 
 
 def prior_for(cfg: DictConfig, module: GeneratorModule, datamodule, device: torch.device) -> Prior:
-    """The prior of ``sample.py`` / ``interpolate.py``: the file ``cfg.prior`` (``train_prior.py``'s ``prior.pt``), or —
+    """The prior of ``sample.py`` / ``interpolate.py``: the file ``cfg.prior_file`` (``train_prior.py``'s ``prior.pt``), or —
     when it is null — the Gaussian model of ``w`` beside the checkpoint (:func:`gaussian_for`).
 
     Raises:
-        ConfigError: ``"prior"`` for a missing or unreadable file, or a prior of embeddings of another shape.
+        ConfigError: ``"prior_file"`` for a missing or unreadable file, or a prior of embeddings of another shape.
     """
-    if cfg.get("prior") in (None, ""):
+    if cfg.get("prior_file") in (None, ""):
         return gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
     try:
-        prior = load_prior(Path(str(cfg.prior)).expanduser(), map_location=device)
+        prior = load_prior(Path(str(cfg.prior_file)).expanduser(), map_location=device)
     except ValueError as error:
-        raise ConfigError("prior", f"{error} (train one with train_prior.py generator_ckpt=...)") from None
+        raise ConfigError("prior_file", f"{error} (train one with train_prior.py generator_ckpt=...)") from None
     if tuple(prior.shape) != tuple(module.generator.embedding_shape):
-        raise ConfigError("prior", f"'{cfg.prior}' models embeddings {tuple(prior.shape)}, but this generator's are "
+        raise ConfigError("prior_file", f"'{cfg.prior_file}' models embeddings {tuple(prior.shape)}, but this generator's are "
                                    f"{tuple(module.generator.embedding_shape)} (a prior of another generator?)")
     return prior
 

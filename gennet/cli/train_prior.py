@@ -108,11 +108,21 @@ def train_prior(cfg: DictConfig) -> dict:
         _save_grid(prior, module.generator, run_dir / "samples" / "samples.png", device)
     else:
         with user_errors():
-            prior_module = PriorModule(config, list(shape), **OmegaConf.to_container(cfg.module, resolve=True))
-            prior_module.prior.fit_statistics_(embeddings["train"])
             logger = instantiate(cfg.logger) if cfg.get("logger") else False
             callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
             trainer = _instantiate_trainer(cfg.trainer, logger, callbacks)
+            # the steps of the cosine schedule, counted here (per process: each serves its share of the batches)
+            steps_per_epoch = -(-len(embeddings["train"]) // trainer.world_size) // batch_size
+            limit = cfg.trainer.get("limit_train_batches")
+            if isinstance(limit, int) and not isinstance(limit, bool):
+                steps_per_epoch = min(steps_per_epoch, limit)
+            elif isinstance(limit, float):
+                steps_per_epoch = int(steps_per_epoch * limit)
+            max_epochs = cfg.trainer.get("max_epochs")
+            total_steps = steps_per_epoch * max_epochs if isinstance(max_epochs, int) and max_epochs > 0 else None
+            prior_module = PriorModule(config, list(shape), **OmegaConf.to_container(cfg.module, resolve=True),
+                                       total_steps=total_steps)
+            prior_module.prior.fit_statistics_(embeddings["train"])
         for callback in callbacks:
             if isinstance(callback, PriorSampleGrids):
                 callback.set_generator(module.generator)

@@ -10,8 +10,9 @@ validation epoch (PNG on disk and to the loggers).
 
 Resume: the EMA weights are buffers of the module (in every checkpoint), the batches come from a
 :class:`~gennet.data.resumable.ResumableDataLoader` (``train_prior.py``), and the random states from the
-:class:`~gennet.lit.RandomState` callback. Known defect: a resumed run is not yet bit-exact (its weights differ from an
-uninterrupted run's by ~1e-3 after a few steps; ``tests/priors/test_train_prior.py`` records it as an expected failure). DDP: the loss is a mean over the batch; Lightning averages gradients.
+:class:`~gennet.lit.RandomState` callback. ``total_steps`` keeps Lightning from building the training loader before
+the checkpoint is read (it would then not restore the loader's position). Known defect: a resumed run is not yet
+bit-exact (``tests/priors/test_train_prior.py`` records it as an expected failure). DDP: the loss is a mean over the batch; Lightning averages gradients.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class PriorModule(pl.LightningModule):
         lr, weight_decay: Adam's.
         ema: decay of the exponential moving average of the weights (0: none).
         val_seed: seeds the noise of the validation loss.
+        total_steps: optimizer steps of the whole run, for the cosine schedule (``train_prior.py`` counts them; null:
+            Lightning's ``estimated_stepping_batches``, which builds the training loader before a resumed run's
+            checkpoint is read, so that the loader's position is not restored).
 
     Raises:
         ValueError: a prior without parameters (fit those directly: ``train_prior.py`` does), bad ``ema``.
@@ -63,7 +67,7 @@ class PriorModule(pl.LightningModule):
     monitor = "val/loss"  #: lower is better
 
     def __init__(self, prior: dict, shape: list[int], lr: float = 2e-3, weight_decay: float = 0.0, ema: float = 0.999,
-                 val_seed: int = 1) -> None:
+                 val_seed: int = 1, total_steps: int | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.prior = prior_from_config(prior, shape)
@@ -118,7 +122,8 @@ class PriorModule(pl.LightningModule):
 
     def configure_optimizers(self):
         optimizer = torch.optim.Adam(self.prior.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        total = self.hparams.total_steps or self.trainer.estimated_stepping_batches
+        total = max(int(total), 1)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 

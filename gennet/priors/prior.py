@@ -18,8 +18,6 @@ A prior is an ``nn.Module`` over embeddings of one shape ``(C_w, h, w)``:
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -122,7 +120,7 @@ def load_prior(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         raise ValueError(f"no prior file at '{path}'")
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, zipfile.BadZipFile) as error:
+    except Exception as error:  # any file torch cannot read with weights_only=True (bad pickle, zip, truncated bytes…)
         raise ValueError(f"'{path}' is not a readable prior file ({type(error).__name__})") from None
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise ValueError(f"'{path}' is not a gennet prior file (format {FORMAT})")
