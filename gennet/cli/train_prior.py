@@ -128,9 +128,13 @@ def train_prior(cfg: DictConfig) -> dict:
                 callback.set_generator(module.generator)
         if logger:
             logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        # Each loader draws its iterators' base seed from its own generator, not from the global one that the flow
+        # loss draws its noise from: a resumed run creates one iterator more than an uninterrupted one.
         train_loader = ResumableDataLoader(torch.utils.data.TensorDataset(embeddings["train"]), batch_size, seed=cfg.seed,
-                                           drop_last=True, num_replicas=trainer.world_size, rank=trainer.global_rank)
-        val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(embeddings["val"]), batch_size=500)
+                                           drop_last=True, num_replicas=trainer.world_size, rank=trainer.global_rank,
+                                           generator=torch.Generator().manual_seed(cfg.seed))
+        val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(embeddings["val"]), batch_size=500,
+                                                 generator=torch.Generator().manual_seed(cfg.seed))
         from lightning.pytorch.utilities.exceptions import SIGTERMException
 
         try:
