@@ -11,8 +11,9 @@ validation epoch (PNG on disk and to the loggers).
 Resume: the EMA weights are buffers of the module (in every checkpoint), the batches come from a
 :class:`~gennet.data.resumable.ResumableDataLoader` (``train_prior.py``), and the random states from the
 :class:`~gennet.lit.RandomState` callback. ``total_steps`` keeps Lightning from building the training loader before
-the checkpoint is read (it would then not restore the loader's position). Known defect: a resumed run is not yet
-bit-exact (``tests/priors/test_train_prior.py`` records it as an expected failure). DDP: the loss is a mean over the batch; Lightning averages gradients.
+the checkpoint is read (it would then not restore the loader's position). The loaders draw their
+iterators' seeds from their own generators (``train_prior.py``), so a resumed run's extra iterator leaves the global
+random state — the flow loss's noise — untouched. DDP: the loss is a mean over the batch; Lightning averages gradients.
 """
 
 from __future__ import annotations
