@@ -2,8 +2,9 @@
 
 For each chosen test image ``x``: keep the low-pass channel(s) of ``w = Φ(x)`` (``x ⋆ φ_J`` on the coarse
 grid, channel 0 of each image channel's block, the layout :meth:`EmbeddingInverse.lowpass_image` reads),
-draw the other channels from the Gaussian model of ``w`` conditioned on them
-(:class:`~gennet.models.ConditionalGaussianEmbedding`), and decode. One PNG row per condition: the test
+draw the other channels from the prior of ``w`` conditioned on them (the Gaussian model:
+:class:`~gennet.priors.ConditionalGaussianEmbedding`; a flow prior trained with its low-pass channels:
+:class:`~gennet.priors.ConditionalFlowSampler`), and decode. One PNG row per condition: the test
 image, its low-pass image, then the samples — images that share the coarse structure and differ in detail.
 How well the decoder keeps that structure is measured by the PSNR of ``lowpass_image(Φ(G(w)))`` against
 ``lowpass_image(w_condition)`` over all samples, beside the same for the test images' own reconstructions.
@@ -20,7 +21,7 @@ from torchmetrics.image import PeakSignalNoiseRatio
 
 from ..errors import ConfigError
 from ..figures.image_grid import save_image_grid
-from ..models.gaussian_embedding import GaussianEmbedding
+from ..priors import Prior
 from .generation import decode
 
 __all__ = ["lowpass_channels", "condition_indices", "coarse_grain"]
@@ -57,7 +58,7 @@ def condition_indices(value, test_size: int) -> list[int]:
 @torch.no_grad()
 def coarse_grain(
     module,
-    model: GaussianEmbedding,
+    model: Prior,
     x: torch.Tensor,
     samples_per_condition: int,
     output: str | Path,

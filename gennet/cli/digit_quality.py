@@ -1,6 +1,6 @@
 """What evaluate.py and ``benchmarks/sample_quality.py`` share for digit checkpoints: the offline sample-quality
 measures of :mod:`gennet.metrics` (Fréchet distance, precision/recall in the digit classifier's features)
-between samples ``G(w)``, ``w`` drawn from the Gaussian model of ``w``, and the test digits — with the
+between samples ``G(w)``, ``w`` drawn from a prior over ``w`` (the Gaussian model by default), and the test digits — with the
 real-vs-real floor (validation vs test digits) beside them."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from ..data.mnist5k import MNIST5kDataModule
 from ..metrics.digit_classifier import DigitClassifier, digit_classifier_metadata, load_digit_classifier
 from ..metrics.digit_quality import digit_sample_quality
-from ..models.gaussian_embedding import GaussianEmbedding
+from ..priors import Prior
 from .generation import decode
 
 __all__ = ["is_digit_data", "classifier_note", "sample_digit_quality", "real_digit_quality", "first_images"]
@@ -47,7 +47,7 @@ def classifier_note(datamodule) -> str:
 @torch.no_grad()
 def sample_digit_quality(
     module,
-    model: GaussianEmbedding,
+    model: Prior,
     datamodule,
     num_real: int,
     num_samples: int,
@@ -56,8 +56,8 @@ def sample_digit_quality(
     device: torch.device,
     classifier: DigitClassifier | None = None,
 ) -> dict:
-    """Fréchet distance and precision/recall (k = 3) of ``num_samples`` samples ``G(w)``, ``w ~ N(μ, temperature² Σ)``
-    drawn with ``seed``, against the first ``num_real`` test digits (see :func:`~gennet.metrics.digit_sample_quality`)."""
+    """Fréchet distance and precision/recall (k = 3) of ``num_samples`` samples ``G(w)``, ``w`` drawn from ``model`` (any
+    :class:`~gennet.priors.Prior`) at ``temperature`` with ``seed``, against the first ``num_real`` test digits (see :func:`~gennet.metrics.digit_sample_quality`)."""
     classifier = classifier if classifier is not None else load_digit_classifier(device)
     w = model.sample(num_samples, generator=torch.Generator().manual_seed(seed), temperature=temperature)
     return digit_sample_quality(first_images(datamodule.test_dataset, num_real), decode(module, w.to(device)),

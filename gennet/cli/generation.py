@@ -3,6 +3,7 @@ the Gaussian model of its embedding (fitted once, saved beside the checkpoint); 
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,8 @@ from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
 from ..lit.data_record import datamodule_from_record
 from ..lit.generator_module import GeneratorModule
-from ..models.gaussian_embedding import GaussianEmbedding
+from ..priors import Prior, load_prior
+from ..priors.gaussian import GaussianEmbedding
 
 __all__ = [
     "load_checkpoint",
@@ -26,7 +28,9 @@ __all__ = [
     "datamodule_for",
     "device_for",
     "gaussian_for",
+    "prior_for",
     "decode",
+    "save_tensor",
 ]
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
@@ -82,6 +86,43 @@ def gaussian_for(
     except OSError as error:
         print(f"warning: could not save the Gaussian model beside the checkpoint ({error})", file=sys.stderr)
     return model
+
+
+def prior_for(cfg: DictConfig, module: GeneratorModule, datamodule, device: torch.device) -> Prior:
+    """The prior of ``sample.py`` / ``interpolate.py``: the file ``cfg.prior_file`` (``train_prior.py``'s ``prior.pt``), or —
+    when it is null — the Gaussian model of ``w`` beside the checkpoint (:func:`gaussian_for`).
+
+    Raises:
+        ConfigError: ``"prior_file"`` for a missing or unreadable file, or a prior of embeddings of another shape.
+    """
+    if cfg.get("prior_file") in (None, ""):
+        return gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
+    try:
+        prior = load_prior(Path(str(cfg.prior_file)).expanduser(), map_location=device)
+    except ValueError as error:
+        raise ConfigError("prior_file", f"{error} (train one with train_prior.py generator_ckpt=...)") from None
+    if tuple(prior.shape) != tuple(module.generator.embedding_shape):
+        raise ConfigError("prior_file", f"'{cfg.prior_file}' models embeddings {tuple(prior.shape)}, but this generator's are "
+                                   f"{tuple(module.generator.embedding_shape)} (a prior of another generator?)")
+    return prior
+
+
+def describe(prior: Prior) -> str:
+    """A few words on a prior for the scripts' messages."""
+    if isinstance(prior, GaussianEmbedding):
+        return f"w ~ N(mu, Sigma) [{prior.covariance}]"
+    return f"w from the {prior.kind} prior"
+
+
+def save_tensor(images: torch.Tensor, path: Path) -> None:
+    """``images`` as float32 on the CPU to ``path`` (``torch.save``; loads with ``weights_only=True``), through a temporary
+    file in the same folder and a rename: an earlier file is replaced whole or not at all."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(images.detach().float().cpu().contiguous(), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @torch.no_grad()

@@ -1,7 +1,11 @@
 """``python interpolate.py ckpt_path=CKPT num_steps=8 output=strip.png`` / ``gennet-interpolate``.
 
 Decodes ``w_t = (1 − t) w₁ + t w₂``, ``t = 0 … 1`` in ``num_steps`` steps, between pairs of held-out
-(test) images, or between two draws of the Gaussian model of ``w`` with ``from_noise=true``. The PNG
+(test) images, or between two draws of the prior with ``from_noise=true`` (the Gaussian model of ``w``, or
+``prior_file=`` a file of ``train_prior.py``). With a prior that has a noise space (the flow prior) the path runs
+there instead: the endpoints' noises ``ε₁``, ``ε₂`` (drawn, or the test images' ``w`` integrated back to noise)
+are interpolated on the sphere (``slerp``, which keeps the norm a Gaussian noise has) and each point is
+integrated to ``w`` — a path that stays on the prior's support. The PNG
 has one row per pair (``num_pairs``), ``num_steps`` images per row; ``gif=true`` also writes an
 animated GIF (``output`` with the suffix ``.gif``) that goes there and back. Images smaller than 64 pixels are
 upscaled (nearest neighbour, :func:`gennet.figures.image_grid`) in both. Keys: ``conf/interpolate.yaml``.
@@ -18,19 +22,39 @@ from omegaconf import DictConfig
 from ..errors import ConfigError, check_int
 from ..figures.image_grid import grid_to_pil, image_grid, save_image_grid
 from .errors import user_errors
-from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
+from .generation import datamodule_for, decode, device_for, load_generator, prior_for
 from .train import CONFIG_DIR
 
 __all__ = ["main", "interpolate"]
 
 
-def _endpoints(cfg: DictConfig, module, checkpoint, device: torch.device, pairs: int) -> torch.Tensor:
-    """``(2, pairs, C_w, h, w)``: the embeddings at ``t = 0`` and ``t = 1``."""
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation of ``a, b: (P, …)`` at times ``t: (S,)`` → ``(P, S, …)`` (Shoemake 1985): the angle
+    between ``a`` and ``b`` is divided evenly; nearly parallel pairs fall back to linear interpolation."""
+    flat_a, flat_b = a.flatten(1), b.flatten(1)
+    cos = (flat_a * flat_b).sum(1) / (flat_a.norm(dim=1) * flat_b.norm(dim=1)).clamp_min(1e-12)
+    angle = torch.arccos(cos.clamp(-1, 1))[:, None]  # (P, 1)
+    t = t[None, :]
+    sin = torch.sin(angle)
+    safe = sin.abs() > 1e-6
+    wa = torch.where(safe, torch.sin((1 - t) * angle) / sin.where(safe, torch.ones_like(sin)), 1 - t)
+    wb = torch.where(safe, torch.sin(t * angle) / sin.where(safe, torch.ones_like(sin)), t)
+    shape = (*wa.shape, *([1] * (a.ndim - 1)))
+    return wa.reshape(shape) * a.unsqueeze(1) + wb.reshape(shape) * b.unsqueeze(1)
+
+
+def _endpoints(cfg: DictConfig, module, checkpoint, device: torch.device, pairs: int):
+    """``((2, pairs, C_w, h, w), prior or None)``: the endpoints at ``t = 0`` and ``t = 1`` — embeddings, or the noises of
+    a prior with a noise space (then also returned)."""
     datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
     generator = torch.Generator().manual_seed(int(cfg.seed))
+    prior = prior_for(cfg, module, datamodule, device) if (cfg.from_noise or cfg.get("prior_file")) else None
+    noise_space = prior is not None and prior.supports_noise
     if cfg.from_noise:
-        model = gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
-        w = model.sample(2 * pairs, generator=generator, temperature=float(cfg.temperature))
+        if noise_space:
+            w = float(cfg.temperature) * torch.randn(2 * pairs, *prior.shape, generator=generator)
+        else:
+            w = prior.sample(2 * pairs, generator=generator, temperature=float(cfg.temperature))
     else:
         datamodule.setup("test")
         dataset = datamodule.test_dataset
@@ -39,7 +63,9 @@ def _endpoints(cfg: DictConfig, module, checkpoint, device: torch.device, pairs:
         indices = torch.randperm(len(dataset), generator=generator)[: 2 * pairs].tolist()
         with torch.no_grad():
             w = module.generator.encode(torch.stack([dataset[i][0] for i in indices]).to(device))
-    return w.to(device).reshape(pairs, 2, *w.shape[1:]).transpose(0, 1)
+            if noise_space:
+                w = prior.to_noise(w)
+    return w.to(device).reshape(pairs, 2, *w.shape[1:]).transpose(0, 1), (prior if noise_space else None)
 
 
 def interpolate(cfg: DictConfig) -> torch.Tensor:
@@ -49,15 +75,20 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
         pairs = check_int("num_pairs", cfg.num_pairs, 1)
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
-        w1, w2 = _endpoints(cfg, module, checkpoint, device, pairs)
-    t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1, 1, 1)
-    path = (1 - t) * w1.unsqueeze(1) + t * w2.unsqueeze(1)  # (pairs, steps, C_w, h, w)
+        (w1, w2), noise_prior = _endpoints(cfg, module, checkpoint, device, pairs)
+    t = torch.linspace(0, 1, steps, device=device)
+    if noise_prior is not None:
+        path = noise_prior.from_noise(slerp(w1, w2, t).flatten(0, 1)).unflatten(0, (pairs, steps))
+    else:
+        t = t.view(1, steps, 1, 1, 1)
+        path = (1 - t) * w1.unsqueeze(1) + t * w2.unsqueeze(1)  # (pairs, steps, C_w, h, w)
     images = torch.cat(list(decode(module, path.flatten(0, 1)))).unflatten(0, (pairs, steps)).cpu()
     output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)
     save_image_grid(images.flatten(0, 1), output, nrow=steps)
-    what = "Gaussian draws" if cfg.from_noise else "test images"
-    print(f"{pairs} interpolation(s) between {what}, {steps} steps: {output.resolve()}")
+    what = "draws of the prior" if cfg.from_noise else "test images"
+    where = f" along the {noise_prior.kind} prior's noise space" if noise_prior is not None else ""
+    print(f"{pairs} interpolation(s) between {what}{where}, {steps} steps: {output.resolve()}")
     if cfg.gif:
         frames = [grid_to_pil(image_grid(images[:, k], nrow=1)) for k in range(steps)]
         frames = frames + frames[-2:0:-1]  # there and back

@@ -1,10 +1,14 @@
-"""``python sample.py ckpt_path=CKPT num_samples=64 output=grid.png seed=0`` / ``gennet-sample``.
+"""``python sample.py ckpt_path=CKPT [prior_file=PRIOR.pt] num_samples=64 output=grid.png seed=0`` / ``gennet-sample``.
 
-Draws ``w`` from the Gaussian model of the embedding (fitted on the training images and saved beside
-the checkpoint as ``<name>.gaussian.pt`` the first time, with a progress bar) and writes a PNG grid of
-``G(w)``. With ``condition=N`` (the first ``N`` test images) or ``condition=[i,j,…]`` (test indices):
+Draws ``w`` from a prior over the embedding and writes a PNG grid of ``G(w)`` and the images themselves as
+``<output stem>.pt`` (float32 in [−1, 1], ``(N, C, H, W)``, written through a temporary file and a rename; loads
+with ``weights_only=True``). The prior: ``prior_file=`` a file written by ``train_prior.py`` (a Gaussian mixture or a
+flow prior, :mod:`gennet.priors`), or, without it, the Gaussian model of ``w`` (fitted on the training images
+and saved beside the checkpoint as ``<name>.gaussian.pt`` the first time, with a progress bar). With ``condition=N`` (the first ``N`` test images) or ``condition=[i,j,…]`` (test indices):
 coarse-grain sampling (:mod:`gennet.cli.coarse_grain`), one row per test image — the image, its
-low-pass image, then ``samples_per_condition`` samples that keep the low-pass channel of its ``w``.
+low-pass image, then ``samples_per_condition`` samples that keep the low-pass channel of its ``w`` (priors that
+can be conditioned: the Gaussian model, a flow prior trained with ``condition_channels: lowpass``); the ``.pt``
+then holds the samples, ``(B·S, C, H, W)``.
 Images smaller than 64 pixels are upscaled (nearest neighbour, :func:`gennet.figures.image_grid`).
 Keys: ``conf/sample.yaml``.
 """
@@ -21,7 +25,7 @@ from ..errors import ConfigError, check_int
 from ..figures.image_grid import save_image_grid
 from .coarse_grain import coarse_grain, condition_indices
 from .errors import user_errors
-from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
+from .generation import datamodule_for, decode, describe, device_for, load_generator, prior_for, save_tensor
 from .train import CONFIG_DIR
 
 __all__ = ["main", "sample"]
@@ -42,7 +46,10 @@ def sample(cfg: DictConfig) -> torch.Tensor:
             per_condition = check_int("samples_per_condition", cfg.samples_per_condition, 1)
             datamodule.setup("test")
             indices = condition_indices(cfg.condition, len(datamodule.test_dataset))
-        model = gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
+        model = prior_for(cfg, module, datamodule, device)
+        if cfg.condition is not None and not model.supports_condition:
+            raise ConfigError("prior_file", f"the {model.kind} prior cannot be conditioned on the low-pass channels; use the "
+                                       "Gaussian model (no prior_file=) or a flow prior trained with condition_channels=lowpass")
     if cfg.condition is not None:
         return _coarse_grain(cfg, module, model, datamodule, indices, per_condition, device)
     w = model.sample(n, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=float(cfg.temperature))
@@ -50,16 +57,20 @@ def sample(cfg: DictConfig) -> torch.Tensor:
     output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)
     save_image_grid(images, output, nrow=nrow)
-    print(f"{n} samples G(w), w ~ N(mu, Sigma) [{model.covariance}], temperature {cfg.temperature}: {output.resolve()}")
+    save_tensor(images, output.with_suffix(".pt"))
+    print(f"{n} samples G(w), {describe(model)}, temperature {cfg.temperature}: {output.resolve()} "
+          f"(tensor: {output.with_suffix('.pt').name})")
     return images
 
 
 def _coarse_grain(cfg: DictConfig, module, model, datamodule, indices: list[int], per_condition: int, device) -> torch.Tensor:
     x = torch.stack([datamodule.test_dataset[i][0] for i in indices]).to(device)
     rows, psnr = coarse_grain(module, model, x, per_condition, cfg.output, int(cfg.seed), float(cfg.temperature))
+    output = Path(str(cfg.output))
+    save_tensor(rows[:, 2:].flatten(0, 1), output.with_suffix(".pt"))
     print(f"coarse-grain sampling: test image(s) {indices}, {per_condition} samples each keeping the low-pass channel of w, "
-          f"the other channels drawn from N(mu, Sigma) [{model.covariance}] conditioned on it, temperature {cfg.temperature}: "
-          f"{Path(str(cfg.output)).resolve()}")
+          f"the other channels drawn from the {describe(model).removeprefix('w from the ').removeprefix('w ~ ')} conditioned "
+          f"on it, temperature {cfg.temperature}: {output.resolve()} (tensor: {output.with_suffix('.pt').name})")
     print(f"low-pass of the decoded samples vs the condition's: PSNR {psnr['samples']:.2f} dB "
           f"(the test images' own reconstructions G(Phi(x)): {psnr['reconstructions']:.2f} dB)")
     return rows

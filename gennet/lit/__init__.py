@@ -8,5 +8,6 @@ from .divergence import NonFiniteLossError, StopOnNonFiniteLoss
 from .generator_module import GeneratorModule
 from .loggers import wandb_logger
 from .preemption import Preemption, RandomState
+from .prior_module import PriorModule, PriorSampleGrids
 
-__all__ = ["AtomUsage", "AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "NonFiniteLossError", "Preemption", "RandomState", "ReconstructionGrids", "StopOnNonFiniteLoss", "wandb_logger"]
+__all__ = ["AtomUsage", "AtomicCheckpointIO", "ClassifierModule", "GeneratorModule", "NonFiniteLossError", "Preemption", "PriorModule", "PriorSampleGrids", "RandomState", "ReconstructionGrids", "StopOnNonFiniteLoss", "wandb_logger"]

@@ -2,9 +2,7 @@
 
 from .classifier_head import ClassifierHead
 from .cnn_generator import CNNGenerator
-from .conditional_gaussian import ConditionalGaussianEmbedding
 from .embedding_inverse import EmbeddingInverse
-from .gaussian_embedding import GaussianEmbedding
 from .generator import SparseInverseGenerator
 from .hybrid_scatnet import HybridScatteringNet
 from .resnet import ResNet18
@@ -17,9 +15,7 @@ from .standardization import Standardization
 __all__ = [
     "CNNGenerator",
     "ClassifierHead",
-    "ConditionalGaussianEmbedding",
     "EmbeddingInverse",
-    "GaussianEmbedding",
     "HybridScatteringNet",
     "ResNet18",
     "ScatteringClassifier",

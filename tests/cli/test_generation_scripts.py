@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gennet.data import MNIST5kDataModule
@@ -45,6 +46,62 @@ def test_sample_writes_a_non_degenerate_grid_and_reuses_its_gaussian_model(check
     again = run_script("sample", [f"ckpt_path={checkpoint}", "output=again.png", "seed=0"], tmp_path)
     assert again.returncode == 0 and "fitting" not in again.stderr  # the saved model is reused
     assert (tmp_path / "again.png").read_bytes() == (tmp_path / "grid.png").read_bytes()
+    samples = torch.load(tmp_path / "grid.pt", weights_only=True)  # the images beside the PNG
+    assert samples.shape == (64, 1, 32, 32) and samples.dtype == torch.float32
+    assert samples.min() >= -1 and samples.max() <= 1 and samples.std() > 0.1
+    assert not list(tmp_path.glob("*.tmp-*"))
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """``last.ckpt`` of a 2-step default generator run: enough to exercise the priors' plumbing."""
+    run_dir = tmp_path_factory.mktemp("two_steps") / "run"
+    result = run_train(["trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "test=false",
+                        "logger=csv", "callbacks.reconstruction_grids=null"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="module")
+def prior_files(tiny_checkpoint, tmp_path_factory) -> dict[str, Path]:
+    """``prior.pt`` of train_prior.py on a checkpoint: a small mixture and a tiny flow prior (conditioned on the low-pass)."""
+    checkpoint = tiny_checkpoint
+    root = tmp_path_factory.mktemp("priors")
+    runs = {"mixture": ["prior=mixture", "prior.num_components=4", "prior.dim=16", "fit_images=400"],
+            "flow": ["prior=flow", "prior.width=16", "prior.depth=1", "prior.time_dim=16", "prior.steps=2", "fit_images=256",
+                     "trainer.max_epochs=1", "trainer.limit_train_batches=2", "callbacks.sample_grids.num_samples=4"]}
+    for name, args in runs.items():
+        result = run_script("train_prior", [f"generator_ckpt={checkpoint}", "logger=csv", *args, f"hydra.run.dir={root / name}"], root)
+        assert result.returncode == 0, result.stderr[-3000:]
+    return {name: root / name / "prior.pt" for name in runs}
+
+
+@pytest.mark.parametrize("prior", ["mixture", "flow"])
+def test_sample_with_a_trained_prior(tiny_checkpoint, prior_files, tmp_path, prior):
+    checkpoint = tiny_checkpoint
+    result = run_script("sample", [f"ckpt_path={checkpoint}", f"prior_file={prior_files[prior]}", "num_samples=16", "output=s.png"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{prior} prior" in result.stdout and (tmp_path / "s.png").is_file()
+    samples = torch.load(tmp_path / "s.pt", weights_only=True)
+    assert samples.shape == (16, 1, 32, 32) and samples.dtype == torch.float32 and samples.abs().max() <= 1
+    assert samples.flatten(1).std(0).mean() > 0.01  # the draws differ
+
+
+def test_coarse_grain_and_interpolation_with_the_flow_prior(tiny_checkpoint, prior_files, tmp_path):
+    checkpoint = tiny_checkpoint
+    args = [f"ckpt_path={checkpoint}", f"prior_file={prior_files['flow']}", "condition=[0,7]", "samples_per_condition=3", "output=c.png"]
+    result = run_script("sample", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert torch.load(tmp_path / "c.pt", weights_only=True).shape == (6, 1, 32, 32)
+    strip = run_script("interpolate", [f"ckpt_path={checkpoint}", f"prior_file={prior_files['flow']}", "num_steps=5", "output=i.png"], tmp_path)
+    assert strip.returncode == 0, strip.stderr[-3000:]
+    assert "noise space" in strip.stdout and Image.open(tmp_path / "i.png").size == (5 * 66 + 2, 66 + 2)
+    # a mixture cannot be conditioned; a file that is no prior is named
+    line = one_error_line(run_script("sample", [f"ckpt_path={checkpoint}", f"prior_file={prior_files['mixture']}", "condition=2"], tmp_path))
+    assert line.startswith("error: prior_file:") and "cannot be conditioned" in line
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    line = one_error_line(run_script("sample", [f"ckpt_path={checkpoint}", f"prior_file={tmp_path / 'junk.pt'}"], tmp_path))
+    assert line.startswith("error: prior_file:") and "junk.pt" in line
 
 
 def test_interpolate_writes_a_strip_and_a_gif(checkpoint, tmp_path):

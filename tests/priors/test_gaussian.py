@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gennet.models import GaussianEmbedding
+from gennet.priors import GaussianEmbedding
 
 
 def correlated_data(n: int, shape=(2, 4, 4), seed: int = 0, offset: float = 0.0) -> torch.Tensor:

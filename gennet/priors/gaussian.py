@@ -17,7 +17,7 @@ Statistics accumulate in one streaming pass with Chan, Golub & LeVeque's pairwis
 square root ``R`` (``R Rᴴ = Σ``, eigen-decomposition with negative eigenvalues clipped, so rank-deficient
 estimates are fine); :meth:`sample` draws ``w = μ + temperature · R ξ``, ``ξ`` white Gaussian noise.
 :meth:`condition` gives the model conditioned on some channels of ``w`` (coarse-grain sampling,
-:mod:`gennet.models.conditional_gaussian`).
+:mod:`gennet.priors.conditional_gaussian`).
 """
 
 from __future__ import annotations
@@ -26,14 +26,17 @@ import os
 from collections.abc import Iterable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from .prior import FORMAT, Prior, register_prior
 
 __all__ = ["GaussianEmbedding"]
 
-_FORMAT = "gennet.gaussian_embedding/1"
+_FORMAT = "gennet.gaussian_embedding/1"  # files written before the priors had one format; still read
 
 
-class GaussianEmbedding(nn.Module):
+@register_prior("gaussian")
+class GaussianEmbedding(Prior):
     """``w ~ N(μ, Σ)`` fitted to embeddings ``w: (B, C_w, h, w)``; see the module docstring.
 
     Buffers saved in the ``state_dict``: ``count`` (float64), ``mean`` (full: ``(D,)`` float64;
@@ -75,6 +78,12 @@ class GaussianEmbedding(nn.Module):
             self.register_buffer("m2", torch.zeros(h, w, C, C, dtype=torch.complex128), persistent=False)
             self.register_buffer("factor", torch.zeros(h, w, C, C, dtype=torch.complex64))
         self.register_buffer("finalized", torch.zeros((), dtype=torch.bool))
+        self.max_full_dim = int(max_full_dim)
+
+    supports_condition = True
+
+    def config(self) -> dict:
+        return {"shape": list(self.shape), "covariance": self.covariance, "max_full_dim": self.max_full_dim}
 
     # -- fitting ---------------------------------------------------------------------------------
     def _vectors(self, w: Tensor) -> Tensor:
@@ -113,8 +122,11 @@ class GaussianEmbedding(nn.Module):
         self.finalized.fill_(False)
 
     @torch.no_grad()
-    def fit_(self, embeddings: Iterable[Tensor]) -> GaussianEmbedding:
-        """Reset, accumulate every batch of ``embeddings``, :meth:`finalize_`; returns ``self``."""
+    def fit_(self, embeddings: Iterable[Tensor] | Tensor, val: Tensor | None = None) -> GaussianEmbedding:
+        """Reset, accumulate every batch of ``embeddings`` (batches ``(B, C_w, h, w)``, or one tensor of them),
+        :meth:`finalize_`; returns ``self``. ``val`` is not used (the Gaussian has nothing to select)."""
+        if isinstance(embeddings, Tensor):
+            embeddings = [embeddings]
         self.count.zero_()
         self.mean.zero_()
         self.m2.zero_()
@@ -143,8 +155,7 @@ class GaussianEmbedding(nn.Module):
         """
         if not bool(self.finalized):
             raise ValueError("GaussianEmbedding: fit the model (fit_, or update_ then finalize_) before sampling")
-        if n < 1 or not temperature >= 0:
-            raise ValueError(f"need n >= 1 and temperature >= 0, got n={n}, temperature={temperature}")
+        self.check_draw(n, temperature)
         C, h, w = self.shape
         noise = torch.randn(n, C, h, w, generator=generator, dtype=torch.float64).to(self.mean.device)
         if self.covariance == "full":
@@ -157,33 +168,31 @@ class GaussianEmbedding(nn.Module):
 
     def condition(self, channels, ridge: float = 1e-6):
         """The model conditioned on ``channels`` of ``w`` at every position (e.g. the low-pass channel of each image
-        channel): a :class:`~gennet.models.ConditionalGaussianEmbedding` whose :meth:`sample` keeps those channels of
+        channel): a :class:`~gennet.priors.ConditionalGaussianEmbedding` whose :meth:`sample` keeps those channels of
         a given ``w`` and draws the others (coarse-grain sampling, DESIGN §6b).
 
         Raises:
-            ValueError: see :class:`~gennet.models.ConditionalGaussianEmbedding`.
+            ValueError: see :class:`~gennet.priors.ConditionalGaussianEmbedding`.
         """
         from .conditional_gaussian import ConditionalGaussianEmbedding
 
         return ConditionalGaussianEmbedding(self, channels, ridge)
 
     # -- persistence -----------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the fitted model to ``path`` (plain tensors and strings: loads with ``weights_only=True``)."""
-        state = {k: v.cpu() for k, v in self.state_dict().items()}
-        torch.save({"format": _FORMAT, "shape": list(self.shape), "covariance": self.covariance, "state_dict": state}, path)
-
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> GaussianEmbedding:
-        """Read a model written by :meth:`save` (``torch.load(weights_only=True)``).
+        """Read a model written by :meth:`save` (or by gennet before the priors moved to :mod:`gennet.priors`),
+        with ``torch.load(weights_only=True)``.
 
         Raises:
             ValueError: the file is not a gennet Gaussian embedding model (the path is named).
         """
         content = torch.load(path, map_location=map_location, weights_only=True)
-        if not isinstance(content, dict) or content.get("format") != _FORMAT:
+        if not isinstance(content, dict) or content.get("format") not in (_FORMAT, FORMAT) \
+                or (content.get("format") == FORMAT and content.get("kind") != "gaussian"):
             raise ValueError(f"'{path}' is not a gennet Gaussian embedding model")
-        model = cls(tuple(content["shape"]), covariance=content["covariance"])
+        config = content["config"] if content["format"] == FORMAT else content
+        model = cls(tuple(config["shape"]), covariance=config["covariance"])
         model.load_state_dict(content["state_dict"], strict=False)  # m2 is not saved
         return model.to(map_location)
 

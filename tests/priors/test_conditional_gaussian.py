@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from gennet.models import GaussianEmbedding
-from tests.models.test_gaussian_embedding import correlated_data
+from gennet.priors import GaussianEmbedding
+from tests.priors.test_gaussian import correlated_data
 
 SHAPE = (3, 4, 4)  # C_w, h, w
 CONDITIONED = [0, 2]

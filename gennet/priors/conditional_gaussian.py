@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .gaussian_embedding import GaussianEmbedding
+from .gaussian import GaussianEmbedding
 
 __all__ = ["ConditionalGaussianEmbedding"]
 

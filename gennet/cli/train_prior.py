@@ -1,0 +1,179 @@
+"""``python train_prior.py generator_ckpt=CKPT [prior=flow|mixture|gaussian] [+experiment=prior_digits]`` / ``gennet-train-prior``.
+
+The second stage of generation from noise (DESIGN §12): a prior over ``w = Φ(x)`` of a trained generator.
+
+1. The generator is loaded (``weights_only=True``); the embeddings of its training and validation images are
+   computed once and kept in ``<run_dir>/embeddings.pt`` (a resumed run reads them back).
+2. A prior without parameters (``prior=gaussian``, ``prior=mixture``) is fitted at once; a flow prior is trained by
+   :class:`~gennet.lit.PriorModule` (Adam, EMA, ``val/loss`` on the validation embeddings for the best checkpoint,
+   sample grids in ``<run_dir>/samples/`` and wandb, ``ckpt_path=last`` resumes exactly).
+3. ``<run_dir>/prior.pt`` (the best EMA weights; :func:`gennet.priors.load_prior`) and ``<run_dir>/metrics.json``.
+
+Keys: ``conf/train_prior.yaml``, ``conf/prior/*.yaml``. Bad input: one line ``error: KEY: …``, exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ..errors import ConfigError, check_int
+from .coarse_grain import lowpass_channels
+from .errors import user_errors
+from .generation import datamodule_for, device_for, load_generator
+from .resolvers import register_resolvers
+from .train import CONFIG_DIR, EXIT_INTERRUPTED, _instantiate_trainer, _is_first_process, _refuse_existing_run
+
+__all__ = ["main", "train_prior", "embeddings_for"]
+
+register_resolvers()
+
+
+@torch.no_grad()
+def embeddings_for(module, datamodule, device: torch.device, fit_images: int | None = None) -> dict[str, torch.Tensor]:
+    """``{"train": (N, C_w, h, w), "val": (M, C_w, h, w)}`` float32 on the CPU: ``Φ`` of the training images (the first
+    ``fit_images`` of them, or all) and of the validation images, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    datamodule.setup("fit")
+    out = {}
+    for split in ("train", "val"):
+        dataset = getattr(datamodule, f"{split}_dataset")
+        count = len(dataset) if split == "val" or fit_images is None else min(fit_images, len(dataset))
+        batches = []
+        for start in tqdm(range(0, count, 256), desc=f"embedding the {split} images", unit="batch", leave=False):
+            x = torch.stack([dataset[i][0] for i in range(start, min(count, start + 256))]).to(device)
+            batches.append(module.generator.encode(x).float().cpu())
+        out[split] = torch.cat(batches)
+    return out
+
+
+def _prior_config(cfg: DictConfig, shape, image_channels: int) -> dict:
+    config = OmegaConf.to_container(cfg.prior, resolve=True)
+    if config.get("condition_channels") == "lowpass":
+        config["condition_channels"] = lowpass_channels(shape, image_channels)
+    return config
+
+
+def train_prior(cfg: DictConfig) -> dict:
+    """Fit or train the prior of ``cfg``; returns the metrics written to ``metrics.json``."""
+    import lightning.pytorch as pl
+    from hydra.utils import instantiate
+
+    from ..data.resumable import ResumableDataLoader
+    from ..lit.prior_module import PriorModule, PriorSampleGrids, prior_from_config
+
+    run_dir = Path(cfg.paths.output_dir)
+    with user_errors():
+        batch_size = check_int("batch_size", cfg.batch_size, 1)
+        if cfg.fit_images is not None:
+            check_int("fit_images", cfg.fit_images, 2, why=" (or null for all)")
+        resuming = bool(cfg.get("ckpt_path"))
+        if not resuming and _is_first_process():
+            _refuse_existing_run(run_dir)
+        if (run_dir / "prior.pt").exists() and not resuming:
+            raise ConfigError("hydra.run.dir", f"'{run_dir}' already holds a prior; choose another directory")
+        device = device_for(cfg.device)
+        try:
+            module, checkpoint = load_generator(cfg.generator_ckpt, device)
+        except ConfigError as error:  # load_generator names ckpt_path, sample.py's key
+            raise ConfigError("generator_ckpt", error.message) from None
+        shape = module.generator.embedding_shape
+        config = _prior_config(cfg, shape, module.hparams.channels)
+        try:
+            prior = prior_from_config(config, shape)
+        except ValueError as error:
+            raise ConfigError("prior", str(error).removeprefix("prior: ")) from None
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+        cache = run_dir / "embeddings.pt"
+        if resuming and cache.is_file():
+            embeddings = torch.load(cache, weights_only=True)
+        else:
+            datamodule = datamodule_for(checkpoint, None, cfg.generator_ckpt)
+            embeddings = embeddings_for(module, datamodule, device, cfg.fit_images)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            torch.save({**embeddings, "generator_ckpt": str(Path(str(cfg.generator_ckpt)).resolve())}, cache)
+    start = time.perf_counter()
+    metrics: dict = {}
+    if not any(True for _ in prior.parameters()):  # closed form: no Lightning
+        prior.fit_(embeddings["train"], embeddings["val"])
+        if hasattr(prior, "val_log_likelihood"):
+            metrics["val/log_likelihood"] = float(prior.val_log_likelihood)
+        _save_grid(prior, module.generator, run_dir / "samples" / "samples.png", device)
+    else:
+        with user_errors():
+            logger = instantiate(cfg.logger) if cfg.get("logger") else False
+            callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+            trainer = _instantiate_trainer(cfg.trainer, logger, callbacks)
+            # the steps of the cosine schedule, counted here (per process: each serves its share of the batches)
+            steps_per_epoch = -(-len(embeddings["train"]) // trainer.world_size) // batch_size
+            limit = cfg.trainer.get("limit_train_batches")
+            if isinstance(limit, int) and not isinstance(limit, bool):
+                steps_per_epoch = min(steps_per_epoch, limit)
+            elif isinstance(limit, float):
+                steps_per_epoch = int(steps_per_epoch * limit)
+            max_epochs = cfg.trainer.get("max_epochs")
+            total_steps = steps_per_epoch * max_epochs if isinstance(max_epochs, int) and max_epochs > 0 else None
+            prior_module = PriorModule(config, list(shape), **OmegaConf.to_container(cfg.module, resolve=True),
+                                       total_steps=total_steps)
+            prior_module.prior.fit_statistics_(embeddings["train"])
+        for callback in callbacks:
+            if isinstance(callback, PriorSampleGrids):
+                callback.set_generator(module.generator)
+        if logger:
+            logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        # Each loader draws its iterators' base seed from its own generator, not from the global one that the flow
+        # loss draws its noise from: a resumed run creates one iterator more than an uninterrupted one.
+        train_loader = ResumableDataLoader(torch.utils.data.TensorDataset(embeddings["train"]), batch_size, seed=cfg.seed,
+                                           drop_last=True, num_replicas=trainer.world_size, rank=trainer.global_rank,
+                                           generator=torch.Generator().manual_seed(cfg.seed))
+        val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(embeddings["val"]), batch_size=500,
+                                                 generator=torch.Generator().manual_seed(cfg.seed))
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        try:
+            trainer.fit(prior_module, train_loader, val_loader, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+        except SIGTERMException:
+            if trainer.is_global_zero:
+                print(f"resume with: python train_prior.py ckpt_path=last hydra.run.dir={run_dir} (and the same overrides)",
+                      file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        if best:
+            state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+            prior_module.load_state_dict(state)
+        prior = prior_module.ema_prior().cpu()
+        metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "train/"))})
+        if not trainer.is_global_zero:
+            return metrics
+    metrics["time/fit_seconds"] = time.perf_counter() - start
+    prior.save(run_dir / "prior.pt")
+    (run_dir / "metrics.json").write_text(json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+    print(f"{prior.kind} prior of w {tuple(shape)} fitted in {metrics['time/fit_seconds']:.1f} s: {(run_dir / 'prior.pt').resolve()}")
+    print(f"sample with: python sample.py ckpt_path={cfg.generator_ckpt} prior_file={run_dir / 'prior.pt'}")
+    return metrics
+
+
+@torch.no_grad()
+def _save_grid(prior, generator, path: Path, device, n: int = 64) -> None:
+    from ..figures.image_grid import save_image_grid
+
+    w = prior.sample(n, torch.Generator().manual_seed(0)).to(device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image_grid(generator.decode(w).float().clamp(-1, 1), path, nrow=8)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train_prior")
+def main(cfg: DictConfig) -> None:
+    """Console entry point (``gennet-train-prior`` and ``python train_prior.py``)."""
+    train_prior(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Priors over the embedding ``w = Φ(x)``: generation from noise is ``G(w)`` with ``w`` drawn from one (DESIGN §12).
+
+Pure PyTorch. Every prior follows :class:`Prior`: fitted from embeddings ``(N, C_w, h, w)``, sampled with
+``sample(n, generator, temperature)``, saved with :meth:`Prior.save` and read back with :func:`load_prior`:
+
+- :class:`GaussianEmbedding` — one Gaussian ``N(μ, Σ)`` (full or stationary covariance; Angles & Mallat 2018),
+  and its conditional form :class:`ConditionalGaussianEmbedding` (coarse-grain sampling);
+- :class:`GaussianMixturePrior` — a Gaussian mixture in a whitened PCA subspace of ``w`` (EM);
+- :class:`FlowMatchingPrior` — a learned velocity field on the coarse grid of ``w`` (flow matching), with its
+  convolutional network :class:`ConvVelocity`; optionally conditioned on the low-pass channels (multiscale:
+  ``w_low`` first, then the bands given it).
+"""
+
+from .conditional_gaussian import ConditionalGaussianEmbedding
+from .flow_matching import ConditionalFlowSampler, FlowMatchingPrior
+from .gaussian import GaussianEmbedding
+from .mixture import GaussianMixturePrior
+from .prior import PRIOR_KINDS, Prior, build_prior, load_prior
+from .velocity import ConvVelocity
+
+__all__ = ["ConditionalFlowSampler", "ConditionalGaussianEmbedding", "ConvVelocity", "FlowMatchingPrior", "GaussianEmbedding", "GaussianMixturePrior", "PRIOR_KINDS", "Prior",
+           "build_prior", "load_prior"]

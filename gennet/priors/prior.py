@@ -1,0 +1,129 @@
+"""The interface every prior over the embedding ``w = Φ(x)`` follows, and its file format (DESIGN §12).
+
+A prior is an ``nn.Module`` over embeddings of one shape ``(C_w, h, w)``:
+
+- :meth:`Prior.fit_` — fitted from training embeddings ``(N, C_w, h, w)`` (and, where it uses them, held-out
+  validation embeddings: early stopping, model selection);
+- :meth:`Prior.sample` — ``n`` draws ``(n, C_w, h, w)`` float32 with a ``torch.Generator`` and a ``temperature``
+  (1: the fitted model; 0: its most likely point or mode; what it scales is said by each prior);
+- optionally :meth:`Prior.to_noise` / :meth:`Prior.from_noise` — a bijection to a standard Gaussian noise space
+  (interpolation that stays on the prior's support: interpolate the noises, decode);
+- optionally :meth:`Prior.condition` — the prior conditioned on some channels of ``w`` (coarse-grain sampling).
+
+:meth:`Prior.save` writes ``{"format", "kind", "config", "state_dict"}`` (plain tensors and types: loads with
+``weights_only=True``); :func:`load_prior` reads it back, building only the kinds registered in
+:data:`PRIOR_KINDS` (never an arbitrary class named by a file).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["Prior", "load_prior", "PRIOR_KINDS", "FORMAT"]
+
+FORMAT = "gennet.prior/1"
+
+#: ``kind`` → prior class; filled by :func:`register_prior` as the prior modules are imported.
+PRIOR_KINDS: dict[str, type] = {}
+
+
+def register_prior(kind: str):
+    """Class decorator: ``kind`` names the class in saved files (:func:`load_prior`)."""
+
+    def decorate(cls):
+        cls.kind = kind
+        PRIOR_KINDS[kind] = cls
+        return cls
+
+    return decorate
+
+
+class Prior(nn.Module):
+    """A probability model of embeddings ``w: (C_w, h, w)``; see the module docstring.
+
+    Subclasses set ``self.shape`` and implement :meth:`fit_`, :meth:`sample` and :meth:`config` (the plain
+    constructor arguments that rebuild an unfitted copy); the noise-space maps and :meth:`condition` are
+    optional (``supports_noise``, ``supports_condition``).
+    """
+
+    kind = "prior"
+    supports_noise = False
+    supports_condition = False
+    shape: tuple[int, int, int]
+
+    def check(self, w: Tensor) -> Tensor:
+        """``w`` if it is ``(B, *shape)``; else ``ValueError`` naming both shapes."""
+        if w.ndim != 4 or tuple(w.shape[1:]) != tuple(self.shape):
+            raise ValueError(f"expected embeddings (B, {', '.join(map(str, self.shape))}), got {tuple(w.shape)}")
+        return w
+
+    def fit_(self, train: Tensor, val: Tensor | None = None) -> Prior:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def config(self) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def to_noise(self, w: Tensor) -> Tensor:
+        raise ValueError(f"the {self.kind} prior has no noise space (use a flow prior or the Gaussian prior)")
+
+    def from_noise(self, noise: Tensor) -> Tensor:
+        raise ValueError(f"the {self.kind} prior has no noise space (use a flow prior or the Gaussian prior)")
+
+    def condition(self, channels):
+        raise ValueError(f"the {self.kind} prior cannot be conditioned on channels of w (use a flow prior or the Gaussian prior)")
+
+    @staticmethod
+    def check_draw(n: int, temperature: float) -> None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1 or not temperature >= 0:
+            raise ValueError(f"need n >= 1 and temperature >= 0, got n={n}, temperature={temperature}")
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted prior to ``path`` through a temporary file and a rename (never a half-written file)."""
+        path = Path(path)
+        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        try:
+            torch.save({"format": FORMAT, "kind": self.kind, "config": self.config(), "state_dict": state}, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def build_prior(kind: str, config: dict) -> Prior:
+    """An unfitted prior of a registered ``kind`` from its :meth:`Prior.config`.
+
+    Raises:
+        ValueError: an unknown kind, or arguments its constructor refuses.
+    """
+    from . import flow_matching, gaussian, mixture  # noqa: F401  (register the kinds)
+
+    if kind not in PRIOR_KINDS:
+        raise ValueError(f"unknown prior kind {kind!r} (known: {', '.join(sorted(PRIOR_KINDS))})")
+    return PRIOR_KINDS[kind](**config)
+
+
+def load_prior(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Prior:
+    """Read a prior written by :meth:`Prior.save` (``torch.load(weights_only=True)``), in eval mode.
+
+    Raises:
+        ValueError: a missing or unreadable file, or one that is not a gennet prior (the path is named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no prior file at '{path}'")
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # any file torch cannot read with weights_only=True (bad pickle, zip, truncated bytes…)
+        raise ValueError(f"'{path}' is not a readable prior file ({type(error).__name__})") from None
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise ValueError(f"'{path}' is not a gennet prior file (format {FORMAT})")
+    prior = build_prior(content["kind"], content["config"])
+    prior.load_state_dict(content["state_dict"], strict=False)
+    return prior.to(map_location).eval()
