@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,8 +73,9 @@ def gaussian_for(
     if path.is_file() and not refit:
         try:
             model = GaussianEmbedding.load(path, map_location=device)
-        except (ValueError, RuntimeError, pickle.UnpicklingError) as error:
-            raise ConfigError("ckpt_path", f"cannot read the Gaussian model '{path}': {error} (delete it, or refit=true)") from None
+        except (ValueError, RuntimeError, KeyError, EOFError, OSError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
+            reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+            raise ConfigError("ckpt_path", f"cannot read the Gaussian model '{path}': {reason} (delete it, or refit=true)") from None
         if model.shape != generator.embedding_shape:
             raise ConfigError("ckpt_path", f"'{path}' models embeddings {model.shape}, not {generator.embedding_shape}")
         return model

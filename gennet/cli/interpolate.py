@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
 from ..errors import ConfigError, check_int
 from ..figures.image_grid import grid_to_pil, image_grid, save_image_grid
 from .errors import user_errors
+from .startup import check_bool, check_number, check_output_file, entry_point
 from .generation import datamodule_for, decode, device_for, load_generator, prior_for
 from .train import CONFIG_DIR
 
@@ -73,6 +73,12 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
     with user_errors():
         steps = check_int("num_steps", cfg.num_steps, 2)
         pairs = check_int("num_pairs", cfg.num_pairs, 1)
+        for key in ("gif", "from_noise"):
+            check_bool(key, cfg[key])
+        output = check_output_file("output", cfg.output, allowed_suffixes=(".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"))
+        if cfg.gif:
+            check_int("frame_ms", cfg.frame_ms, 1, why=" milliseconds per GIF frame")
+            check_output_file("output", output.with_suffix(".gif"))
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
         (w1, w2), noise_prior = _endpoints(cfg, module, checkpoint, device, pairs)
@@ -98,7 +104,7 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
     return images
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="interpolate")
+@entry_point("interpolate")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-interpolate`` and ``python interpolate.py``)."""
     interpolate(cfg)

@@ -24,7 +24,6 @@ import json
 import time
 from pathlib import Path
 
-import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -32,6 +31,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from ..errors import ConfigError, check_int
 from .devices import device_for
 from .errors import user_errors
+from .startup import entry_point
 
 __all__ = ["main", "regress"]
 
@@ -178,7 +178,7 @@ def regress(cfg: DictConfig) -> dict:
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="regress")
+@entry_point("regress")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-regress`` and ``python regress.py``)."""
     regress(cfg)

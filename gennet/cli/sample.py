@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
@@ -25,6 +24,7 @@ from ..errors import ConfigError, check_int
 from ..figures.image_grid import save_image_grid
 from .coarse_grain import coarse_grain, condition_indices
 from .errors import user_errors
+from .startup import check_bool, check_number, check_output_file, entry_point
 from .generation import datamodule_for, decode, describe, device_for, load_generator, prior_for, save_tensor
 from .train import CONFIG_DIR
 
@@ -37,8 +37,10 @@ def sample(cfg: DictConfig) -> torch.Tensor:
     with user_errors():
         n = check_int("num_samples", cfg.num_samples, 1)
         nrow = check_int("nrow", cfg.nrow, 1)
-        if not float(cfg.temperature) >= 0:
-            raise ConfigError("temperature", f"must be >= 0, got {cfg.temperature}")
+        check_number("temperature", cfg.temperature, 0)
+        check_bool("refit", cfg.refit)
+        output = check_output_file("output", cfg.output, allowed_suffixes=(".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"))
+        check_output_file("output", output.with_suffix(".pt"))  # the tensor beside the grid
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
         datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
@@ -76,7 +78,7 @@ def _coarse_grain(cfg: DictConfig, module, model, datamodule, indices: list[int]
     return rows
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="sample")
+@entry_point("sample")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-sample`` and ``python sample.py``)."""
     sample(cfg)

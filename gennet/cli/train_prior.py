@@ -19,13 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, check_int
 from .coarse_grain import lowpass_channels
 from .errors import user_errors
+from .startup import entry_point
 from .generation import datamodule_for, device_for, load_generator
 from .resolvers import register_resolvers
 from .train import CONFIG_DIR, EXIT_INTERRUPTED, _instantiate_trainer, _is_first_process, _refuse_existing_run
@@ -169,7 +169,7 @@ def _save_grid(prior, generator, path: Path, device, n: int = 64) -> None:
     save_image_grid(generator.decode(w).float().clamp(-1, 1), path, nrow=8)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train_prior")
+@entry_point("train_prior")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-train-prior`` and ``python train_prior.py``)."""
     train_prior(cfg)

@@ -20,7 +20,7 @@ from gennet.cli.startup import check_overrides
 from gennet.errors import ConfigError
 from tests.cli.entrypoint import REPO, TINY, run_script, run_train
 
-SCRIPTS = ("train", "sample", "interpolate", "evaluate", "explain", "analyze")
+SCRIPTS = ("train", "sample", "interpolate", "evaluate", "explain", "analyze", "train_prior", "regress")
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -102,6 +102,8 @@ def _cases(earlier: Path):
     from gennet.cli.analyze import analyze
     from gennet.cli.evaluate import evaluate
     from gennet.cli.explain import explain
+    from gennet.cli.interpolate import interpolate
+    from gennet.cli.sample import sample
 
     missing = "ckpt_path=missing.ckpt"
     return [
@@ -113,16 +115,28 @@ def _cases(earlier: Path):
         (evaluate, "evaluate", [missing, "output=/proc/gennet_ev"], "output"),
         (analyze, "analyze", [missing, f"output={earlier / 'a_file'}"], "output"),
         (analyze, "analyze", [missing, f"output={earlier / 'a_file' / 'an'}"], "output"),
+        (sample, "sample", [missing, f"output={earlier / 'a_file' / 'x.png'}"], "output"),
+        (sample, "sample", [missing, "output=/proc/gennet_grid.png"], "output"),
+        (sample, "sample", [missing, f"output={earlier}"], "output"),
+        (sample, "sample", [missing, "output=grid"], "output"),
+        (interpolate, "interpolate", [missing, f"output={earlier / 'a_file' / 's.png'}"], "output"),
+        (interpolate, "interpolate", [missing, f"output={earlier}"], "output"),
         # family 2: explain.py given a directory
         (explain, "explain", [missing, f"output={earlier}"], "output"),
         # family 3: a re-run over earlier results
         (evaluate, "evaluate", [missing, f"output={earlier / 'ev'}"], "output"),
+        (sample, "sample", [missing, f"output={earlier / 'grid.png'}"], "output"),
+        (interpolate, "interpolate", [missing, f"output={earlier / 'grid.png'}"], "output"),
         (analyze, "analyze", [missing, f"output={earlier / 'an'}"], "output"),
         # family 7 and 11: booleans and numbers
         (explain, "explain", [missing, f"output={earlier / 'new.png'}", "wandb=maybe"], "wandb"),
         (evaluate, "evaluate", [missing, "temperature=-1"], "temperature"),
         (evaluate, "evaluate", [missing, "temperature=inf"], "temperature"),
         (evaluate, "evaluate", [missing, "refit=off"], "refit"),
+        (sample, "sample", [missing, "temperature=-1"], "temperature"),
+        (sample, "sample", [missing, "temperature=nan"], "temperature"),
+        (interpolate, "interpolate", [missing, f"output={earlier / 'new.png'}", "gif=true", "frame_ms=-5"], "frame_ms"),
+        (interpolate, "interpolate", [missing, f"output={earlier / 'grid.png'}".replace("grid.png", "new.png"), "gif=yes"], "gif"),
         (analyze, "analyze", [missing, f"output={earlier / 'an2'}", "lipschitz.lr=nan"], "lipschitz.lr"),
     ]
 
@@ -214,3 +228,18 @@ def test_an_interrupted_synthesis_keeps_its_best_samples_and_loss_trace(tmp_path
     samples = torch.load(output / "samples.pt", weights_only=True)
     assert samples["phase_harmonic"].shape == (1, 1, 64, 64) and torch.isfinite(samples["phase_harmonic"]).all()
     assert (output / "panel.png").stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ family 8: a damaged Gaussian model beside a checkpoint
+def test_a_damaged_gaussian_model_is_one_line(tiny_run, tmp_path):
+    import shutil
+
+    checkpoint = tmp_path / "last.ckpt"
+    shutil.copy(tiny_run / "checkpoints" / "last.ckpt", checkpoint)
+    gaussian = tmp_path / "last.gaussian.pt"
+    for content in (b"", b"PK\x03\x04 truncated zip"):
+        gaussian.write_bytes(content)
+        result = run_script("sample", [f"ckpt_path={checkpoint}", "output=grid.png"], tmp_path)
+        line = one_line(result)
+        assert line.startswith("error: ckpt_path: cannot read the Gaussian model") and "refit=true" in line
+        assert not (tmp_path / "grid.png").exists() and gaussian.read_bytes() == content
