@@ -9,7 +9,10 @@ and statistical learning via ADMM", 2011, §6.4), with over-relaxation ``α``:
     z ← T_{λ/ρ}(x̂ + u)                          soft threshold (one-sided if positive)
     u ← u + x̂ − z
 
-from ``z = u = 0``. The iterate returned is ``z``: exactly sparse, and feasible. For the convolutional
+from ``z = u = 0``. The iterate returned is ``z``: exactly sparse, and feasible. The iterations run as one
+affine recursion on a single state vector (:func:`admm_iterations`) through the operator's
+:meth:`~gennet.sparse.operator.LinearOperator.column_map`: for positive codes an iteration is one elementwise
+operation and three matrix products (:mod:`gennet.sparse.frequency_blocks`), without host synchronization. For the convolutional
 operator ``A = L∘D`` the solve is diagonal in Fourier up to ``K × K`` blocks, one per coarse frequency
 (:meth:`gennet.sparse.dictionary.CoarseConvOperator.solve_shifted`; Wohlberg, "Efficient algorithms for
 convolutional sparse representations", IEEE TIP 2016): an iteration costs what one ``(A, Aᵀ)`` pass
@@ -82,9 +85,11 @@ def admm_lasso(
 
 @torch.no_grad()
 def admm_iterations(
-    y: Tensor, op: LinearOperator, lam: Tensor, n_iter: int, positive: bool, rho: float = RHO, alpha: float = ALPHA
+    y: Tensor, op: LinearOperator, lam: Tensor, n_iter: int, positive: bool, rho: float = RHO, alpha: float = ALPHA,
+    aty: Tensor | None = None,
 ) -> Tensor:
-    """:func:`admm_lasso` without the argument checks (``λ``: a 0-dim or ``(B,)`` tensor, assumed ``> 0``).
+    """:func:`admm_lasso` without the argument checks (``λ``: a 0-dim or ``(B,)`` tensor, assumed ``> 0``; ``aty``:
+    ``Aᵀy`` if already computed).
 
     The iterations run on one state vector instead of ``(x, z, u)``. With ``s = x̂ + u`` (the input of the
     threshold), ``z = s − c`` and ``u = c`` where ``c = clamp(s, −θ, θ)`` (``min(s, θ)`` if positive),
@@ -97,7 +102,7 @@ def admm_iterations(
     :meth:`~gennet.sparse.operator.LinearOperator.column_map` (three matrix products for a coarse convolution,
     the constant riding on them): an iteration is the map plus one (positive) or two elementwise operations.
     """
-    aty = op.adjoint(y.detach())
+    aty = op.adjoint(y.detach()) if aty is None else aty.detach()
     B = aty.shape[0]
     T = op.column_map(B, "solve", rho=rho, gain=alpha * rho, identity=-alpha / 2)
     lam = lam.detach().to(aty.dtype)

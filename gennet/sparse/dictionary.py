@@ -244,7 +244,9 @@ class ConvDictionary(nn.Module):
             patch = source[image[:, None, None, None], torch.arange(source.shape[1], device=device)[None, :, None, None],
                            rows[:, None, :, None], cols[:, None, None, :]]
             atom_piece[index] = patch.to(atom_piece.dtype)
-        self.normalize_()
+        norms = torch.sqrt(sum(piece[index].pow(2).flatten(1).sum(1) for piece in self.pieces())).clamp_min(1e-12)
+        for piece in self.pieces():  # only the new atoms: the others are kept as they are, bit for bit
+            piece[index] = piece[index] / norms.view(-1, 1, 1, 1)
 
     # -- D ----------------------------------------------------------------------------------------
     def forward(self, z: torch.Tensor) -> WaveletCoefficients:
@@ -301,14 +303,15 @@ class ConvDictionary(nn.Module):
         with torch.autocast(device_type=self.band_atoms[0].device.type, enabled=False):
             parts = []
             if self.has_lowpass:  # L is the identity on the low-pass channel; the atom is placed centred at the origin
-                parts.append(torch.einsum("kcuv,nuv->kcn", self.lowpass_atoms, self._averaging(None, 1)).unsqueeze(2))
+                averaged = self.lowpass_atoms.flatten(2) @ self._averaging(None, 1)
+                parts.append(averaged.unsqueeze(2))
             for j, atoms in enumerate(self.band_atoms):
-                averaged = torch.einsum("kduv,nuv->kdn", atoms, self._averaging(lowpass, j))
+                averaged = atoms.flatten(2) @ self._averaging(lowpass, j)  # (K, C·L·A, h·w)
                 parts.append(averaged.view(self.K, self.C, self.L * self.A, h * w))
             return torch.cat(parts, dim=2).view(self.K, self.signal_channels, h, w)
 
     def _averaging(self, lowpass: LowPass2D | None, j: int) -> torch.Tensor:
-        """``(h·w, k, k)``: coarse value ``m`` of ``(atom ⋆ φ_J)(s m)`` as weights on the pixels of an atom of band ``j``
+        """``(k·k, h·w)``: coarse value ``m`` of ``(atom ⋆ φ_J)(s m)`` as weights on the pixels of an atom of band ``j``
         centred at the origin (periodic; ``lowpass=None``: the identity, for the low-pass piece). Built once per
         filter, dtype and device, and cached (the filters are fixed)."""
         atoms = self.lowpass_atoms if lowpass is None else self.band_atoms[j]
@@ -322,7 +325,7 @@ class ConvDictionary(nn.Module):
                                        .reshape(-1, 1, atoms.shape[-1], atoms.shape[-1]), phi, s, self.coarse_shape,
                                        (self.atom_size * s) // 2)
             k = atoms.shape[-1]
-            cache[key] = (phi, matrix.reshape(k, k, -1).permute(2, 0, 1).contiguous())  # keep phi: its id stays valid
+            cache[key] = (phi, matrix.reshape(k * k, -1).contiguous())  # keep phi: its id stays valid
         return cache[key][1]
 
     @staticmethod

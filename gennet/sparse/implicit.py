@@ -117,7 +117,8 @@ def lasso_implicit(
     lambda_: Tensor | float,
     cg_iter: int = CG_ITERATIONS,
     cg_rtol: float = CG_RTOL,
-) -> Tensor:
+    return_residual: bool = False,
+):
     """``z`` (a Lasso solution, same values) with the derivative of the solution map in ``y``, ``A``, ``λ``.
 
     Args:
@@ -125,16 +126,21 @@ def lasso_implicit(
         y: signals; A: dense ``(d, K)`` or an operator; lambda_: float, 0-dim or ``(B,)`` — each may require grad.
         cg_iter, cg_rtol: at most this many conjugate-gradient iterations in the backward solve, and its
             per-sample relative tolerance (:func:`support_solve`).
+        return_residual: also return the residual ``y − A z`` and ``Aᵀ(y − A z)`` (detached), computed here anyway
+            (the duality gap needs them: :func:`~gennet.sparse.duality_gap.certificate`).
 
     Returns:
         ``z`` with ``∂z_S/∂θ = (A_SᵀA_S)⁻¹ ∂F/∂θ`` on the support and 0 off it (module docstring). The
         derivative is exact where ``z`` is the exact solution with a locally constant support; for an
-        approximate ``z`` it is the derivative at ``z``'s support and signs.
+        approximate ``z`` it is the derivative at ``z``'s support and signs. (And the residual and its correlation.)
     """
     op = as_operator(A)
     z = z.detach()
     support = z != 0
     lam = _per_sample(torch.as_tensor(lambda_, dtype=y.dtype, device=y.device) if not isinstance(lambda_, Tensor) else lambda_, z)
     residual = y - op.forward(z)
-    F = torch.where(support, op.adjoint(residual) - lam * torch.sign(z), torch.zeros_like(z))
-    return z + _SupportInverse.apply(F, support, op, cg_iter, cg_rtol)
+    correlation = op.adjoint(residual)
+    # F off the support is never used: the backward solve returns 0 there (sign(z) is 0 there too).
+    F = correlation - lam * torch.sign(z)
+    out = z + _SupportInverse.apply(F, support, op, cg_iter, cg_rtol)
+    return (out, residual.detach(), correlation.detach()) if return_residual else out
