@@ -170,7 +170,8 @@ class FrequencyBlockMap(ColumnMap):
             self._shifted = torch.empty_like(self._x3)
 
     def to_columns(self, codes: Tensor) -> Tensor:
-        return codes.to(self.spectrum.dtype).permute(2, 3, 1, 0).reshape(self.h * self.w, self.K * self.batch)
+        columns = codes.to(self.spectrum.dtype).permute(2, 3, 1, 0).reshape(self.h * self.w, self.K * self.batch)
+        return columns.contiguous()  # reshape returns a strided view when B = 1
 
     def to_codes(self, columns: Tensor) -> Tensor:
         return columns.view(self.h, self.w, self.K, self.batch).permute(3, 2, 0, 1)
