@@ -237,7 +237,9 @@ class GeneratorModule(DataRecord, pl.LightningModule):
 
     def configure_optimizers(self):
         cls = OPTIMIZERS[self.hparams.optimizer]
-        optimizer = cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        # Adam and AdamW as one fused kernel over all parameters (CPU and CUDA): one operation per step, not ~10 per tensor
+        fused = {"fused": True} if self.hparams.optimizer in ("adam", "adamw") and self.device.type in ("cpu", "cuda") else {}
+        optimizer = cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay, **fused)
         if self.hparams.lr_schedule == "constant":
             return optimizer
         return cosine_per_step(optimizer, self.trainer)

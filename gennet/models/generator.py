@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from ..sparse.dictionary import CoarseConvOperator, ConvDictionary
-from ..sparse.duality_gap import duality_gap
 from ..sparse.homotopy import HomotopyISTA
-from ..sparse.lasso import lambda_max
+from ..sparse.lasso import max_correlation
 from ..transforms.rectified import WaveletCoefficients
 from .embedding_inverse import EmbeddingInverse
 
@@ -130,43 +129,53 @@ class SparseInverseGenerator(EmbeddingInverse):
     def operator(self) -> tuple[CoarseConvOperator, torch.Tensor]:
         """``(Ã, column_norms)``: the band part of ``A = L∘D`` with unit-norm columns, and the norms ``‖a_k‖`` ``(K,)``."""
         kernel = self.dictionary.coarse_kernel(self.lowpass)
-        norms = kernel.flatten(1).norm(dim=1).clamp_min(1e-12)
+        norms = torch.linalg.vector_norm(kernel, dim=(1, 2, 3)).clamp_min(1e-12)
         return CoarseConvOperator(kernel / norms.view(-1, 1, 1, 1)), norms
 
-    def lasso_problem(self, w: torch.Tensor) -> tuple[torch.Tensor, CoarseConvOperator, torch.Tensor, torch.Tensor]:
+    def lasso_problem(self, w: torch.Tensor, return_correlation: bool = False):
         """The normalized Lasso of the class docstring for embeddings ``w``: ``(ȳ, Ã, norms, scale)``.
 
         ``ȳ = w_band / λ_max(w)``: ``(B, C·JLA, h, w)`` (0 where ``λ_max ≤ 0``, whose solution is 0);
         ``Ã``, ``norms``: :meth:`operator`; ``scale``: ``λ_max(w)`` as ``(B, 1, 1, 1)`` (1 where ``λ_max ≤ 0``).
         The code is ``z = scale · z̄ / norms`` with ``z̄`` the solution for ``(ȳ, Ã, λ*)``.
+        ``return_correlation``: also ``Ãᵀȳ`` (detached), computed here anyway.
         """
         _, band = self.split(w)
         op, norms = self.operator()
-        scale = lambda_max(band, op, self.positive)  # (B,): λ_max(w)
-        live = scale > 0  # λ_max = 0: the zero code is the solution
-        scale = torch.where(live, scale, torch.ones_like(scale)).view(-1, 1, 1, 1)
-        y = torch.where(live.view(-1, 1, 1, 1), band / scale, torch.zeros_like(band))
-        return y, op, norms, scale
+        correlation = op.adjoint(band)  # Ãᵀ w_band: λ_max and, rescaled, the solver's Ãᵀȳ
+        scale = max_correlation(correlation, self.positive)  # (B,): λ_max(w)
+        live = (scale > 0).view(-1, 1, 1, 1)  # λ_max = 0: the zero code is the solution
+        scale = torch.where(live, scale.view(-1, 1, 1, 1), 1.0)
+        y = torch.where(live, band / scale, 0.0)
+        if not return_correlation:
+            return y, op, norms, scale
+        with torch.no_grad():
+            aty = torch.where(live, correlation / scale, 0.0)
+        return y, op, norms, scale, aty
 
     def sparse_code(self, w: torch.Tensor, return_stats: bool = False):
         """The code ``z: (B, K, h, w)`` of ``D`` for embeddings ``w`` (and :class:`CodeStatistics`)."""
-        y, op, norms, scale = self.lasso_problem(w)
-        z_bar = self.lasso(y, op)
-        z = z_bar * scale / norms.view(1, -1, 1, 1)
+        y, op, norms, scale, aty = self.lasso_problem(w, return_correlation=True)
+        if return_stats:
+            z_bar, certificate = self.lasso(y, op, aty=aty, certificate=True)
+        else:
+            z_bar = self.lasso(y, op, aty=aty)
+        z = z_bar * (scale / norms.view(1, -1, 1, 1))
         if not return_stats:
             return z
         with torch.no_grad():
             lam = self.lasso.lambda_star.detach().to(y.dtype)
-            certificate = duality_gap(y, op, z_bar, lam, self.positive)
-            nonzeros = (z_bar != 0).flatten(1).sum(1).to(y.dtype)
+            used = (z_bar != 0).to(y.dtype)
+            nonzeros = used.sum((1, 2, 3))
+            mean = nonzeros.mean()
             stats = CodeStatistics(
-                nonzeros_per_pixel=nonzeros.mean() / (self.channels * self.rectified.H * self.rectified.W),
-                sparsity=nonzeros.mean() / z_bar[0].numel(),
-                support_size=nonzeros.mean(),
+                nonzeros_per_pixel=mean / (self.channels * self.rectified.H * self.rectified.W),
+                sparsity=mean / z_bar[0].numel(),
+                support_size=mean,
                 relative_residual=certificate.relative_residual.mean(),
                 duality_gap=certificate.gap.mean(),
-                lambda_star=lam.clone(),
-                atom_usage=(z_bar != 0).sum((0, 2, 3)).to(y.dtype),
+                lambda_star=lam,
+                atom_usage=used.sum((0, 2, 3)),
             )
         return z, stats
 

@@ -9,7 +9,10 @@ and statistical learning via ADMM", 2011, §6.4), with over-relaxation ``α``:
     z ← T_{λ/ρ}(x̂ + u)                          soft threshold (one-sided if positive)
     u ← u + x̂ − z
 
-from ``z = u = 0``. The iterate returned is ``z``: exactly sparse, and feasible. For the convolutional
+from ``z = u = 0``. The iterate returned is ``z``: exactly sparse, and feasible. The iterations run as one
+affine recursion on a single state vector (:func:`admm_iterations`) through the operator's
+:meth:`~gennet.sparse.operator.LinearOperator.column_map`: for positive codes an iteration is one elementwise
+operation and three matrix products (:mod:`gennet.sparse.frequency_blocks`), without host synchronization. For the convolutional
 operator ``A = L∘D`` the solve is diagonal in Fourier up to ``K × K`` blocks, one per coarse frequency
 (:meth:`gennet.sparse.dictionary.CoarseConvOperator.solve_shifted`; Wohlberg, "Efficient algorithms for
 convolutional sparse representations", IEEE TIP 2016): an iteration costs what one ``(A, Aᵀ)`` pass
@@ -33,10 +36,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gennet.sparse.lasso import soft_threshold
 from gennet.sparse.operator import LinearOperator, as_operator
 
-__all__ = ["admm_lasso"]
+__all__ = ["admm_iterations", "admm_lasso"]
 
 RHO = 3.0  #: default ADMM penalty, in units of the Gram matrix ``AᵀA`` of unit-norm atoms
 ALPHA = 1.8  #: default over-relaxation
@@ -78,15 +80,53 @@ def admm_lasso(
         raise ValueError(f"rho must be > 0, got {rho}")
     if not 0 < alpha < 2:
         raise ValueError(f"alpha must be in (0, 2), got {alpha}")
-    op = as_operator(A)
-    aty = op.adjoint(y.detach())
-    threshold = lam.detach() / rho
-    z = torch.zeros_like(aty)
-    u = torch.zeros_like(aty)
-    for _ in range(n_iter):
-        x = op.solve_shifted(aty + rho * (z - u), rho)
-        x_hat = alpha * x + (1 - alpha) * z
-        z = soft_threshold(x_hat + u, threshold, positive)
-        u = u + x_hat - z
-    return z
+    return admm_iterations(y, as_operator(A), lam, n_iter, positive, rho, alpha)
 
+
+@torch.no_grad()
+def admm_iterations(
+    y: Tensor, op: LinearOperator, lam: Tensor, n_iter: int, positive: bool, rho: float = RHO, alpha: float = ALPHA,
+    aty: Tensor | None = None,
+) -> Tensor:
+    """:func:`admm_lasso` without the argument checks (``λ``: a 0-dim or ``(B,)`` tensor, assumed ``> 0``; ``aty``:
+    ``Aᵀy`` if already computed).
+
+    The iterations run on one state vector instead of ``(x, z, u)``. With ``s = x̂ + u`` (the input of the
+    threshold), ``z = s − c`` and ``u = c`` where ``c = clamp(s, −θ, θ)`` (``min(s, θ)`` if positive),
+    ``θ = λ/ρ``, and ``S = (AᵀA + ρI)⁻¹``, one iteration is exactly
+
+        s ← (1 − α/2)·s + T(s − 2c) + α S Aᵀy,      T = αρ S − (α/2) I,
+
+    and for positive codes, with ``r = s − θ`` (so that ``s − 2c = |r| − θ``),
+    ``r ← (1 − α/2)·r + T|r| + α S (Aᵀy − λ)``, ``z = max(r, 0)``, from ``r = −θ`` (``z = u = 0``). ``T`` is one
+    :meth:`~gennet.sparse.operator.LinearOperator.column_map` (three matrix products for a coarse convolution,
+    the constant riding on them): an iteration is the map plus one (positive) or two elementwise operations.
+    """
+    aty = op.adjoint(y.detach()) if aty is None else aty.detach()
+    B = aty.shape[0]
+    T = op.column_map(B, "solve", rho=rho, gain=alpha * rho, identity=-alpha / 2)
+    lam = lam.detach().to(aty.dtype)
+    v = T.to_columns(aty)
+    if positive:
+        T.per_sample(v).sub_(lam)
+    b = T.apply(v).add_(v, alpha=alpha / 2).div_(rho)  # α S v
+    T.set_bias(b)
+    theta = lam / rho
+    keep = 1 - alpha / 2
+    if positive:
+        r = torch.zeros_like(v)
+        T.per_sample(r).sub_(theta)
+        magnitude = torch.empty_like(r)
+        for _ in range(n_iter):
+            torch.abs(r, out=magnitude)
+            T.apply(magnitude, out=r, beta=keep)
+        return T.to_codes(r.relu_()).to(y.dtype)
+    s = torch.zeros_like(v)
+    c, d = torch.empty_like(s), torch.empty_like(s)
+    s_cols, c_cols, low = T.per_sample(s), T.per_sample(c), -theta
+    for _ in range(n_iter):
+        torch.clamp(s_cols, low, theta, out=c_cols)
+        torch.add(s, c, alpha=-2, out=d)
+        T.apply(d, out=s, beta=keep)
+    torch.clamp(s_cols, low, theta, out=c_cols)
+    return T.to_codes(s.sub_(c)).to(y.dtype)

@@ -16,7 +16,6 @@ unrolled homotopy layers never touch full-resolution ``U``-space.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -25,42 +24,22 @@ from torch import nn
 
 from ..transforms.lowpass import LowPass2D
 from ..transforms.rectified import WaveletCoefficients
+from .frequency_blocks import ColumnMap, FrequencyBlockMap, block_chain
 from .operator import LinearOperator
 
 __all__ = ["ConvDictionary", "CoarseConvOperator"]
-
-
-class _Blocks:
-    """Per-frequency complex matrices ``N(Ω)`` (``n × m``) acting on row vectors, ``y = x N``, stored as real
-    ``(re, im)`` pairs ``(F, n, m)``; :meth:`apply` multiplies a spectrum ``(2, F, B, n)`` (real and imaginary
-    parts, frequency-major) by them with four batched real matmuls."""
-
-    def __init__(self, matrices: torch.Tensor, dtype: torch.dtype) -> None:
-        self.re = matrices.real.to(dtype).contiguous()
-        self.im = matrices.imag.to(dtype).contiguous()
-
-    def apply(self, spectrum: torch.Tensor) -> torch.Tensor:
-        x_re, x_im = spectrum[0], spectrum[1]
-        out_re = torch.bmm(x_re, self.re) - torch.bmm(x_im, self.im)
-        out_im = torch.bmm(x_re, self.im) + torch.bmm(x_im, self.re)
-        return torch.stack([out_re, out_im])
-
-    def adjoint(self) -> "_Blocks":
-        """The blocks of ``y = x Nᴴ``."""
-        blocks = _Blocks.__new__(_Blocks)
-        blocks.re, blocks.im = self.re.transpose(1, 2).contiguous(), (-self.im).transpose(1, 2).contiguous()
-        return blocks
 
 
 class CoarseConvOperator(LinearOperator):
     """Multi-channel periodic convolution on the coarse grid: ``(B, K, h, w) → (B, C_w, h, w)``.
 
     ``forward(z)[c, m] = Σ_k Σ_n kernel[k, c, m − n] z[k, n]`` (indices mod ``(h, w)``); ``adjoint`` is its
-    transpose. Computed per frequency ``Ω`` of the 2-D real DFT, where the operator is the complex ``K × C_w``
-    matrix ``Â(Ω)`` acting on codes as row vectors, ``ŷ = ẑ Â`` (``Âᴴ`` for the adjoint): batched real
-    matmuls on the real and imaginary parts, frequency-major. On coarse grids of at most ``_DFT_MAX`` cells the
-    DFTs themselves are real matrix products (faster than FFTs at these sizes). ``norm_squared`` is exact: the
-    largest squared singular value of ``Â(Ω)`` over frequencies.
+    transpose. Computed per frequency ``Ω`` of the 2-D real DFT, where the operator is the complex ``C_w × K``
+    matrix ``Â(Ω) = k̂[:, :, Ω]ᵀ`` acting on the column of the code's coefficients (``Âᴴ`` for the adjoint):
+    ``rfft2``, one complex ``einsum`` over the frequencies, ``irfft2`` — three operations, differentiable in the
+    input and the kernel. The solvers' repeated maps (``(AᵀA + ρI)⁻¹``, ``AᵀA``) go through
+    :meth:`column_map` (:mod:`gennet.sparse.frequency_blocks`). ``norm_squared`` is exact: the largest squared
+    singular value of ``Â(Ω)`` over frequencies.
 
     Args:
         kernel: ``(K, C_w, h, w)`` real tensor; gradients flow through it.
@@ -75,10 +54,8 @@ class CoarseConvOperator(LinearOperator):
             k_hat = torch.fft.rfft2(kernel if kernel.dtype == torch.float64 else kernel.float())
         self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
         self._dtype = k_hat.real.dtype
-        self._forward = _Blocks(k_hat.permute(2, 3, 0, 1).reshape(-1, K, C_w), self._dtype)  # Â(Ω): (F, K, C_w)
-        self._adjoint = self._forward.adjoint()
-        self._inverses: dict[float, _Blocks] = {}
-        self._gram: _Blocks | None = None
+        self._chains: dict[tuple, list[torch.Tensor]] = {}
+        self._maps: dict[tuple, ColumnMap] = {}
 
     @property
     def dtype(self) -> torch.dtype:
@@ -88,134 +65,64 @@ class CoarseConvOperator(LinearOperator):
     def device(self) -> torch.device:
         return self.kernel_hat.device
 
-    def _spectrum(self, x: torch.Tensor) -> torch.Tensor:
-        """``x: (B, n, h, w)`` → ``(2, F, B, n)``: real and imaginary parts of ``rfft2(x)``, frequency-major."""
-        B, n, h, w = x.shape
-        x = x.to(self._dtype)
-        if h * w <= _DFT_MAX:
-            forward, _ = _dft_matrices(h, w, x.dtype, x.device)
-            return torch.mm(forward.T, x.reshape(B * n, h * w).T).reshape(2, -1, B, n)
-        x_hat = torch.fft.rfft2(x)
-        return torch.stack([x_hat.real, x_hat.imag]).flatten(3).permute(0, 3, 1, 2).contiguous()
-
-    def _signal(self, spectrum: torch.Tensor, h: int, w: int) -> torch.Tensor:
-        """Inverse of :meth:`_spectrum`: ``(2, F, B, m)`` → ``(B, m, h, w)``."""
-        _, bins, B, m = spectrum.shape
-        if h * w <= _DFT_MAX:
-            _, inverse = _dft_matrices(h, w, spectrum.dtype, spectrum.device)
-            return torch.mm(spectrum.reshape(2 * bins, B * m).T, inverse).reshape(B, m, h, w)
-        complex_ = torch.complex(spectrum[0], spectrum[1]).permute(1, 2, 0).reshape(B, m, h, w // 2 + 1)
-        return torch.fft.irfft2(complex_, s=(h, w))
-
-    def _apply(self, x: torch.Tensor, *blocks: _Blocks) -> torch.Tensor:
-        """``x (B, n, h, w)`` times the per-frequency ``blocks`` in turn, back in space."""
+    def _apply(self, x: torch.Tensor, equation: str, kernel_hat: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         with torch.autocast(device_type=x.device.type, enabled=False):
-            spectrum = self._spectrum(x)
-            for block in blocks:
-                spectrum = block.apply(spectrum)
-            return self._signal(spectrum, h, w)
+            if x.dtype != self._dtype:
+                x = x.to(self._dtype)
+            return torch.fft.irfft2(torch.einsum(equation, torch.fft.rfft2(x), kernel_hat), s=(h, w))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self._apply(z, self._forward)
+        return self._apply(z, "bkhw,kchw->bchw", self.kernel_hat)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        return self._apply(y, self._adjoint)
+        return self._apply(y, "bchw,kchw->bkhw", self.kernel_hat.conj())
 
-    def _complex_matrices(self) -> torch.Tensor:
-        """``Â(Ω)``, ``(F, K, C_w)`` complex128, detached: codes act as row vectors, ``ŷ = ẑ Â``."""
-        return self.kernel_hat.detach().to(torch.complex128).permute(2, 3, 0, 1).flatten(0, 1)
+    def complex_blocks(self) -> torch.Tensor:
+        """``Â(Ω)``: ``(F, C_w, K)`` complex, detached (codes as columns, ``ŷ(Ω) = Â(Ω) ẑ(Ω)``)."""
+        K, C = self.code_shape[0], self.signal_shape[0]
+        return self.kernel_hat.detach().permute(2, 3, 1, 0).reshape(-1, C, K)
+
+    def block_chain(self, kind: str, rho: float | None, gain: float, identity: float) -> list[torch.Tensor]:
+        """The cached block products of :func:`~gennet.sparse.frequency_blocks.block_chain` (factorized once per setting)."""
+        key = (kind, rho, gain, identity)
+        if key not in self._chains:
+            self._chains[key] = block_chain(self.complex_blocks(), kind, rho, gain, identity)
+        return self._chains[key]
+
+    def column_map(self, batch: int, kind: str, rho: float | None = None, gain: float = 1.0, identity: float = 0.0) -> ColumnMap:
+        return FrequencyBlockMap(self, batch, kind, rho, gain, identity)
+
+    def _cached_map(self, batch: int, kind: str, rho: float | None) -> ColumnMap:
+        key = (batch, kind, rho)
+        if key not in self._maps:
+            self._maps[key] = self.column_map(batch, kind, rho)
+        return self._maps[key]
 
     def gram(self, z: torch.Tensor) -> torch.Tensor:
-        """``AᵀA z`` in the Fourier domain (no gradient): one forward and one inverse DFT, and either one product with
-        the per-frequency Gram matrices ``Â(Ω)Â(Ω)ᴴ`` (``K × K``, built once, when ``K ≤ 2 C_w``) or the two products
-        with ``Â`` and ``Âᴴ``."""
-        K, C = self.code_shape[0], self.signal_shape[0]
+        """``AᵀA z`` (no gradient), ``z: (B, K, h, w)``: one application of the per-frequency Gram blocks (or of
+        ``Â`` then ``Âᴴ`` when ``K > 2 C_w``), :class:`~gennet.sparse.frequency_blocks.FrequencyBlockMap`."""
         with torch.no_grad():
-            if K > 2 * C:
-                return self._apply(z, self._forward, self._adjoint)
-            if self._gram is None:
-                a = self._complex_matrices()
-                self._gram = _Blocks(a @ a.conj().transpose(1, 2), self._dtype)
-            return self._apply(z, self._gram)
+            m = self._cached_map(z.shape[0], "gram", None)
+            return m.to_codes(m.apply(m.to_columns(z))).contiguous()
 
     def solve_shifted(self, rhs: torch.Tensor, rho: float) -> torch.Tensor:
         """``(AᵀA + ρI)⁻¹ rhs`` exactly, ``rhs: (B, K, h, w)`` (no gradient), in the Fourier domain.
 
-        ``AᵀA`` is a convolution, block-diagonal in Fourier: at coarse frequency ``Ω`` it is the Hermitian
-        ``K × K`` matrix ``Â(Ω)Â(Ω)ᴴ`` (codes as row vectors). When that is cheaper (``2 K C_w + C_w² < K²``, e.g.
-        ``K = 1024``, ``C_w = 288``) the solve goes through the Woodbury identity, ``(ρI + ÂÂᴴ)⁻¹ =
-        (I − Â (ρI + ÂᴴÂ)⁻¹ Âᴴ)/ρ``, with one ``C_w × C_w`` inverse per frequency (no ``K × K`` matrix is formed);
-        otherwise the ``K × K`` inverses are formed. Either way,
-        factorized once per ``ρ`` (float64 Cholesky) and cached on the operator (Wohlberg, IEEE TIP 2016, §III:
-        the frequency-domain solve of convolutional sparse coding); one forward and one inverse DFT per call.
+        ``AᵀA`` is a convolution, block-diagonal in Fourier: at coarse frequency ``Ω`` it is the Hermitian ``K × K``
+        matrix ``Â(Ω)ᴴÂ(Ω)``. Factorized once per ``ρ`` in the kernel's dtype (a batched Cholesky of the real
+        embeddings; through the Woodbury identity with ``C_w × C_w`` systems when ``2 K C_w + C_w² < K²``) and cached
+        on the operator (Wohlberg, IEEE TIP 2016, §III; :mod:`gennet.sparse.frequency_blocks`).
         """
-        K, C = self.code_shape[0], self.signal_shape[0]
-        woodbury = 2 * K * C + C * C < K * K
         with torch.no_grad():
-            if rho not in self._inverses:
-                a = self._complex_matrices()
-                if woodbury:
-                    eye = torch.eye(C, dtype=a.dtype, device=a.device)
-                    small = torch.cholesky_inverse(torch.linalg.cholesky(a.conj().transpose(1, 2) @ a + rho * eye))
-                    self._inverses[rho] = _Blocks(small, self._dtype)
-                else:
-                    eye = torch.eye(K, dtype=a.dtype, device=a.device)
-                    inverse = torch.cholesky_inverse(torch.linalg.cholesky(a @ a.conj().transpose(1, 2) + rho * eye))
-                    self._inverses[rho] = _Blocks(inverse, self._dtype)
-            h, w = rhs.shape[-2:]
-            with torch.autocast(device_type=rhs.device.type, enabled=False):
-                spectrum = self._spectrum(rhs)
-                if woodbury:
-                    coupled = self._adjoint.apply(self._inverses[rho].apply(self._forward.apply(spectrum)))
-                    spectrum = (spectrum - coupled) / rho
-                else:
-                    spectrum = self._inverses[rho].apply(spectrum)
-                return self._signal(spectrum, h, w)
+            m = self._cached_map(rhs.shape[0], "solve", rho)
+            return m.to_codes(m.apply(m.to_columns(rhs))).contiguous()
 
     def norm_squared(self) -> torch.Tensor:
         """Exact ``‖A‖²`` = max over coarse frequencies of ``σ_max(Â(Ω))²`` (no gradient)."""
         with torch.no_grad():
             per_frequency = self.kernel_hat.detach().permute(2, 3, 1, 0)  # (h, w', C_w, K)
             return torch.linalg.matrix_norm(per_frequency, ord=2).max() ** 2
-
-
-_DFT_MAX = 256  #: coarse grids of at most this many cells use DFT matrices instead of FFTs
-
-
-@functools.lru_cache(maxsize=16)
-def _dft_matrices(h: int, w: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real matrices of ``rfft2`` and ``irfft2`` on an ``h × w`` grid: ``(h·w, 2F)`` and ``(2F, h·w)``, ``F = h·(w//2+1)``,
-    columns / rows ordered (real parts, imaginary parts). Built by transforming the unit vectors, so they follow
-    torch's conventions exactly (including the unpaired bins of ``irfft2``)."""
-    cells = h * w
-    unit = torch.eye(cells, dtype=torch.float64).reshape(cells, h, w)
-    spectrum = torch.fft.rfft2(unit).reshape(cells, -1)
-    forward = torch.cat([spectrum.real, spectrum.imag], dim=1)
-    bins = spectrum.shape[1]
-    basis = torch.eye(bins, dtype=torch.complex128).reshape(bins, h, w // 2 + 1)
-    inverse = torch.cat([torch.fft.irfft2(basis, s=(h, w)), torch.fft.irfft2(1j * basis, s=(h, w))]).reshape(2 * bins, cells)
-    return forward.to(dtype=dtype, device=device), inverse.to(dtype=dtype, device=device)
-
-
-def _wrap(out: torch.Tensor, n: int, dim: int) -> torch.Tensor:
-    """Fold ``out`` periodically along ``dim`` onto ``n`` entries: entry ``t`` is added to ``t mod n``."""
-    length = out.shape[dim]
-    if length <= n:
-        pad = [0, 0] * (out.dim() - 1 - dim % out.dim()) + [0, n - length]
-        return F.pad(out, pad)
-    head, tail = out.narrow(dim, 0, n), _wrap(out.narrow(dim, n, length - n), n, dim)
-    return head + tail
-
-
-def _fold_periodic(out: torch.Tensor, size: tuple[int, int], offset: int) -> torch.Tensor:
-    """Wrap a transposed-convolution output onto the periodic grid ``size`` and centre it.
-
-    ``out[..., t1, t2]`` is added to position ``((t1 − offset) mod H, (t2 − offset) mod W)``.
-    """
-    H, W = size
-    out = _wrap(_wrap(out, H, -2), W, -1)
-    return torch.roll(out, shifts=(-offset, -offset), dims=(-2, -1))
 
 
 class ConvDictionary(nn.Module):
@@ -292,14 +199,15 @@ class ConvDictionary(nn.Module):
 
     def atom_norms(self) -> torch.Tensor:
         """``(K,)`` ℓ2 norms of the atoms across all pieces."""
-        return torch.sqrt(sum(piece.pow(2).flatten(1).sum(1) for piece in self.pieces()))
+        per_piece = torch.stack([torch.linalg.vector_norm(piece, dim=(1, 2, 3)) for piece in self.pieces()])
+        return torch.linalg.vector_norm(per_piece, dim=0)
 
     @torch.no_grad()
     def normalize_(self) -> None:
         """Rescale every atom to unit ℓ2 norm, in place (call after each optimizer step)."""
-        norms = self.atom_norms().clamp_min(1e-12)
-        for piece in self.pieces():
-            piece.div_(norms.view(-1, 1, 1, 1))
+        norms = self.atom_norms().clamp_min(1e-12).view(-1, 1, 1, 1)
+        pieces = self.pieces()
+        torch._foreach_div_(pieces, [norms] * len(pieces))
 
     @torch.no_grad()
     def init_from_coefficients_(
@@ -336,7 +244,9 @@ class ConvDictionary(nn.Module):
             patch = source[image[:, None, None, None], torch.arange(source.shape[1], device=device)[None, :, None, None],
                            rows[:, None, :, None], cols[:, None, None, :]]
             atom_piece[index] = patch.to(atom_piece.dtype)
-        self.normalize_()
+        norms = torch.sqrt(sum(piece[index].pow(2).flatten(1).sum(1) for piece in self.pieces())).clamp_min(1e-12)
+        for piece in self.pieces():  # only the new atoms: the others are kept as they are, bit for bit
+            piece[index] = piece[index] / norms.view(-1, 1, 1, 1)
 
     # -- D ----------------------------------------------------------------------------------------
     def forward(self, z: torch.Tensor) -> WaveletCoefficients:
@@ -345,34 +255,78 @@ class ConvDictionary(nn.Module):
             raise ValueError(f"expected codes of shape (B, {self.K}, {self.coarse_shape[0]}, {self.coarse_shape[1]}), got {tuple(z.shape)}")
         B = z.shape[0]
         p = self.atom_size
+        # Periodic transposed convolutions: one circular padding of the code serves every piece (see _padding).
+        left, right = self._padding()
+        padded = F.pad(z, (left, right, left, right), mode="circular") if left + right else z
         if self.has_lowpass:
-            lowpass = _fold_periodic(F.conv_transpose2d(z, self.lowpass_atoms), self.coarse_shape, p // 2)
+            lowpass = self._place(padded, self.lowpass_atoms, 1, self.coarse_shape, left)
         else:
             lowpass = z.new_zeros(B, self.C, *self.coarse_shape)
         bands = []
         for j, atoms in enumerate(self.band_atoms):
-            s = self.stride(j)
             size = (self.H // 2**j, self.W // 2**j)
-            band = _fold_periodic(F.conv_transpose2d(z, atoms, stride=s), size, (p * s) // 2)
+            band = self._place(padded, atoms, self.stride(j), size, left)
             bands.append(band.reshape(B, self.C, self.L, self.A, *size))
         return WaveletCoefficients(lowpass, tuple(bands))
+
+    def _padding(self) -> tuple[int, int]:
+        """Coarse cells of circular padding ``(left, right)`` of the code that make every transposed convolution of
+        :meth:`forward` periodic after a crop.
+
+        Atom ``k`` at coarse cell ``n`` covers the pixels ``s·n − ⌊p·s/2⌋ + [0, p·s)`` of a band of stride ``s``. The
+        transposed convolution of the code padded by ``left`` cells before and ``right`` after is, at output pixel
+        ``t``, the periodic sum at pixel ``t − left·s`` wherever every cell that reaches ``t`` is in the padded code:
+        for ``t ∈ [(p−1)s, (h + left + right)s)``. The crop starts at ``⌊p·s/2⌋ + left·s`` and is ``h·s`` long, so
+        ``left ≥ p − 1 − ⌊p·s/2⌋/s`` and ``right ≥ ⌊p·s/2⌋/s`` (for all strides ``s`` of the pieces).
+        """
+        p = self.atom_size
+        strides = [self.stride(j) for j in range(self.J)] + ([1] if self.has_lowpass else [])
+        right = max(math.ceil(((p * s) // 2) / s) for s in strides)
+        left = max(max(0, math.ceil(p - 1 - ((p * s) // 2) / s)) for s in strides)
+        return left, right
+
+    @staticmethod
+    def _place(padded: torch.Tensor, atoms: torch.Tensor, s: int, size: tuple[int, int], left: int) -> torch.Tensor:
+        """The periodic ``Σ_n z[n] atom(· − s·n + offset)`` on a grid ``size`` from the padded code (:meth:`_padding`)."""
+        k = atoms.shape[-1]
+        start = (k // 2) + left * s  # k = p·s: the offset ⌊p·s/2⌋ of forward's centring
+        out = F.conv_transpose2d(padded, atoms, stride=s)
+        return out[..., start : start + size[0], start : start + size[1]]
 
     # -- A = L ∘ D ------------------------------------------------------------------------------
     def coarse_kernel(self, lowpass: LowPass2D) -> torch.Tensor:
         """Kernel ``(K, C_w, h, w)`` of ``A = L ∘ D``: ``a[k] = L(D δ_k)``, channels laid out as ``w``'s
-        (``C_w`` = :attr:`signal_channels`: without a low-pass piece, the band channels of ``w`` in their order)."""
+        (``C_w`` = :attr:`signal_channels`: without a low-pass piece, the band channels of ``w`` in their order).
+        One contraction per piece with its fixed averaging matrix (:meth:`_averaging`)."""
         h, w = self.coarse_shape
-        p = self.atom_size
-        # Full precision even under autocast: the unrolled layers are sensitive to errors in A.
+        # Full precision even under autocast: the solvers are sensitive to errors in A.
         with torch.autocast(device_type=self.band_atoms[0].device.type, enabled=False):
             parts = []
             if self.has_lowpass:  # L is the identity on the low-pass channel; the atom is placed centred at the origin
-                parts.append(self._average(self.lowpass_atoms, None, 1, (h, w), p // 2).reshape(self.K, self.C, 1, h, w))
+                averaged = self.lowpass_atoms.flatten(2) @ self._averaging(None, 1)
+                parts.append(averaged.unsqueeze(2))
             for j, atoms in enumerate(self.band_atoms):
-                s = self.stride(j)
-                averaged = self._average(atoms, lowpass.phi_spatial(j), s, (h, w), (p * s) // 2)
-                parts.append(averaged.reshape(self.K, self.C, self.L * self.A, h, w))
-            return torch.cat(parts, dim=2).reshape(self.K, self.signal_channels, h, w)
+                averaged = atoms.flatten(2) @ self._averaging(lowpass, j)  # (K, C·L·A, h·w)
+                parts.append(averaged.view(self.K, self.C, self.L * self.A, h * w))
+            return torch.cat(parts, dim=2).view(self.K, self.signal_channels, h, w)
+
+    def _averaging(self, lowpass: LowPass2D | None, j: int) -> torch.Tensor:
+        """``(k·k, h·w)``: coarse value ``m`` of ``(atom ⋆ φ_J)(s m)`` as weights on the pixels of an atom of band ``j``
+        centred at the origin (periodic; ``lowpass=None``: the identity, for the low-pass piece). Built once per
+        filter, dtype and device, and cached (the filters are fixed)."""
+        atoms = self.lowpass_atoms if lowpass is None else self.band_atoms[j]
+        phi = None if lowpass is None else lowpass.phi_spatial(j)
+        key = (j if phi is not None else -1, id(phi), atoms.dtype, atoms.device)
+        cache = self.__dict__.setdefault("_averaging_cache", {})
+        if key not in cache:
+            s = 1 if phi is None else self.stride(j)
+            with torch.no_grad():
+                matrix = self._average(torch.eye(atoms.shape[-1] ** 2, dtype=atoms.dtype, device=atoms.device)
+                                       .reshape(-1, 1, atoms.shape[-1], atoms.shape[-1]), phi, s, self.coarse_shape,
+                                       (self.atom_size * s) // 2)
+            k = atoms.shape[-1]
+            cache[key] = (phi, matrix.reshape(k * k, -1).contiguous())  # keep phi: its id stays valid
+        return cache[key][1]
 
     @staticmethod
     def _average(

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from gennet.sparse.lasso import _per_sample, max_correlation
+from gennet.sparse.lasso import max_correlation
 from gennet.sparse.operator import LinearOperator, as_operator
 
-__all__ = ["LassoCertificate", "duality_gap"]
+__all__ = ["LassoCertificate", "certificate", "duality_gap"]
 
 
 @dataclass
@@ -68,14 +68,21 @@ def duality_gap(
         raise ValueError(f"lambda must be > 0, got {lam.min().item()}")
     op = as_operator(A)
     r = y - op.forward(z)
-    correlation = max_correlation(op.adjoint(r), positive)  # ‖Aᵀr‖_∞, or max_k (Aᵀr)_k
-    scale = torch.clamp(correlation / lam, min=1.0)
-    theta = r / _per_sample(scale, r)
-    r2 = r.flatten(1).pow(2).sum(1)
-    primal = 0.5 * r2 + lam * z.flatten(1).abs().sum(1)
-    y2 = y.flatten(1).pow(2).sum(1)
-    dual = 0.5 * y2 - 0.5 * (y - theta).flatten(1).pow(2).sum(1)
+    return certificate(y, r, op.adjoint(r), z, lam, positive)
+
+
+@torch.no_grad()
+def certificate(y: Tensor, r: Tensor, correlation: Tensor, z: Tensor, lam: Tensor, positive: bool = False) -> LassoCertificate:
+    """:func:`duality_gap` from the residual ``r = y − A z`` and ``Aᵀr`` already at hand (no check of ``λ > 0``).
+
+    ``D(θ) = ½‖y‖² − ½‖y − r/s‖² = (y·r)/s − ‖r‖²/(2s²)`` with ``s = max(1, c/λ)``: three inner products per sample.
+    """
+    scale = torch.clamp(max_correlation(correlation, positive) / lam, min=1.0)
+    rf, yf = r.flatten(1), y.flatten(1)
+    r2, yr, y2 = torch.linalg.vecdot(rf, rf), torch.linalg.vecdot(yf, rf), torch.linalg.vecdot(yf, yf)
+    primal = torch.addcmul(0.5 * r2, lam, z.flatten(1).abs().sum(1))
+    dual = yr / scale - 0.5 * r2 / scale.square()
     tiny = torch.finfo(y.dtype).tiny
-    gap = torch.where(primal > 0, (primal - dual) / primal.clamp_min(tiny), torch.zeros_like(primal))
-    relative_residual = torch.where(y2 > 0, (r2 / y2.clamp_min(tiny)).sqrt(), torch.zeros_like(y2))
+    gap = torch.where(primal > 0, (primal - dual) / primal.clamp_min(tiny), 0.0)
+    relative_residual = torch.where(y2 > 0, (r2 / y2.clamp_min(tiny)).sqrt(), 0.0)
     return LassoCertificate(primal=primal, dual=dual, gap=gap, relative_residual=relative_residual)

@@ -71,7 +71,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from gennet.sparse.admm import admm_lasso
+from gennet.sparse.admm import admm_iterations
+from gennet.sparse.duality_gap import LassoCertificate, certificate
 from gennet.sparse.implicit import lasso_implicit
 from gennet.sparse.lasso import max_correlation, soft_threshold
 from gennet.sparse.operator import LinearOperator, as_operator
@@ -211,7 +212,9 @@ def homotopy_ista(
     memory: int | None = None,
     method: str = "active_set",
     checkpoint_layers: bool = False,
-) -> Tensor | tuple[Tensor, HomotopyStats]:
+    aty: Tensor | None = None,
+    certificate: bool = False,
+) -> Tensor | tuple[Tensor, HomotopyStats] | tuple[Tensor, LassoCertificate]:
     """Unrolled homotopy ISTA for ``min_z ½‖y − A z‖² + λ*‖z‖₁`` (module docstring: schedule).
 
     Args:
@@ -239,9 +242,13 @@ def homotopy_ista(
         checkpoint_layers: ``method="istc"`` only: activation checkpointing of the unrolled layers
             (memory of one code per layer instead of all intermediate products; ~1 more ``(A, Aᵀ)`` pass
             per layer in the backward pass); the values and gradients are unchanged.
+        aty: ``Aᵀy`` if already computed (``method="admm"`` uses it, detached, instead of one ``Aᵀ`` pass).
+        certificate: return the code's :class:`~gennet.sparse.duality_gap.LassoCertificate` (duality gap, relative
+            residual) instead of the stats; with ``method="admm"`` and gradients on, from the residual the implicit
+            derivative computes anyway.
 
     Returns:
-        ``z: (B, K)`` or ``(B, *code_shape)``, same dtype as ``y`` (and the stats if asked).
+        ``z: (B, K)`` or ``(B, *code_shape)``, same dtype as ``y`` (and the stats or the certificate if asked).
         ``y = 0`` rows give ``z = 0``.
 
     Raises:
@@ -263,13 +270,22 @@ def homotopy_ista(
     if memory is not None and memory < 1:
         raise ValueError(f"memory must be >= 1, got {memory}")
     _check_method(method, checkpoint_layers)
+    return _homotopy(y, as_operator(A), lam, n_layers, n_h, positive, return_stats, max_enter, memory, method,
+                     checkpoint_layers, aty, certificate)
 
-    op = as_operator(A)
+
+def _homotopy(
+    y: Tensor, op: LinearOperator, lam: Tensor, n_layers: int, n_h: int, positive: bool, return_stats: bool,
+    max_enter: int, memory: int | None, method: str, checkpoint_layers: bool, aty: Tensor | None, want_certificate: bool,
+):
+    """:func:`homotopy_ista` after its argument checks."""
     B = y.shape[0]
     if method == "admm":
-        z = admm_lasso(y, op, lam, n_layers, positive)
+        z = admm_iterations(y, op, lam, n_layers, positive, aty=aty)
         if torch.is_grad_enabled():
-            z = lasso_implicit(z, y, op, lam)
+            z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True)
+            if want_certificate:
+                return z, certificate(y.detach(), residual, correlation, z.detach(), lam.detach(), positive)
     elif method == "istc":
         z = _istc(y, op, op.adjoint(y), lam, n_layers, positive, checkpoint_layers)
     else:
@@ -279,6 +295,10 @@ def homotopy_ista(
             y, op, aty.reshape(B, -1), lam, n_layers, n_h, positive, max_enter, memory or n_layers, code_shape
         )
         z = z.reshape(B, *code_shape)
+    if want_certificate:
+        with torch.no_grad():
+            r = y.detach() - op.forward(z.detach())
+            return z, certificate(y.detach(), r, op.adjoint(r), z.detach(), lam.detach(), positive)
 
     if not return_stats:
         return z
@@ -451,12 +471,17 @@ class HomotopyISTA(nn.Module):
         return self.log_lambda.exp().clamp_min(self.lambda_min)
 
     def forward(
-        self, y: Tensor, A: Tensor | LinearOperator, return_stats: bool = False
-    ) -> Tensor | tuple[Tensor, HomotopyStats]:
-        """``y: (B, d)`` / ``(B, *signal_shape)`` → ``z: (B, K)`` / ``(B, *code_shape)``."""
-        lam = self.lambda_star.to(dtype=y.dtype, device=y.device)
-        return homotopy_ista(y, A, lam, self.n_layers, self.positive, return_stats=return_stats, method=self.method,
-                             checkpoint_layers=self.checkpoint_layers)
+        self, y: Tensor, A: Tensor | LinearOperator, return_stats: bool = False, *, aty: Tensor | None = None,
+        certificate: bool = False,
+    ):
+        """``y: (B, d)`` / ``(B, *signal_shape)`` → ``z: (B, K)`` / ``(B, *code_shape)`` (:func:`homotopy_ista`; ``aty``,
+        ``certificate`` as there). ``λ* > 0`` holds by construction, so it is not checked (no host synchronization)."""
+        lam = self.lambda_star
+        if lam.dtype != y.dtype or lam.device != y.device:
+            lam = lam.to(dtype=y.dtype, device=y.device)
+        n_h = _default_n_homotopy(self.n_layers)
+        return _homotopy(y, as_operator(A), lam, self.n_layers, n_h, self.positive, return_stats, 6, None, self.method,
+                         self.checkpoint_layers, aty, certificate)
 
     def extra_repr(self) -> str:
         return (

@@ -45,34 +45,54 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
 
     Args:
         op: the operator ``A``. support: boolean ``(B, *code_shape)``. b: ``(B, *code_shape)``.
-        n_iter: at most this many iterations (one ``(A, Aᵀ)`` pass each). rtol: per-sample stop on
-            ``‖residual‖ ≤ rtol·‖P_S b‖`` (the sample's iterate is then frozen). Each iteration applies
-            ``op.gram`` once (no gradient).
+        n_iter: this many iterations (one application of ``AᵀA`` each, through ``op.column_map``: three matrix
+            products for a coarse convolution). rtol: per-sample stop on ``‖residual‖ ≤ rtol·‖P_S b‖`` (the sample's
+            iterate is then frozen). A sample whose curvature ``pᵀAᵀAp`` is not positive (a numerically singular
+            support) takes no step in that iteration.
 
     Returns:
         ``v: (B, *code_shape)`` (Hestenes & Stiefel 1952; exact in at most ``|S|`` iterations in exact arithmetic).
+
+    The iterations run without host synchronization: every sample does ``n_iter`` of them, the frozen ones with
+    zero steps. The inner products carry a ``tiny`` offset (``pᵀAᵀAp + tiny``, ``‖r‖² + tiny``) so that a
+    sample with ``P_S b = 0`` stays at ``v = 0`` without dividing 0 by 0; the state ``(v, r)`` and ``(p, q)``,
+    ``q = −P_S AᵀA p``, is stacked so that one operation updates each pair.
     """
-    mask = support.to(b.dtype)
-    r = b * mask
-    v = torch.zeros_like(r)
-    p = r.clone()
-    rs = _dot(r, r)
+    B = b.shape[0]
+    G = op.column_map(B, "gram")
+    mask = G.to_columns(support.to(b.dtype))
+    shape = mask.shape
+    vr = torch.zeros(2, *shape, dtype=mask.dtype, device=mask.device)  # (v, r)
+    pq = torch.empty_like(vr)  # (p, −P_S AᵀA p)
+    v, r, p, q = vr[0], vr[1], pq[0], pq[1]
+    torch.mul(G.to_columns(b), mask, out=r)
+    mask.neg_()
+    p.copy_(r)
+    vr_cols, pq_cols = vr.view(2, -1, B), pq.view(2, -1, B)
+    r_cols, p_cols, q_cols = vr_cols[1], pq_cols[0], pq_cols[1]
+    # per-sample inner products as (B, 1, N) @ (B, N, 1) products with an offset
+    r_row, r_col = r_cols.T.unsqueeze(1), r_cols.T.unsqueeze(2)
+    p_row, q_col = p_cols.T.unsqueeze(1), q_cols.T.unsqueeze(2)
+    tiny = torch.full((1, 1, 1), torch.finfo(mask.dtype).tiny, dtype=mask.dtype, device=mask.device)
+    minus_tiny = -tiny
+    rs, rs_new, curvature, step, beta = (torch.empty(B, dtype=mask.dtype, device=mask.device) for _ in range(5))
+    rs3, rs_new3, curvature3 = rs.view(B, 1, 1), rs_new.view(B, 1, 1), curvature.view(B, 1, 1)
+    torch.baddbmm(tiny, r_row, r_col, out=rs3)
     stop = rs * rtol**2
+    live = torch.ones_like(rs)  # 0 once the sample's residual is below rtol: its iterate is frozen from then on
     for _ in range(n_iter):
-        active = rs > stop
-        if not bool(active.any()):
-            break
-        q = mask * op.gram(p)
-        pq = _dot(p, q)
-        ok = active & (pq > 0)
-        step = _per_sample(torch.where(ok, rs / torch.where(ok, pq, torch.ones_like(pq)), torch.zeros_like(pq)), r)
-        v = v + step * p
-        r = r - step * q
-        rs_new = _dot(r, r)
-        beta = _per_sample(torch.where(ok, rs_new / torch.where(ok, rs, torch.ones_like(rs)), torch.zeros_like(rs)), r)
-        p = r + beta * p
-        rs = torch.where(ok, rs_new, torch.zeros_like(rs))
-    return v
+        G.apply(p, out=q)
+        q.mul_(mask)  # q = −P_S AᵀA p
+        torch.baddbmm(minus_tiny, p_row, q_col, out=curvature3)  # −pᵀAᵀAp − tiny
+        torch.div(rs, curvature, out=step)  # −(CG step)
+        step.clamp_(max=0).mul_(live)
+        vr_cols.addcmul_(pq_cols, step, value=-1)  # v += step·p, r −= step·AᵀAp
+        torch.baddbmm(tiny, r_row, r_col, out=rs_new3)
+        torch.gt(rs_new, stop, out=live)  # a frozen sample's residual no longer changes: it stays frozen
+        torch.div(rs_new, rs, out=beta)
+        torch.addcmul(r_cols, p_cols, beta, out=p_cols)  # p = r + β p
+        rs, rs_new, rs3, rs_new3 = rs_new, rs, rs_new3, rs3
+    return G.to_codes(v).to(b.dtype)
 
 
 class _SupportInverse(torch.autograd.Function):
@@ -97,7 +117,8 @@ def lasso_implicit(
     lambda_: Tensor | float,
     cg_iter: int = CG_ITERATIONS,
     cg_rtol: float = CG_RTOL,
-) -> Tensor:
+    return_residual: bool = False,
+):
     """``z`` (a Lasso solution, same values) with the derivative of the solution map in ``y``, ``A``, ``λ``.
 
     Args:
@@ -105,16 +126,21 @@ def lasso_implicit(
         y: signals; A: dense ``(d, K)`` or an operator; lambda_: float, 0-dim or ``(B,)`` — each may require grad.
         cg_iter, cg_rtol: at most this many conjugate-gradient iterations in the backward solve, and its
             per-sample relative tolerance (:func:`support_solve`).
+        return_residual: also return the residual ``y − A z`` and ``Aᵀ(y − A z)`` (detached), computed here anyway
+            (the duality gap needs them: :func:`~gennet.sparse.duality_gap.certificate`).
 
     Returns:
         ``z`` with ``∂z_S/∂θ = (A_SᵀA_S)⁻¹ ∂F/∂θ`` on the support and 0 off it (module docstring). The
         derivative is exact where ``z`` is the exact solution with a locally constant support; for an
-        approximate ``z`` it is the derivative at ``z``'s support and signs.
+        approximate ``z`` it is the derivative at ``z``'s support and signs. (And the residual and its correlation.)
     """
     op = as_operator(A)
     z = z.detach()
     support = z != 0
     lam = _per_sample(torch.as_tensor(lambda_, dtype=y.dtype, device=y.device) if not isinstance(lambda_, Tensor) else lambda_, z)
     residual = y - op.forward(z)
-    F = torch.where(support, op.adjoint(residual) - lam * torch.sign(z), torch.zeros_like(z))
-    return z + _SupportInverse.apply(F, support, op, cg_iter, cg_rtol)
+    correlation = op.adjoint(residual)
+    # F off the support is never used: the backward solve returns 0 there (sign(z) is 0 there too).
+    F = correlation - lam * torch.sign(z)
+    out = z + _SupportInverse.apply(F, support, op, cg_iter, cg_rtol)
+    return (out, residual.detach(), correlation.detach()) if return_residual else out

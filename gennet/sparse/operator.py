@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gennet.sparse.frequency_blocks import ColumnMap
+
 
 class LinearOperator:
     """Abstract linear map ``A`` from codes ``(B, *code_shape)`` to signals ``(B, *signal_shape)``.
@@ -46,6 +48,13 @@ class LinearOperator:
         structure to exploit implement it exactly; the base class does not.
         """
         raise NotImplementedError(f"{type(self).__name__} has no solve_shifted; ADMM needs it")
+
+    def column_map(self, batch: int, kind: str, rho: float | None = None, gain: float = 1.0, identity: float = 0.0) -> ColumnMap:
+        """The affine map ``x ↦ β·out + T x + bias`` of codes stored as columns that the iterative solvers apply
+        (:class:`~gennet.sparse.frequency_blocks.ColumnMap`): ``T = gain·(AᵀA + ρI)⁻¹ + identity·I`` (``kind="solve"``)
+        or ``gain·AᵀA + identity·I`` (``"gram"``) for ``batch`` codes. The default goes through :meth:`solve_shifted`
+        and :meth:`gram`; operators with a cheaper layout override it."""
+        return ColumnMap(self, batch, kind, rho, gain, identity)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -123,10 +132,33 @@ class DenseOperator(LinearOperator):
             self._inverses[rho] = shifted_gram_inverse(self.matrix, rho)
         return rhs @ self._inverses[rho]  # symmetric
 
+    def column_map(self, batch: int, kind: str, rho: float | None = None, gain: float = 1.0, identity: float = 0.0) -> ColumnMap:
+        """One ``K × K`` matrix product per application (columns ``(K, B)``)."""
+        return _MatrixColumnMap(self, batch, kind, rho, gain, identity)
+
     def norm_squared(self) -> Tensor:  # type: ignore[override]
         """Exact ``‖A‖²`` (squared spectral norm), no gradient."""
         with torch.no_grad():
             return torch.linalg.matrix_norm(self.matrix, ord=2) ** 2
+
+
+class _MatrixColumnMap(ColumnMap):
+    """:class:`~gennet.sparse.frequency_blocks.ColumnMap` of a :class:`DenseOperator`: ``T`` as one ``(K, K)`` matrix."""
+
+    def __init__(self, op: DenseOperator, batch: int, kind: str, rho: float | None, gain: float, identity: float) -> None:
+        super().__init__(op, batch, kind, rho, gain, identity)
+        with torch.no_grad():
+            M = op.matrix.detach()
+            base = shifted_gram_inverse(M, rho) if kind == "solve" else M.T @ M
+            self.matrix = gain * base + identity * torch.eye(M.shape[1], dtype=M.dtype, device=M.device)
+
+    def apply(self, x: Tensor, out: Tensor | None = None, beta: float = 0.0) -> Tensor:
+        start = self.bias if self.bias is not None else None
+        if out is None:
+            return torch.mm(self.matrix, x) if start is None else torch.addmm(start, self.matrix, x)
+        if start is None:
+            return out.addmm_(self.matrix, x, beta=beta)
+        return out.mul_(beta).add_(start).addmm_(self.matrix, x)
 
 
 class PointwiseOperator(LinearOperator):

@@ -71,3 +71,27 @@ def test_admm_bad_arguments():
     for kwargs, match in [(dict(lambda_=0.0), "lambda"), (dict(n_iter=0), "n_iter"), (dict(rho=0.0), "rho"), (dict(alpha=2.0), "alpha")]:
         with pytest.raises(ValueError, match=match):
             admm_lasso(y, A, **{"lambda_": 0.1, "n_iter": 5, **kwargs})
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_one_vector_recursion_is_textbook_admm_on_a_coarse_convolution(positive):
+    """admm_lasso's single-state recursion through the per-frequency column map equals the (x, z, u) iterations of
+    Boyd et al. §6.4 with a dense solve of the unrolled operator, iterate for iterate, for one code and for a batch."""
+    torch.manual_seed(0)
+    op = CoarseConvOperator(torch.randn(6, 10, 4, 3, dtype=torch.float64) / 4)
+    y = torch.randn(3, 10, 4, 3, dtype=torch.float64)
+    lam, rho, alpha, n = 0.3, 3.0, 1.8, 7
+    basis = torch.eye(6 * 12, dtype=torch.float64).reshape(-1, 6, 4, 3)
+    matrix = op.forward(basis).reshape(72, -1).T  # (signal, code)
+    inverse = torch.linalg.inv(matrix.T @ matrix + rho * torch.eye(72, dtype=torch.float64))
+    aty = y.reshape(3, -1) @ matrix
+    z = u = torch.zeros_like(aty)
+    for _ in range(n):
+        x = (aty + rho * (z - u)) @ inverse
+        x_hat = alpha * x + (1 - alpha) * z
+        t = x_hat + u
+        z = torch.relu(t - lam / rho) if positive else torch.sign(t) * torch.relu(t.abs() - lam / rho)
+        u = u + x_hat - z
+    batch = admm_lasso(y, op, lam, n, positive, rho=rho, alpha=alpha)
+    assert torch.allclose(batch.reshape(3, -1), z, atol=1e-12)
+    assert torch.allclose(admm_lasso(y[1:2], op, lam, n, positive, rho=rho, alpha=alpha), batch[1:2], atol=1e-12)
