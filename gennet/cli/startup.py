@@ -73,7 +73,7 @@ def check_overrides(config_name: str, argv: list[str], config_dir: str = CONFIG_
         return
     try:
         with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
-            compose(config_name, overrides=list(args.overrides), return_hydra_config=True)
+            cfg = compose(config_name, overrides=list(args.overrides), return_hydra_config=True)
     except OverrideParseException as error:
         override = str(getattr(error, "override", "") or "override")
         raise ConfigError(override.split("=", 1)[0], f"cannot parse '{override}' (KEY=VALUE; quote values with spaces "
@@ -81,6 +81,20 @@ def check_overrides(config_name: str, argv: list[str], config_dir: str = CONFIG_
     except HydraException as error:
         key, _, message = _override_error(error).partition(": ")
         raise ConfigError(key, message) from None
+    _check_run_dir(cfg)
+
+
+def _check_run_dir(cfg) -> None:
+    """``hydra.run.dir`` (where Hydra writes the run) is not a file and can be created: checked here, before Hydra
+    makes the folder and fails with a traceback."""
+    from omegaconf import OmegaConf
+
+    try:
+        run_dir = OmegaConf.select(cfg, "hydra.run.dir")
+    except Exception:  # an interpolation only Hydra's runtime resolves: left to Hydra
+        return
+    if run_dir not in (None, "", "."):
+        check_output_dir("hydra.run.dir", run_dir)
 
 
 def entry_point(config_name: str, config_dir: str = CONFIG_DIR) -> Callable:

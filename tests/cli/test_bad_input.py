@@ -24,7 +24,10 @@ SCRIPTS = ("train", "sample", "interpolate", "evaluate", "explain", "analyze", "
 
 
 def checksums(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """sha256 of every file under ``folder`` but Hydra's record of the latest command line (``.hydra/``, which Hydra
+    rewrites for any command run in that directory, before gennet's checks)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".hydra" not in p.relative_to(folder).parts}
 
 
 def one_line(result, status: int = 2) -> str:
@@ -243,3 +246,15 @@ def test_a_damaged_gaussian_model_is_one_line(tiny_run, tmp_path):
         line = one_line(result)
         assert line.startswith("error: ckpt_path: cannot read the Gaussian model") and "refit=true" in line
         assert not (tmp_path / "grid.png").exists() and gaussian.read_bytes() == content
+
+
+def test_a_run_directory_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ConfigError) as error:
+        check_overrides("train", [f"hydra.run.dir={tmp_path / 'a_file'}"])
+    assert error.value.key == "hydra.run.dir" and "is a file" in error.value.message
+    with pytest.raises(ConfigError) as error:
+        check_overrides("train", [f"hydra.run.dir={tmp_path / 'a_file' / 'run'}"])
+    assert error.value.key == "hydra.run.dir"
+    check_overrides("train", [f"hydra.run.dir={tmp_path / 'new' / 'run'}"])  # a folder to be created is fine
+    assert (tmp_path / "a_file").read_text() == "x"
