@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Real
 from typing import Any
 
 
@@ -29,4 +31,24 @@ def check_int(key: str, value: Any, minimum: int, maximum: int | None = None, wh
     if value < minimum or (maximum is not None and value > maximum):
         bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
         raise ConfigError(key, f"must be {bounds}{why}, got {value}")
+    return value
+
+
+def check_bool(key: str, value) -> bool:
+    """``value`` if it is a boolean (``true`` / ``false`` on the command line), else :class:`ConfigError`."""
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
+    return value
+
+
+def check_number(key: str, value, minimum: float | None = None, maximum: float | None = None,
+                 strict: bool = False) -> float:
+    """``value`` as a finite float in ``[minimum, maximum]`` (``(minimum, …`` with ``strict``), else :class:`ConfigError`."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        raise ConfigError(key, f"must be a finite number, got {value!r}")
+    value = float(value)
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise ConfigError(key, f"must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(key, f"must be <= {maximum:g}, got {value:g}")
     return value

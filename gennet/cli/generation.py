@@ -3,7 +3,6 @@ the Gaussian model of its embedding (fitted once, saved beside the checkpoint); 
 
 from __future__ import annotations
 
-import os
 import pickle
 import zipfile
 import sys
@@ -14,6 +13,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
+from ..files import save_torch_atomic
 from .checkpoints import load_checkpoint, load_module
 from .devices import device_for
 from ..lit.data_pass import training_images
@@ -119,12 +119,7 @@ def describe(prior: Prior) -> str:
 def save_tensor(images: torch.Tensor, path: Path) -> None:
     """``images`` as float32 on the CPU to ``path`` (``torch.save``; loads with ``weights_only=True``), through a temporary
     file in the same folder and a rename: an earlier file is replaced whole or not at all."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(images.detach().float().cpu().contiguous(), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_torch_atomic(images.detach().float().cpu().contiguous(), path)
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 from ..errors import ConfigError, check_int
 from ..figures.image_grid import grid_to_pil, image_grid, save_image_grid
 from .errors import user_errors
-from .startup import check_bool, check_number, check_output_file, entry_point
+from .startup import IMAGE_SUFFIXES, check_bool, check_number, check_output_file, entry_point
 from .generation import datamodule_for, decode, device_for, load_generator, prior_for
 from .train import CONFIG_DIR
 
@@ -75,7 +75,7 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
         pairs = check_int("num_pairs", cfg.num_pairs, 1)
         for key in ("gif", "from_noise"):
             check_bool(key, cfg[key])
-        output = check_output_file("output", cfg.output, allowed_suffixes=(".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"))
+        output = check_output_file("output", cfg.output, allowed_suffixes=IMAGE_SUFFIXES)
         if cfg.gif:
             check_int("frame_ms", cfg.frame_ms, 1, why=" milliseconds per GIF frame")
             check_output_file("output", output.with_suffix(".gif"))

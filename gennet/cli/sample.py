@@ -24,7 +24,7 @@ from ..errors import ConfigError, check_int
 from ..figures.image_grid import save_image_grid
 from .coarse_grain import coarse_grain, condition_indices
 from .errors import user_errors
-from .startup import check_bool, check_number, check_output_file, entry_point
+from .startup import IMAGE_SUFFIXES, check_bool, check_number, check_output_file, entry_point
 from .generation import datamodule_for, decode, describe, device_for, load_generator, prior_for, save_tensor
 from .train import CONFIG_DIR
 
@@ -39,7 +39,7 @@ def sample(cfg: DictConfig) -> torch.Tensor:
         nrow = check_int("nrow", cfg.nrow, 1)
         check_number("temperature", cfg.temperature, 0)
         check_bool("refit", cfg.refit)
-        output = check_output_file("output", cfg.output, allowed_suffixes=(".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"))
+        output = check_output_file("output", cfg.output, allowed_suffixes=IMAGE_SUFFIXES)
         check_output_file("output", output.with_suffix(".pt"))  # the tensor beside the grid
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)

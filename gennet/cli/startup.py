@@ -11,10 +11,9 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from numbers import Real
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_bool, check_number
 from .errors import EXIT_USER_ERROR
 
 __all__ = [
@@ -26,6 +25,9 @@ __all__ = [
     "check_number",
     "check_finite_values",
 ]
+
+#: The suffixes of the image files the entry points write (PIL picks the format by the suffix).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 #: The ``conf/`` folder at the repository root (the package is installed in editable mode).
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -179,26 +181,6 @@ def check_output_dir(key: str, path, results: Iterable[str] = ()) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- values
-def check_bool(key: str, value) -> bool:
-    """``value`` if it is a boolean (``true`` / ``false`` on the command line), else :class:`ConfigError`."""
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, got {value!r}")
-    return value
-
-
-def check_number(key: str, value, minimum: float | None = None, maximum: float | None = None,
-                 strict: bool = False) -> float:
-    """``value`` as a finite float in ``[minimum, maximum]`` (``(minimum, …`` with ``strict``), else :class:`ConfigError`."""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
-        raise ConfigError(key, f"must be a finite number, got {value!r}")
-    value = float(value)
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise ConfigError(key, f"must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(key, f"must be <= {maximum:g}, got {value:g}")
-    return value
-
-
 def check_finite_values(prefix: str, values) -> None:
     """Every float under ``values`` (a mapping or list, e.g. the ``model`` group) is finite: ``nan`` and ``inf``
     are refused, naming the key (``model.lr``)."""

@@ -23,6 +23,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ..files import save_torch_atomic
+
 __all__ = ["Prior", "load_prior", "PRIOR_KINDS", "FORMAT"]
 
 FORMAT = "gennet.prior/1"
@@ -86,14 +88,8 @@ class Prior(nn.Module):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted prior to ``path`` through a temporary file and a rename (never a half-written file)."""
-        path = Path(path)
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        try:
-            torch.save({"format": FORMAT, "kind": self.kind, "config": self.config(), "state_dict": state}, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        save_torch_atomic({"format": FORMAT, "kind": self.kind, "config": self.config(), "state_dict": state}, path)
 
 
 def build_prior(kind: str, config: dict) -> Prior:
