@@ -1,4 +1,4 @@
-"""Regress molecular energies on scattering invariants: ``python regress.py [+experiment=qm9] [overrides]`` (see README and conf/regress.yaml)."""
+"""Regress molecular energies on scattering invariants: ``python regress.py [+experiment=qm9] [overrides]`` (see README and gennet/conf/regress.yaml)."""
 
 from gennet.cli.regress import main
 

@@ -1,4 +1,4 @@
-"""Train a gennet model: ``python train.py [overrides]`` (see README and conf/train.yaml)."""
+"""Train a gennet model: ``python train.py [overrides]`` (see README and gennet/conf/train.yaml)."""
 
 from gennet.cli.train import main
 

@@ -125,7 +125,7 @@ def scattering_forward(B: int, C: int, size: int, J: int, device: torch.device, 
 
 def generator_module(architecture: str = "sparse", image_size: int = 64, channels: int = 3, overrides: tuple[str, ...] = ()):
     """The ``GeneratorModule`` that ``python train.py +experiment=celeba [model=cnn_generator]`` builds (Hydra compose
-    of ``conf/train.yaml``; ``image_size`` and ``channels`` as the CelebA data module gives them)."""
+    of ``gennet/conf/train.yaml``; ``image_size`` and ``channels`` as the CelebA data module gives them)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.utils import instantiate
@@ -135,7 +135,7 @@ def generator_module(architecture: str = "sparse", image_size: int = 64, channel
     register_resolvers()
     extra = ["model=cnn_generator"] if architecture == "cnn" else []
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "gennet" / "conf"), version_base="1.3"):
         cfg = compose(config_name="train", overrides=["+experiment=celeba", *extra, *overrides])
     return instantiate(cfg.model, _convert_="all", image_size=image_size, channels=channels)
 
@@ -205,7 +205,7 @@ def classifier_step(network: torch.nn.Module, batch: int, size: int, classes: in
 
 
 def hybrid_network(size: int = 224, classes: int = 1000):
-    """Scat + ResNet-10 as ``conf/model/hybrid_scatnet.yaml`` describes it (J=3, L=8, order 2, widths 256/512)."""
+    """Scat + ResNet-10 as ``gennet/conf/model/hybrid_scatnet.yaml`` describes it (J=3, L=8, order 2, widths 256/512)."""
     from gennet.models import HybridScatteringNet
 
     return HybridScatteringNet((size, size), 3, classes, J=3, L=8, max_order=2, widths=(256, 512), blocks=(2, 2))

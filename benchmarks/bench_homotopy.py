@@ -19,7 +19,7 @@ samples of a row and over the ``--seeds`` seeds ``seed, seed+1, …`` (fresh pro
     python benchmarks/bench_homotopy.py --trials 8 --seed 0 --seeds 4
     python benchmarks/bench_homotopy.py --part learned --ckpt outputs/train/<run>/checkpoints/last.ckpt
 
-Without ``--ckpt``, part 2 first trains the default generator (``conf/model/generator.yaml``) for
+Without ``--ckpt``, part 2 first trains the default generator (``gennet/conf/model/generator.yaml``) for
 ``--train-epochs`` epochs on the digits (a few minutes).
 """
 
@@ -181,7 +181,7 @@ def trained_generator(args):
 
         from gennet.lit import GeneratorModule
 
-        settings = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "model" / "generator.yaml"), resolve=False)
+        settings = OmegaConf.to_container(OmegaConf.load(REPO / "gennet" / "conf" / "model" / "generator.yaml"), resolve=False)
         settings.pop("_target_")
         settings["seed"] = 0
         pl.seed_everything(0, verbose=False)

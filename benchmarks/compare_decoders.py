@@ -1,8 +1,8 @@
 """The sparse-inverse generator against the CNN decoder of Angles & Mallat (DESIGN §6), side by side.
 
 Both decoders invert the same fixed embedding ``Φ = L∘U`` and are trained the same way (the
-``GeneratorModule`` of ``train.py``, with the settings of ``conf/model/generator.yaml`` and
-``conf/model/cnn_generator.yaml``), for the same number of epochs, on
+``GeneratorModule`` of ``train.py``, with the settings of ``gennet/conf/model/generator.yaml`` and
+``gennet/conf/model/cnn_generator.yaml``), for the same number of epochs, on
 
 - ``digits``: the 5,000 bundled MNIST digits (32×32, 4,000 train / 500 test);
 - ``faces``: a CelebA layout of 100 real faces (scikit-image's LFW subset, 80 train / 10 test; RGB 32×32),
@@ -37,8 +37,8 @@ DECODERS = {"sparse (ours)": "generator", "CNN (Angles & Mallat)": "cnn_generato
 
 
 def model_settings(name: str, seed: int) -> dict:
-    """The ``model`` group ``conf/model/<name>.yaml`` as constructor arguments."""
-    cfg = OmegaConf.load(REPO / "conf" / "model" / f"{name}.yaml")
+    """The ``model`` group ``gennet/conf/model/<name>.yaml`` as constructor arguments."""
+    cfg = OmegaConf.load(REPO / "gennet" / "conf" / "model" / f"{name}.yaml")
     cfg.seed = seed
     settings = OmegaConf.to_container(cfg, resolve=True)
     settings.pop("_target_")
@@ -58,7 +58,7 @@ def benchmark_datamodule(data: str, scratch: Path, seed: int, celeba_root: str |
 
 
 def train_and_measure(datamodule, decoder: str, epochs: int, seed: int, **overrides) -> dict:
-    """Train ``conf/model/<decoder>.yaml`` (with ``overrides``) for ``epochs``; test metrics on the training and test images."""
+    """Train ``gennet/conf/model/<decoder>.yaml`` (with ``overrides``) for ``epochs``; test metrics on the training and test images."""
     import lightning.pytorch as pl
 
     pl.seed_everything(seed, workers=True, verbose=False)

@@ -11,7 +11,7 @@ tested on the 500 held-out test digits, for
 - ``sparse_scatnet`` and ``scatnet``: Zarka et al.'s networks sized as ``+experiment=mnist_classifier``;
 - ``resnet``: torchvision's ResNet-18 from scratch (``--resnet-stem``, see below).
 
-Budget — the same for every network at a given n: the recipe of ``conf/experiment/mnist_digits.yaml``
+Budget — the same for every network at a given n: the recipe of ``gennet/conf/experiment/mnist_digits.yaml``
 (SGD 0.1, momentum 0.9, weight decay 5e-4, batch 128 or the whole subset if smaller, cosine decay to 0 over
 the run) for ``max(60, ⌈3·N/128⌉)`` optimizer steps, N the number of training digits: 60 steps for n ≤ 100
 (60, 15 and 7.7 epochs), 94 steps (3 epochs) for n = 400. No validation, no early stopping: the network at
@@ -51,7 +51,7 @@ from gennet.data.mnist5k import MNIST5kDataModule  # noqa: E402
 NETWORKS = {
     "hybrid_scatnet": ["model=hybrid_scatnet", "model.network.J=2", "model.network.widths=[64,128]", "model.network.blocks=[2,2]"],
     "sle": ["model=sle", "model.network.J=2", "model.network.widths=[256,256]", "model.network.hidden=[256]"],
-    # as conf/experiment/mnist_classifier.yaml
+    # as gennet/conf/experiment/mnist_classifier.yaml
     "sparse_scatnet": ["model=sparse_scatnet", "model.scattering.J=2", "model.proj_channels=64", "model.num_atoms=256",
                        "model.hidden=512", "model.pool_size=2", "model.pool_stride=2"],
     "scatnet": ["model=scatnet", "model.scattering.J=2", "model.hidden=512", "model.pool_size=2", "model.pool_stride=2"],
@@ -96,7 +96,7 @@ def compose(model: str, seed: int, resnet_stem: str):
     overrides = ["+experiment=mnist_digits", *NETWORKS[model], f"seed={seed}", "data.seed=0", f"data.batch_size={BATCH}"]
     if model == "resnet":
         overrides.append(f"model.network.stem={resnet_stem}")
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "gennet" / "conf"), version_base="1.3"):
         return hydra_compose("train", overrides=overrides)
 
 

@@ -1,16 +1,16 @@
 """Test PSNR against nonzeros per pixel: the default generator over a sweep of (λ*, K, solver), at equal epochs.
 
-Each point is the default digit generator (``conf/model/generator.yaml``, the ``GeneratorModule`` of ``train.py``)
+Each point is the default digit generator (``gennet/conf/model/generator.yaml``, the ``GeneratorModule`` of ``train.py``)
 trained for ``--epochs`` epochs with one (λ*, K, solver) changed, then measured on the 500 test digits: PSNR (dB,
 images in [−1, 1]), nonzeros per pixel ``‖z‖₀/(C·H·W)`` and the mean relative duality gap of the Lasso at the
-returned codes. The CNN decoder of Angles & Mallat (``conf/model/cnn_generator.yaml``), trained for the same
+returned codes. The CNN decoder of Angles & Mallat (``gennet/conf/model/cnn_generator.yaml``), trained for the same
 epochs, is the reference line. A point is on the Pareto front when no other point has both fewer nonzeros
 per pixel and a higher test PSNR.
 
 Prints a Markdown table, writes ``<output>.png`` (the curve: the front as a line, the default configuration
 circled, each point labelled with λ* and its gap) and ``<output>.json``. ``--data faces`` runs the same sweep on
 the CelebA layout of 100 real faces of ``benchmarks/compare_decoders.py`` (32×32 RGB, 80 train / 10 test), the
-evidence behind the choices of ``conf/experiment/celeba.yaml`` and ``lsun_bedroom.yaml``.
+evidence behind the choices of ``gennet/conf/experiment/celeba.yaml`` and ``lsun_bedroom.yaml``.
 
     python benchmarks/sparsity_curve.py --epochs 3 --lambdas 0.05 0.1 0.15 0.2 0.3 --atoms 64 128 --solvers admm istc
     python benchmarks/sparsity_curve.py --data faces --epochs 30 --atoms 64 256 --solvers admm --output faces_curve

@@ -12,7 +12,7 @@ For any classifier checkpoint of :class:`~gennet.lit.ClassifierModule` (hybrid, 
 
 Writes into ``DIR``: ``angular_spectrum.png``, ``thresholding.png`` (scattering front ends only),
 ``lipschitz.png``, ``separation.png``, ``analysis.json`` and ``analysis.md``; with ``wandb=true`` also logs them
-to a wandb run in ``DIR/wandb`` (offline unless a key is set). Keys: ``conf/analyze.yaml``.
+to a wandb run in ``DIR/wandb`` (offline unless a key is set). Keys: ``gennet/conf/analyze.yaml``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ drawn from the Gaussian model of the embedding (at ``temperature``), against the
   the same measures between the validation and the test digits (the real-vs-real floor);
 - ``inception`` (the default for other data) or ``scattering``: a Fréchet distance (:mod:`gennet.cli.fid`).
 
-Writes ``<output>.json`` and a Markdown table ``<output>.md``. Keys: ``conf/evaluate.yaml``.
+Writes ``<output>.json`` and a Markdown table ``<output>.md``. Keys: ``gennet/conf/evaluate.yaml``.
 """
 
 from __future__ import annotations

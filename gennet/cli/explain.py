@@ -4,7 +4,7 @@ One image explained by its sparse code (:func:`gennet.models.explanation.explain
 energetic terms ``z_k[n]·U⁻¹(0, D e_{k,n})`` — atom ``k`` drawn in image space at its coarse position
 ``n`` with its weight — and the partial reconstructions from the low-pass part plus the 1, 2, 4, 8, …
 largest terms, with their PSNR (dB, images in [−1, 1]). Writes one PNG (and logs it to wandb with
-``wandb=true``, offline unless ``WANDB_API_KEY`` is set). Keys: ``conf/explain.yaml``.
+``wandb=true``, offline unless ``WANDB_API_KEY`` is set). Keys: ``gennet/conf/explain.yaml``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ are interpolated on the sphere (``slerp``, which keeps the norm a Gaussian noise
 integrated to ``w`` — a path that stays on the prior's support. The PNG
 has one row per pair (``num_pairs``), ``num_steps`` images per row; ``gif=true`` also writes an
 animated GIF (``output`` with the suffix ``.gif``) that goes there and back. Images smaller than 64 pixels are
-upscaled (nearest neighbour, :func:`gennet.figures.image_grid`) in both. Keys: ``conf/interpolate.yaml``.
+upscaled (nearest neighbour, :func:`gennet.figures.image_grid`) in both. Keys: ``gennet/conf/interpolate.yaml``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Outputs in the Hydra run directory (``hydra.run.dir=…``)::
     learning_curve.png      test MAE against training size (log-log)
     predictions.png         predicted against true energies at the largest size
 
-Keys: ``conf/regress.yaml``; ``+experiment=qm9`` is the CPU learning curve 1,000 / 2,000 / 5,000 (2,000 test).
+Keys: ``gennet/conf/regress.yaml``; ``+experiment=qm9`` is the CPU learning curve 1,000 / 2,000 / 5,000 (2,000 test).
 Bad input (a missing extra, config values, a malformed molecule, a grid too small for a molecule): one
 ``error: <key>: …`` line, exit 2, before any feature is computed; an earlier run's outputs are never overwritten.
 """
@@ -35,8 +35,8 @@ from .startup import entry_point
 
 __all__ = ["main", "regress"]
 
-#: The ``conf/`` folder at the repository root.
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+#: The ``gennet/conf/`` folder at the repository root.
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 DESCRIPTORS = ("scattering", "coulomb")
 

@@ -10,7 +10,7 @@ low-pass image, then ``samples_per_condition`` samples that keep the low-pass ch
 can be conditioned: the Gaussian model, a flow prior trained with ``condition_channels: lowpass``); the ``.pt``
 then holds the samples, ``(B·S, C, H, W)``.
 Images smaller than 64 pixels are upscaled (nearest neighbour, :func:`gennet.figures.image_grid`).
-Keys: ``conf/sample.yaml``.
+Keys: ``gennet/conf/sample.yaml``.
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ __all__ = [
 #: The suffixes of the image files the entry points write (PIL picks the format by the suffix).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
-#: The ``conf/`` folder at the repository root (the package is installed in editable mode).
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+#: The Hydra configs, ``gennet/conf/``: they ship inside the package, so a non-editable install finds them.
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 # ---------------------------------------------------------------------------------------------- config keys

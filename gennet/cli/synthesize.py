@@ -13,7 +13,7 @@ to ``output``::
     metrics.md       the same as a Markdown table
     wandb/           the (offline) wandb run, with logger=wandb
 
-Keys: ``conf/synthesize/synthesize.yaml``. Bad input (path, image, size, keys): one ``error: <key>: …`` line, exit 2.
+Keys: ``gennet/conf/synthesize/synthesize.yaml``. Bad input (path, image, size, keys): one ``error: <key>: …`` line, exit 2.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from .startup import check_bool, check_output_dir, entry_point
 
 __all__ = ["main", "run_synthesis", "load_image", "center_crop"]
 
-#: The Hydra config folder of this entry point: ``model`` is a plain key here, which ``conf/`` (with its
+#: The Hydra config folder of this entry point: ``model`` is a plain key here, which ``gennet/conf/`` (with its
 #: ``model`` group for training) would not allow.
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf" / "synthesize")
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf" / "synthesize")
 
 MODELS = ("phase_harmonic", "gaussian")
 LOGGERS = ("wandb", "none")

@@ -1,6 +1,6 @@
 """``python train.py`` / ``gennet-train``: seed → instantiate → fit → test (best checkpoint) → metrics.json.
 
-Hydra composes ``conf/train.yaml`` (groups ``data``, ``model``, ``trainer``, ``logger``, ``callbacks``,
+Hydra composes ``gennet/conf/train.yaml`` (groups ``data``, ``model``, ``trainer``, ``logger``, ``callbacks``,
 ``paths``; experiments with ``+experiment=NAME``). Outputs go to the Hydra run directory
 (``hydra.run.dir=…`` works as usual)::
 

@@ -9,7 +9,7 @@ The second stage of generation from noise (DESIGN §12): a prior over ``w = Φ(x
    sample grids in ``<run_dir>/samples/`` and wandb, ``ckpt_path=last`` resumes exactly).
 3. ``<run_dir>/prior.pt`` (the best EMA weights; :func:`gennet.priors.load_prior`) and ``<run_dir>/metrics.json``.
 
-Keys: ``conf/train_prior.yaml``, ``conf/prior/*.yaml``. Bad input: one line ``error: KEY: …``, exit 2.
+Keys: ``gennet/conf/train_prior.yaml``, ``gennet/conf/prior/*.yaml``. Bad input: one line ``error: KEY: …``, exit 2.
 """
 
 from __future__ import annotations

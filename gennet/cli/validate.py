@@ -129,7 +129,7 @@ def _validate_network(model: DictConfig, image_size) -> None:
     if "stem" in network:
         _choice("model.network.stem", network.stem, ("cifar", "imagenet"))
     if model.get("_recursive_", True) is not False:
-        raise ConfigError("model._recursive_", "must be false: the module builds model.network itself (see conf/model/hybrid_scatnet.yaml)")
+        raise ConfigError("model._recursive_", "must be false: the module builds model.network itself (see gennet/conf/model/hybrid_scatnet.yaml)")
     _validate_recipe(model)
 
 

@@ -19,7 +19,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     process killed during the write, or a save that fails, leaves the previous file (e.g. ``last.ckpt``)
     intact and never a truncated one. Remote (fsspec) paths keep Lightning's behaviour.
 
-    Used through the Trainer's ``plugins`` (``conf/trainer/default.yaml``).
+    Used through the Trainer's ``plugins`` (``gennet/conf/trainer/default.yaml``).
     """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:

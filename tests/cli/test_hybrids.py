@@ -70,7 +70,7 @@ def compose(config: str, overrides: list[str]):
     from gennet.cli.resolvers import register_resolvers
 
     register_resolvers()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(REPO / "gennet" / "conf"), version_base="1.3"):
         return hydra_compose(config, overrides=overrides)
 
 
