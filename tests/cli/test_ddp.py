@@ -21,7 +21,7 @@ def ddp_run(tmp_path_factory) -> Path:
     """An uninterrupted `python train.py trainer=ddp_cpu` run of 2 epochs × 4 steps; its parent folder."""
     root = tmp_path_factory.mktemp("ddp")
     (root / "runs").mkdir()
-    result = run_train([*RUN, RANK_WEIGHTS, f"+callbacks.rank_weights.dirpath={root / 'ranks'}"], root / "runs" / "ddp")
+    result = run_train([*RUN, RANK_WEIGHTS, f"+callbacks.rank_weights.dirpath={root / 'ranks'}"], root / "runs" / "ddp", isolated=True)
     assert result.returncode == 0, result.stderr[-3000:]
     (root / "stdout.txt").write_text(result.stdout)
     (root / "stderr.txt").write_text(result.stderr)
@@ -51,13 +51,13 @@ def test_ddp_stopped_mid_epoch_and_resumed_ends_identical(ddp_run, tmp_path):
     continues its share of the epoch where it stopped, and the weights equal the uninterrupted run's."""
     run_dir = tmp_path / "interrupted"
     kill = ["+callbacks.kill._target_=tests.cli.signals.SignalAtStep", "+callbacks.kill.step=6"]
-    result = run_train([*RUN, *kill], run_dir)
+    result = run_train([*RUN, *kill], run_dir, isolated=True)
     assert result.returncode == 143, result.stderr[-3000:]
     assert "after step 6" in result.stderr and "Traceback" not in result.stderr
     stopped = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
     assert stopped["global_step"] == 6
 
-    resumed = run_train([*RUN, "ckpt_path=last"], run_dir)
+    resumed = run_train([*RUN, "ckpt_path=last"], run_dir, isolated=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     final, straight = (torch.load(d / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
                        for d in (run_dir, ddp_run / "runs" / "ddp"))
@@ -78,7 +78,7 @@ def test_ddp_standardization_statistics_cover_the_whole_training_set(tmp_path):
     ranks = tmp_path / "ranks"
     args = ["+experiment=mnist_classifier", "trainer=ddp_cpu", *TINY, "logger=csv",
             "+callbacks.rank_weights._target_=tests.cli.rank_weights.RankWeights", f"+callbacks.rank_weights.dirpath={ranks}"]
-    result = run_train(args, run_dir)
+    result = run_train(args, run_dir, isolated=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert isinstance(json.loads((run_dir / "metrics.json").read_text())["test/acc"], float)
     assert "sync_dist" not in result.stderr  # epoch values are averaged over the ranks
