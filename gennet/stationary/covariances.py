@@ -9,15 +9,16 @@ oversampling, 0)``); the work is organized by grid, not by statistic:
    with the harmonic basis (real components of g_k), and ONE ``rfft2`` of all the grid's real maps (the pixel maps
    x, |x − x̄| on the full grid too), times √(half-plane weights): ``F_g (B, C, n_g, h, w/2+1)``;
 2. products of real components, ``Σ_ω F f̂ conj ĝ`` as real matrix products: per grid, the Gram matrix of all its
-   maps of one colour ``(B, C, n_g, n_g)``; per pair of grids that some statistic relates, the same over the
-   coarser grid's band (the finer spectrum cropped to it); with several colours, per band, the Gram across
-   colours;
+   maps, all colours, ``(B, C·n_g, C·n_g)`` (one product, no copy; it holds more pairs than the catalogue keeps —
+   across colours only one band's are —, about 1.5× the flops of the kept blocks for C = 3, none more for C = 1);
+   per pair of grids that some statistic relates, per colour, the same over the coarser grid's band (the finer
+   spectrum cropped to it, one gather);
 3. shifted covariances from the power spectra: ``|F|² @ cos(ω·τ)`` and ``Im(â conj b̂) @ sin(ω·τ)`` for every
    map of a grid and every shift unit of its bands;
 4. the output: each statistic is ``Σ coefficient · blocks[index]`` (two terms) over the concatenated blocks; a
    complex covariance combines products of real components, E[a conj b] = E[a_r b_r + a_i b_i] + i E[a_i b_r − a_r b_i].
 
-So one evaluation is a few dozen tensor operators whatever ``J``, ``L`` or the number of statistics (all index
+So one evaluation is about a hundred tensor operators whatever ``J``, ``L`` or the number of statistics (all index
 tensors are built once, in ``__init__``), and no product is computed on a grid larger than its maps'.
 """
 
@@ -40,18 +41,16 @@ __all__ = ["Block", "FourierCovariances", "Grid"]
 
 class Block(Enum):
     """The blocks ``forward`` concatenates, keyed ``(Block, grid or band)``: means, rectified means per grid, mean
-    moduli of the low-pass and pixels per band, Gram matrices per grid, per pair of grids, across colours per grid
-    (wavelet bands) and per band (low-pass, pixels), power and cross spectra at the shifts per grid."""
+    moduli of the low-pass and pixels per band, Gram matrices per grid and per pair of grids, power and cross
+    spectra at the shifts per grid."""
 
     MEAN = 0
     RECTIFIED = 1
     MODULUS = 2
     GRAM = 3
     CROSS = 4
-    COLOURS_GRID = 5
-    COLOURS_BAND = 6
-    POWER = 7
-    SHIFTED_IM = 8
+    POWER = 5
+    SHIFTED_IM = 6
 
 
 class Grid(NamedTuple):
@@ -103,6 +102,37 @@ def shift_phases(h: int, w: int, step: int, taus: list[tuple[int, int]]) -> torc
     return torch.stack([torch.cos(angle), torch.sin(angle)]).flatten(2).transpose(1, 2).contiguous()
 
 
+class _Gram(torch.autograd.Function):
+    """``F Fᵀ`` over the last two dimensions, with the symmetric backward ``(G + Gᵀ) F``: one product, not two."""
+
+    @staticmethod
+    def forward(ctx, F: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(F)
+        return F @ F.transpose(-1, -2)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (F,) = ctx.saved_tensors
+        return (grad + grad.transpose(-1, -2)) @ F
+
+
+class _WeightedRFFT2(torch.autograd.Function):
+    """``rfft2(maps, norm="forward") · weights`` of real maps, its backward one inverse real FFT (``irfft2`` of the
+    gradient times the weights, halved on the columns that stand for two: the adjoint of the one-sided transform)
+    instead of autograd's full complex FFT of a zero-padded gradient."""
+
+    @staticmethod
+    def forward(ctx, maps: torch.Tensor, weights: torch.Tensor, adjoint_weights: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(adjoint_weights)
+        ctx.shape = maps.shape[-2:]
+        return torch.fft.rfft2(maps, norm="forward") * weights
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (adjoint_weights,) = ctx.saved_tensors
+        return torch.fft.irfft2(grad * adjoint_weights, s=ctx.shape, norm="backward"), None, None
+
+
 class FourierCovariances(nn.Module):
     """The statistics of ``catalogue.records()`` for images ``(B, C, H, W)``, as ``(B, M)`` in that order.
 
@@ -149,7 +179,13 @@ class FourierCovariances(nn.Module):
             filters = [bank.psi[j] for j in grid.wavelets] + ([bank.phi[None]] if J in grid.bands else [])
             if filters:
                 self.register_buffer(f"filters_{g}", torch.cat(filters), persistent=False)
-            self.register_buffer(f"root_weights_{g}", half_plane_weights(*grid.shape).sqrt(), persistent=False)
+            root = half_plane_weights(*grid.shape).sqrt()
+            self.register_buffer(f"root_weights_{g}", root, persistent=False)
+            mirrored = torch.full_like(root, 0.5)  # the adjoint of rfft2: columns 0 and w/2 count once, the others twice
+            mirrored[:, 0] = 1.0
+            if grid.shape[1] % 2 == 0:
+                mirrored[:, -1] = 1.0
+            self.register_buffer(f"adjoint_weights_{g}", root * mirrored, persistent=False)
             units = sorted({cat.shift_unit(j) for j in grid.bands if j != PIXEL})
             self.units.append(units)
             taus = [(u * r, u * c) for u in units for r, c in cat.shifts]
@@ -180,13 +216,8 @@ class FourierCovariances(nn.Module):
         sizes = [((Block.MEAN,), C)]
         sizes += [((Block.RECTIFIED, g), C * len(grid.wavelets) * L * A) for g, grid in enumerate(G) if grid.wavelets]
         sizes += [((Block.MODULUS, j), C) for j in (self.catalogue.J, PIXEL) if j in self.step]
-        sizes += [((Block.GRAM, g), C * grid.rows**2) for g, grid in enumerate(G)]
+        sizes += [((Block.GRAM, g), (C * grid.rows) ** 2) for g, grid in enumerate(G)]
         sizes += [((Block.CROSS, g, g2), C * G[g].rows * G[g2].rows) for g, g2 in self.cross_grids]
-        if C > 1:
-            for g, grid in enumerate(G):
-                if grid.wavelets:
-                    sizes.append(((Block.COLOURS_GRID, g), len(grid.wavelets) * (C * L * len(self.components[0])) ** 2))
-                sizes += [((Block.COLOURS_BAND, j), (2 * C) ** 2) for j in grid.bands if not 0 <= j < self.catalogue.J]
         for kind in (Block.POWER, Block.SHIFTED_IM):
             sizes += [((kind, g), C * grid.rows * len(self.units[g]) * len(self.catalogue.shifts)) for g, grid in enumerate(G)]
         return sizes
@@ -214,19 +245,10 @@ class FourierCovariances(nn.Module):
             if r1 is None or r2 is None:
                 return 0, 0.0
             g1, g2 = self.grid_of[first.j], self.grid_of[second.j]
-            if first.c != second.c:  # across colours: one band only
-                assert first.j == second.j, (first, second)
-                j, rows = first.j, cat.orientations(first.j) * len(self.components[first.j])
-                r1, r2 = r1 - self.offset[j], r2 - self.offset[j]
-                if 0 <= j < cat.J:
-                    grid = G[g1]
-                    base = start[(Block.COLOURS_GRID, g1)] + grid.wavelets.index(j) * (C * rows) ** 2
-                else:
-                    base = start[(Block.COLOURS_BAND, j)]
-                return base + (first.c * rows + r1) * C * rows + second.c * rows + r2, 1.0
-            if g1 == g2:
+            if g1 == g2:  # all colours
                 n = G[g1].rows
-                return start[(Block.GRAM, g1)] + (first.c * n + r1) * n + r2, 1.0
+                return start[(Block.GRAM, g1)] + (first.c * n + r1) * C * n + second.c * n + r2, 1.0
+            assert first.c == second.c, (first, second)  # across grids: one colour
             if g1 > g2:  # finer grid first
                 g1, g2, r1, r2 = g2, g1, r2, r1
             return start[(Block.CROSS, g1, g2)] + (first.c * G[g1].rows + r1) * G[g2].rows + r2, 1.0
@@ -287,25 +309,26 @@ class FourierCovariances(nn.Module):
             if PIXEL in grid.bands:
                 centred = x - mean[:, :, None, None]
                 modulus = centred.abs()
-                means[(Block.MODULUS, PIXEL)] = m = modulus.mean(dim=(-2, -1))
-                maps.append(torch.stack([modulus - m[:, :, None, None], centred], dim=2))
+                means[(Block.MODULUS, PIXEL)] = modulus.mean(dim=(-2, -1))
+                maps.append(torch.stack([modulus, centred], dim=2))  # their means fall on the zero-weight DC bin
             if grid.wavelets or J in grid.bands:
                 z = torch.fft.ifft2(alias_mean(spectrum * self._cast(f"filters_{g}", dtype), grid.step))  # (B, C, n, h, w)
+            low = None
             if grid.wavelets:
                 n = len(grid.wavelets) * self.catalogue.L
                 z, low = z.split([n, z.shape[2] - n], dim=2) if J in grid.bands else (z, None)
                 rho = rectify_phases(z, self._cast("cos_alpha", dtype), self._cast("sin_alpha", dtype))
-                means[(Block.RECTIFIED, g)] = rho.mean(dim=(-2, -1))  # (B, C, n, A)
-                components = (self._cast("harmonic_basis", dtype) @ rho.flatten(-2)).flatten(2, 3).unflatten(-1, grid.shape)
-                maps.append(components - components.mean(dim=(-2, -1), keepdim=True))
+                means[(Block.RECTIFIED, g)] = rho.sum(dim=(-2, -1)) / (grid.shape[0] * grid.shape[1])  # (B, C, n, A)
+                maps.append((self._cast("harmonic_basis", dtype) @ rho.flatten(-2)).flatten(2, 3).unflatten(-1, grid.shape))
             if J in grid.bands:
                 lowpass = (z if low is None else low).real.flatten(1, 2)  # (B, C, h, w)
                 lowpass = lowpass - lowpass.mean(dim=(-2, -1), keepdim=True)
                 modulus = lowpass.abs()
-                means[(Block.MODULUS, J)] = m = modulus.mean(dim=(-2, -1))
-                maps.append(torch.stack([modulus - m[:, :, None, None], lowpass], dim=2))
+                means[(Block.MODULUS, J)] = modulus.mean(dim=(-2, -1))
+                maps.append(torch.stack([modulus, lowpass], dim=2))
             maps = torch.cat(maps, dim=2) if len(maps) > 1 else maps[0]
-            spectra.append(torch.fft.rfft2(maps, norm="forward") * self._cast(f"root_weights_{g}", dtype))
+            weights = self._cast(f"root_weights_{g}", dtype), self._cast(f"adjoint_weights_{g}", dtype)
+            spectra.append(_WeightedRFFT2.apply(maps, *weights))
         return spectra, means
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -315,8 +338,8 @@ class FourierCovariances(nn.Module):
         spectra, means = self._grid_spectra(x, mean)
         flat = [torch.view_as_real(F).flatten(-3) for F in spectra]  # (B, C, n_g, 2·bins)
         blocks = {(Block.MEAN,): mean, **means}
-        for g, F in enumerate(flat):  # one colour, one grid: Gram of all its maps
-            blocks[(Block.GRAM, g)] = F @ F.transpose(-1, -2)
+        for g, F in enumerate(flat):  # one grid: Gram of all its maps of all colours
+            blocks[(Block.GRAM, g)] = _Gram.apply(F.flatten(1, 2))
         cropped = {}
         for g, g2 in self.cross_grids:  # one colour, two grids: over the coarser grid's band
             band = G[g2].shape
@@ -324,18 +347,6 @@ class FourierCovariances(nn.Module):
                 if key not in cropped:
                     cropped[key] = flat[key[0]].index_select(-1, getattr(self, f"crop_{key[0]}_{key[1]}"))
             blocks[(Block.CROSS, g, g2)] = cropped[(g, g2)] @ cropped[(g2, g2)].transpose(-1, -2)
-        if C > 1:  # across colours, one band
-            for g, grid in enumerate(G):
-                F = flat[g]
-                if grid.wavelets:
-                    rows = cat.L * len(self.components[0])
-                    first, n = self.offset[grid.wavelets[0]], len(grid.wavelets)
-                    stack = F[:, :, first : first + n * rows].unflatten(2, (n, rows)).transpose(1, 2).flatten(2, 3)
-                    blocks[(Block.COLOURS_GRID, g)] = stack @ stack.transpose(-1, -2)
-                for j in grid.bands:
-                    if not 0 <= j < cat.J:
-                        pair = F[:, :, self.offset[j] : self.offset[j] + 2].flatten(1, 2)
-                        blocks[(Block.COLOURS_BAND, j)] = pair @ pair.transpose(-1, -2)
         for g, F in enumerate(spectra):  # shifted covariances of each map with itself, from the power spectra
             power = torch.view_as_real(F).square().sum(-1).flatten(-2)  # (B, C, n_g, bins)
             blocks[(Block.POWER, g)] = power @ self._cast(f"cos_shift_{g}", dtype)
