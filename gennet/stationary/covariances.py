@@ -193,6 +193,13 @@ class FourierCovariances(nn.Module):
             cos, sin = shift_phases(*grid.shape, grid.step, taus) if taus else torch.zeros(2, bins, 0, dtype=torch.float64)
             self.register_buffer(f"cos_shift_{g}", cos, persistent=False)
             self.register_buffer(f"sin_shift_{g}", sin, persistent=False)
+        # per grid, the rows of the real parts of the complex harmonics (their imaginary parts are the next rows)
+        self.pairs = [
+            [self.offset[j] + t * len(wavelet) + q for j in grid.wavelets for t in range(L) for q, (_, imaginary) in enumerate(wavelet[:-1]) if wavelet[q + 1][1] and not imaginary]
+            for grid in self.grids
+        ]
+        for g, rows in enumerate(self.pairs):
+            self.register_buffer(f"pairs_{g}", torch.tensor(rows, dtype=torch.long), persistent=False)
         self._cast_cache: dict[tuple[str, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
         records = cat.records()
@@ -218,8 +225,9 @@ class FourierCovariances(nn.Module):
         sizes += [((Block.MODULUS, j), C) for j in (self.catalogue.J, PIXEL) if j in self.step]
         sizes += [((Block.GRAM, g), (C * grid.rows) ** 2) for g, grid in enumerate(G)]
         sizes += [((Block.CROSS, g, g2), C * G[g].rows * G[g2].rows) for g, g2 in self.cross_grids]
-        for kind in (Block.POWER, Block.SHIFTED_IM):
-            sizes += [((kind, g), C * grid.rows * len(self.units[g]) * len(self.catalogue.shifts)) for g, grid in enumerate(G)]
+        S = len(self.catalogue.shifts)
+        sizes += [((Block.POWER, g), C * grid.rows * len(self.units[g]) * S) for g, grid in enumerate(G)]
+        sizes += [((Block.SHIFTED_IM, g), C * len(rows) * len(self.units[g]) * S) for g, rows in enumerate(self.pairs) if rows]
         return sizes
 
     def _row(self, channel: Channel, imaginary: bool) -> int | None:
@@ -257,7 +265,11 @@ class FourierCovariances(nn.Module):
             g, unit = self.grid_of[channel.j], cat.shift_unit(channel.j)
             s = cat.shifts.index((shift[0] // unit, shift[1] // unit))
             columns = len(self.units[g]) * S
-            return start[(kind, g)] + (channel.c * G[g].rows + row) * columns + self.units[g].index(unit) * S + s
+            if kind is Block.SHIFTED_IM:
+                rows, row = len(self.pairs[g]), self.pairs[g].index(row)
+            else:
+                rows = G[g].rows
+            return start[(kind, g)] + (channel.c * rows + row) * columns + self.units[g].index(unit) * S + s
 
         index, coefficient = [], []
         for r in records:
@@ -350,7 +362,9 @@ class FourierCovariances(nn.Module):
         for g, F in enumerate(spectra):  # shifted covariances of each map with itself, from the power spectra
             power = torch.view_as_real(F).square().sum(-1).flatten(-2)  # (B, C, n_g, bins)
             blocks[(Block.POWER, g)] = power @ self._cast(f"cos_shift_{g}", dtype)
-            cross = (F * F.roll(-1, dims=2).conj()).imag.flatten(-2)  # Im(â conj b̂), â = map r, b̂ = map r + 1
-            blocks[(Block.SHIFTED_IM, g)] = cross @ self._cast(f"sin_shift_{g}", dtype)
+            if self.pairs[g]:  # Im(â conj b̂) of the (re, im) components â, b̂ of each complex harmonic
+                re, im = F.index_select(2, getattr(self, f"pairs_{g}")), F.index_select(2, getattr(self, f"pairs_{g}") + 1)
+                cross = (re * im.conj()).imag.flatten(-2)
+                blocks[(Block.SHIFTED_IM, g)] = cross @ self._cast(f"sin_shift_{g}", dtype)
         out = torch.cat([blocks[key].reshape(B, -1) for key in self._blocks], dim=1)
         return (out[:, self.gather_index] * self._cast("gather_coefficient", dtype)).sum(-1)
