@@ -191,15 +191,16 @@ class FourierCovariances(nn.Module):
             taus = [(u * r, u * c) for u in units for r, c in cat.shifts]
             bins = grid.shape[0] * (grid.shape[1] // 2 + 1)
             cos, sin = shift_phases(*grid.shape, grid.step, taus) if taus else torch.zeros(2, bins, 0, dtype=torch.float64)
-            self.register_buffer(f"cos_shift_{g}", cos, persistent=False)
-            self.register_buffer(f"sin_shift_{g}", sin, persistent=False)
+            # on the interleaved (re, im) spectra: |f̂|² cos = re² cos + im² cos; Im(â conj b̂) sin = (âi b̂r − âr b̂i) sin
+            self.register_buffer(f"cos_shift_{g}", cos.repeat_interleave(2, dim=0), persistent=False)
+            self.register_buffer(f"sin_shift_{g}", torch.stack([-sin, sin], dim=1).flatten(0, 1), persistent=False)
         # per grid, the rows of the real parts of the complex harmonics (their imaginary parts are the next rows)
         self.pairs = [
             [self.offset[j] + t * len(wavelet) + q for j in grid.wavelets for t in range(L) for q, (_, imaginary) in enumerate(wavelet[:-1]) if wavelet[q + 1][1] and not imaginary]
             for grid in self.grids
         ]
         for g, rows in enumerate(self.pairs):
-            self.register_buffer(f"pairs_{g}", torch.tensor(rows, dtype=torch.long), persistent=False)
+            self.register_buffer(f"pairs_{g}", torch.tensor(rows + [r + 1 for r in rows], dtype=torch.long), persistent=False)
         self._cast_cache: dict[tuple[str, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
         records = cat.records()
@@ -354,17 +355,15 @@ class FourierCovariances(nn.Module):
             blocks[(Block.GRAM, g)] = _Gram.apply(F.flatten(1, 2))
         cropped = {}
         for g, g2 in self.cross_grids:  # one colour, two grids: over the coarser grid's band
-            band = G[g2].shape
             for key in ((g, g2), (g2, g2)):
                 if key not in cropped:
                     cropped[key] = flat[key[0]].index_select(-1, getattr(self, f"crop_{key[0]}_{key[1]}"))
             blocks[(Block.CROSS, g, g2)] = cropped[(g, g2)] @ cropped[(g2, g2)].transpose(-1, -2)
-        for g, F in enumerate(spectra):  # shifted covariances of each map with itself, from the power spectra
-            power = torch.view_as_real(F).square().sum(-1).flatten(-2)  # (B, C, n_g, bins)
-            blocks[(Block.POWER, g)] = power @ self._cast(f"cos_shift_{g}", dtype)
+        for g, F in enumerate(flat):  # shifted covariances of each map with itself, from the power spectra
+            blocks[(Block.POWER, g)] = F.square() @ self._cast(f"cos_shift_{g}", dtype)
             if self.pairs[g]:  # Im(â conj b̂) of the (re, im) components â, b̂ of each complex harmonic
-                re, im = F.index_select(2, getattr(self, f"pairs_{g}")), F.index_select(2, getattr(self, f"pairs_{g}") + 1)
-                cross = (re * im.conj()).imag.flatten(-2)
-                blocks[(Block.SHIFTED_IM, g)] = cross @ self._cast(f"sin_shift_{g}", dtype)
+                re, im = F.index_select(2, getattr(self, f"pairs_{g}")).chunk(2, dim=2)
+                swapped = im.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)  # (b̂i, b̂r) interleaved
+                blocks[(Block.SHIFTED_IM, g)] = (re * swapped) @ self._cast(f"sin_shift_{g}", dtype)
         out = torch.cat([blocks[key].reshape(B, -1) for key in self._blocks], dim=1)
         return (out[:, self.gather_index] * self._cast("gather_coefficient", dtype)).sum(-1)
