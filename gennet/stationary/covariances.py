@@ -195,10 +195,8 @@ class FourierCovariances(nn.Module):
             self.register_buffer(f"cos_shift_{g}", cos.repeat_interleave(2, dim=0), persistent=False)
             self.register_buffer(f"sin_shift_{g}", torch.stack([-sin, sin], dim=1).flatten(0, 1), persistent=False)
         # per grid, the rows of the real parts of the complex harmonics (their imaginary parts are the next rows)
-        self.pairs = [
-            [self.offset[j] + t * len(wavelet) + q for j in grid.wavelets for t in range(L) for q, (_, imaginary) in enumerate(wavelet[:-1]) if wavelet[q + 1][1] and not imaginary]
-            for grid in self.grids
-        ]
+        real_parts = [q for q, (k, imaginary) in enumerate(wavelet) if not imaginary and (k, True) in wavelet]
+        self.pairs = [[self.offset[j] + t * len(wavelet) + q for j in grid.wavelets for t in range(L) for q in real_parts] for grid in self.grids]
         for g, rows in enumerate(self.pairs):
             self.register_buffer(f"pairs_{g}", torch.tensor(rows + [r + 1 for r in rows], dtype=torch.long), persistent=False)
         self._cast_cache: dict[tuple[str, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
@@ -211,7 +209,8 @@ class FourierCovariances(nn.Module):
         for g, g2 in self.cross_grids:  # the bins of the coarser grid's band, in the interleaved (re, im) spectra
             for key in ((g, g2), (g2, g2)):
                 if not hasattr(self, f"crop_{key[0]}_{key[1]}"):
-                    self.register_buffer(f"crop_{key[0]}_{key[1]}", crop_index(*self.grids[key[0]].shape, *self.grids[g2].shape), persistent=False)
+                    index = crop_index(*self.grids[key[0]].shape, *self.grids[g2].shape)
+                    self.register_buffer(f"crop_{key[0]}_{key[1]}", index, persistent=False)
         index, coefficient = self._gather(records)
         self.register_buffer("gather_index", index, persistent=False)
         self.register_buffer("gather_coefficient", coefficient, persistent=False)
