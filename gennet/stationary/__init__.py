@@ -2,7 +2,8 @@
 the Gaussian (random-phase) baseline, microcanonical synthesis, and validation metrics the model does not impose."""
 
 from .gaussian import gaussian_samples
-from .statistics import DEFAULT_SHIFTS, FAMILIES, PhaseHarmonicCovariance2D, Statistic, harmonics
+from .catalogue import DEFAULT_SHIFTS, FAMILIES, Statistic, harmonics
+from .statistics import PhaseHarmonicCovariance2D
 from .synthesis import INITS, SynthesisResult, synthesize
 
 __all__ = [

@@ -114,6 +114,7 @@ def _reference(op: PhaseHarmonicCovariance2D, x: np.ndarray) -> np.ndarray:
     [
         ((16, 24), 2, dict(J=3, L=2, A=6, delta_j=2, shifts=((0, 1), (1, -1)))),
         ((16, 16), 1, dict(J=3, L=3, A=8, delta_j=1, delta_theta=0, shifts=((1, 0),), oversampling=0, pixels=False)),
+        ((32, 16), 2, dict(J=4, L=2, A=8, delta_j=3, shifts=((0, 1), (1, 1)), oversampling=1)),  # 3 grids, colours, g_{A/2}
     ],
 )
 def test_statistics_match_a_direct_loop_reference(shape, channels, kwargs):
@@ -125,6 +126,37 @@ def test_statistics_match_a_direct_loop_reference(shape, channels, kwargs):
     assert list(op.describe()) == [family for family in FAMILIES if op.pixels or family != "pixel"]
     scale = op.scale(x).numpy()
     np.testing.assert_allclose(ours / scale, reference / scale, rtol=0, atol=1e-9)
+
+
+def test_the_custom_backwards_are_the_adjoints():
+    """The evaluation's two hand-written backwards (Gram matrix, weighted one-sided FFT) against finite differences."""
+    from gennet.stationary.covariances import _Gram, _WeightedRFFT2, half_plane_weights
+
+    generator = torch.Generator().manual_seed(0)
+    F = torch.randn(1, 2, 3, 5, dtype=torch.float64, generator=generator, requires_grad=True)
+    assert torch.autograd.gradcheck(_Gram.apply, (F,))
+    for h, w in ((4, 6), (4, 3)):
+        root = half_plane_weights(h, w).sqrt()
+        adjoint = torch.full_like(root, 0.5)
+        adjoint[:, 0] = 1.0
+        if w % 2 == 0:
+            adjoint[:, -1] = 1.0
+        x = torch.randn(1, 1, h, w, dtype=torch.float64, generator=generator, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda t: _WeightedRFFT2.apply(t, root, root * adjoint), (x,))
+
+
+def test_the_typed_records_and_the_table_agree():
+    op = PhaseHarmonicCovariance2D((32, 32), J=3, L=2, A=6, channels=2)
+    records, table = op.records(), op.table()
+    assert len(records) == len(table) == op.M
+    for record, flat in zip(records, table):
+        if flat.family in ("mean", "rectified_mean"):
+            assert (flat.c, flat.c2) == (record.c, record.c)
+        else:
+            assert flat.family == record.family and flat.shift == record.shift and (flat.part == "im") == record.imaginary
+            first, second = record.first, record.second
+            assert (flat.c, flat.j, flat.k, flat.c2, flat.j2, flat.k2) == (first.c, first.j, first.k, second.c, second.j, second.k)
+            assert (flat.theta, flat.theta2) == tuple(-1 if ch.theta is None else ch.theta for ch in (first, second))
 
 
 def test_the_counts_and_the_table_agree():
