@@ -140,6 +140,9 @@ def _validate_network(model: DictConfig, image_size) -> None:
 def _validate_generator(model: DictConfig) -> None:
     """``model.*`` choices of :class:`~gennet.lit.GeneratorModule` (``generator`` / ``cnn_generator``)."""
     decoder = model.get("decoder")
+    if decoder is not None and "architecture" in model:
+        raise ConfigError("model.architecture", "is replaced by model.decoder._target_ (gennet.models.SparseInverseGenerator, "
+                          "gennet.models.CNNGenerator) or model=cnn_generator")
     if decoder is not None:
         if not isinstance(decoder, Mapping):
             raise ConfigError("model.decoder", f"must be a mapping with a _target_ (e.g. gennet.models.SparseInverseGenerator), got {decoder!r}")

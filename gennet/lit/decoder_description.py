@@ -80,6 +80,9 @@ def decoder_description(
     Raises:
         ValueError: an unknown ``architecture``, decoder or solver (:func:`solver_description`).
     """
+    if decoder is not None and architecture is not None:
+        raise ValueError("architecture is replaced by decoder._target_ (gennet.models.SparseInverseGenerator, "
+                         "gennet.models.CNNGenerator; or model=cnn_generator): give one of them")
     if decoder is None:
         if architecture is not None and architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)} (the decoder is now chosen by "

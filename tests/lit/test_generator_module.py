@@ -151,3 +151,5 @@ def test_earlier_flat_configs_and_checkpoints_build_the_same_decoder():
         _module(checkpoint_layers=True)  # ADMM is not unrolled
     with pytest.raises(ValueError, match="decoder"):
         _module(decoder={"_target_": "gennet.models.ResNet18"})
+    with pytest.raises(ValueError, match="architecture is replaced"):
+        _module(decoder={"_target_": "gennet.models.CNNGenerator"}, architecture="cnn")
