@@ -88,7 +88,9 @@ def test_two_steps_of_the_sparse_decoder_and_a_checkpoint_that_reloads(tmp_path,
         torch.testing.assert_close(reloaded(_x(digits)), module.eval()(_x(digits)))
 
 
-def test_two_steps_of_the_cnn_decoder_fit_its_whitening(tmp_path, digits):
+def test_two_steps_of_the_cnn_decoder_fit_its_whitening(tmp_path):
+    digits = MNIST5kDataModule(batch_size=500, seed=0)  # the whitening streams every training image: large batches
+    digits.setup("fit")
     torch.manual_seed(0)
     module = _module(decoder={"_target_": "gennet.models.CNNGenerator"}, cnn_width=16)
     assert isinstance(module.generator, CNNGenerator) and not hasattr(module, "train_atom_usage")
