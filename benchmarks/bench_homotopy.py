@@ -36,7 +36,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without install
-from gennet.sparse import as_operator, homotopy_ista, lambda_max, soft_threshold  # noqa: E402
+from gennet.sparse import as_operator, homotopy_ista, istc, lambda_max, soft_threshold  # noqa: E402
 from gennet.sparse.admm import admm_lasso  # noqa: E402
 from gennet.sparse.duality_gap import duality_gap  # noqa: E402
 from gennet.sparse.problems import random_lasso_problem, sklearn_lasso  # noqa: E402
@@ -183,6 +183,7 @@ def trained_generator(args):
 
         settings = OmegaConf.to_container(OmegaConf.load(REPO / "gennet" / "conf" / "model" / "generator.yaml"), resolve=False)
         settings.pop("_target_")
+        settings.pop("_recursive_", None)
         settings["seed"] = 0
         pl.seed_everything(0, verbose=False)
         module = GeneratorModule(image_size=32, channels=1, **settings)
@@ -205,8 +206,8 @@ def learned_part(args) -> None:
     norm2 = float(op.norm_squared())
     methods = {
         "admm": lambda n: admm_lasso(y, op, lam, n, positive),
-        "active_set": lambda n: homotopy_ista(y, op, lam, n, positive, method="active_set"),
-        "istc": lambda n: homotopy_ista(y, op, lam, n, positive, method="istc"),
+        "active_set": lambda n: homotopy_ista(y, op, lam, n, positive),
+        "istc": lambda n: istc(y, op, lam, n, positive),
         "fista": lambda n: fista(y, op, lam, n, positive, norm2=norm2),
     }
     reference = admm_lasso(y, op, lam, 2000, positive)

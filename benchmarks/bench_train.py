@@ -1,7 +1,7 @@
 """Training throughput and peak memory of the sparse-inverse generator (issues 5, 9): images/s and peak memory
 for the default (MNIST 32², J=2, K=64) and ``celeba`` (64² RGB, J=3, K=1024) models, with the default solver
 (ADMM, 32 iterations, implicit gradient) and with unrolled ISTC at n_layers 12 and 24, with and without
-activation checkpointing of the unrolled layers (``model.checkpoint_layers``).
+activation checkpointing of the unrolled layers (``model.checkpoint_layers``, with ``model.solver=istc``).
 
 One training step = encode, decode, MSE, backward, Adam step, atom renormalization — what
 ``GeneratorModule.training_step`` does — on real images (digits or faces, tiled to the batch size; the
@@ -63,8 +63,10 @@ def run_one(config: str, solver: str, n_layers: int, checkpoint: bool, steps: in
     torch.set_num_threads(threads)
     size, channels, J, K, batch_cpu, batch_gpu = CONFIGS[config]
     batch = batch_gpu if device.startswith("cuda") else batch_cpu
-    model = SparseInverseGenerator((size, size), channels, J=J, num_atoms=K, n_layers=n_layers, solver=solver,
-                                   checkpoint_layers=checkpoint).to(device)
+    from gennet.sparse import SOLVERS
+
+    lasso = SOLVERS[solver](lambda_star=0.2, n_layers=n_layers, **({"checkpoint_layers": True} if checkpoint else {}))
+    model = SparseInverseGenerator((size, size), channels, J=J, num_atoms=K, solver=lasso).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = real_images(batch, channels, size).to(device)
     with torch.no_grad():

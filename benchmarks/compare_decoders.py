@@ -42,6 +42,7 @@ def model_settings(name: str, seed: int) -> dict:
     cfg.seed = seed
     settings = OmegaConf.to_container(cfg, resolve=True)
     settings.pop("_target_")
+    settings.pop("_recursive_", None)  # the module builds its decoder from the plain-type description
     return settings
 
 

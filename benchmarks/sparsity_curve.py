@@ -29,6 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # compare_decoders, beside this file
 from compare_decoders import benchmark_datamodule, model_settings, train_and_measure  # noqa: E402
+from gennet.sparse import SOLVERS, solver_class  # noqa: E402
 
 
 def pareto_front(points: list[dict]) -> list[int]:
@@ -85,14 +86,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lambdas", type=float, nargs="+", default=[0.05, 0.1, 0.15, 0.2, 0.3])
     parser.add_argument("--atoms", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--solvers", nargs="+", default=["admm", "istc"], choices=["admm", "istc", "active_set"])
+    parser.add_argument("--solvers", nargs="+", default=["admm", "istc"], choices=sorted(SOLVERS))
     parser.add_argument("--no-cnn", action="store_true", help="skip the CNN reference line")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default="sparsity_curve", help="writes <output>.png and <output>.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    default = {k: model_settings("generator", args.seed)[k] for k in ("lambda_star", "num_atoms", "solver")}
+    settings = model_settings("generator", args.seed)
+    default = {"lambda_star": settings["lambda_star"], "num_atoms": settings["num_atoms"],
+               "solver": solver_class(settings["solver"]["_target_"]).name}
     with tempfile.TemporaryDirectory() as scratch:
         datamodule = benchmark_datamodule(args.data, Path(scratch), args.seed)
         start = time.time()
@@ -100,7 +103,8 @@ def main() -> None:
         for solver in args.solvers:
             for K in args.atoms:
                 for lam in args.lambdas:
-                    m = train_and_measure(datamodule, "generator", args.epochs, args.seed, lambda_star=lam, num_atoms=K, solver=solver)
+                    m = train_and_measure(datamodule, "generator", args.epochs, args.seed, lambda_star=lam, num_atoms=K,
+                                           solver={"_target_": f"gennet.sparse.{SOLVERS[solver].__name__}"})
                     points.append({"lambda_star": lam, "num_atoms": K, "solver": solver, **m})
                     print(f"λ*={lam:g} K={K} {solver}: {m['psnr_test']:.2f} dB, {m['nonzeros_per_pixel']:.3f} nonzeros/pixel, "
                           f"gap {m['duality_gap']:.4f}, {m['seconds_per_epoch']:.1f} s/epoch", flush=True)

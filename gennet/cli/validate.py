@@ -1,42 +1,48 @@
 """Start-up checks of the model keys of a training config (generator, classifiers and their networks), naming the key and the allowed range.
 
 The data modules check their own keys (``data.*``) in their constructors; the checks here cover the
-``model`` group, whose constructors raise plain ``ValueError`` without knowing the config path.
+``model`` group, whose constructors raise plain ``ValueError`` without knowing the config path. The allowed
+values are the code's own (``OPTIMIZERS``, ``LOSSES``, the registered Lasso solvers, the decoders and
+networks of :mod:`gennet.models`, …), named here only to map them onto the config key of the error line.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from numbers import Real
 
 from omegaconf import DictConfig
 
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, check_bool, check_int, check_number
+from ..lit.classifier_module import ARCHITECTURES as CLASSIFIER_ARCHITECTURES
+from ..lit.classifier_module import LR_SCHEDULES as CLASSIFIER_SCHEDULES
+from ..lit.decoder_description import ARCHITECTURES as DECODER_ARCHITECTURES
+from ..lit.decoder_description import decoder_class
+from ..lit.dictionary_learning import ATOM_INITS
+from ..lit.generator_module import LOSSES
+from ..lit.generator_module import LR_SCHEDULES as GENERATOR_SCHEDULES
+from ..lit.optimization import OPTIMIZERS
+from ..models.classifier_head import HEADS
+from ..models.resnet import STEMS
+from ..sparse.solver import SOLVERS, solver_class
 
-__all__ = ["validate_train_config"]
-
-
-def _positive(key: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
-        raise ConfigError(key, f"must be a number > 0, got {value!r}")
-    return float(value)
-
-
-def _non_negative(key: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or value < 0:
-        raise ConfigError(key, f"must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _fraction(key: str, value, what: str = "[0, 1)") -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < 1:
-        raise ConfigError(key, f"must be a number in {what}, got {value!r}")
-    return float(value)
+__all__ = ["check_choice", "validate_train_config"]
 
 
-def _choice(key: str, value, allowed: tuple[str, ...]) -> None:
+def check_choice(key: str, value, allowed) -> None:
+    """Raise ``ConfigError(key, "must be one of …")`` unless ``value`` is one of ``allowed`` (the code's own names:
+    a registry's keys or a module's constant)."""
     if value not in allowed:
         raise ConfigError(key, f"must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _fraction(key: str, value) -> float:
+    """A number in ``[0, 1)`` (dropout, momentum)."""
+    value = check_number(key, value, 0.0, 1.0)
+    if value >= 1:
+        raise ConfigError(key, f"must be < 1, got {value:g}")
+    return value
 
 
 def _check_scale(key: str, J: int, image_size) -> None:
@@ -67,14 +73,14 @@ def _validate_recipe(model: DictConfig) -> None:
     if "momentum" in model:
         _fraction("model.momentum", model.momentum)
     if "lr_gamma" in model:
-        _positive("model.lr_gamma", model.lr_gamma)
-    _choice("model.optimizer", model.get("optimizer", "sgd"), ("sgd", "adam", "adamw"))
-    _choice("model.lr_schedule", model.get("lr_schedule", "step"), ("step", "cosine", "constant"))
+        check_number("model.lr_gamma", model.lr_gamma, 0.0, strict=True)
+    check_choice("model.optimizer", model.get("optimizer", "sgd"), tuple(OPTIMIZERS))
+    check_choice("model.lr_schedule", model.get("lr_schedule", "step"), CLASSIFIER_SCHEDULES)
 
 
 def _validate_classifier(model: DictConfig, image_size) -> None:
     """``model.*`` of :class:`~gennet.lit.ClassifierModule` in the flat form (``sparse_scatnet`` / ``scatnet``)."""
-    _choice("model.architecture", model.get("architecture", "sparse_scatnet"), ("sparse_scatnet", "scatnet"))
+    check_choice("model.architecture", model.get("architecture", "sparse_scatnet"), tuple(CLASSIFIER_ARCHITECTURES))
     _validate_scattering("model.scattering", model.get("scattering") or {}, image_size)
     for key in ("proj_channels", "hidden", "pool_size", "pool_stride"):
         if key in model:
@@ -84,8 +90,8 @@ def _validate_classifier(model: DictConfig, image_size) -> None:
     if "dropout" in model:
         _fraction("model.dropout", model.dropout)
     if "lambda_min" in model:
-        _non_negative("model.lambda_min", model.lambda_min)
-    _choice("model.head", model.get("head", "mlp"), ("mlp", "linear"))
+        check_number("model.lambda_min", model.lambda_min, 0.0)
+    check_choice("model.head", model.get("head", "mlp"), HEADS)
     _validate_recipe(model)
 
 
@@ -97,8 +103,6 @@ def _int_list(key: str, value, allow_empty: bool = False) -> list[int]:
 
 def _validate_network(model: DictConfig, image_size) -> None:
     """``model.network`` of :class:`~gennet.lit.ClassifierModule`: a network class of :mod:`gennet.models` and its arguments."""
-    import inspect
-
     from ..lit.classifier_module import network_class
 
     network = model.network
@@ -127,7 +131,7 @@ def _validate_network(model: DictConfig, image_size) -> None:
     if "dropout" in network:
         _fraction("model.network.dropout", network.dropout)
     if "stem" in network:
-        _choice("model.network.stem", network.stem, ("cifar", "imagenet"))
+        check_choice("model.network.stem", network.stem, STEMS)
     if model.get("_recursive_", True) is not False:
         raise ConfigError("model._recursive_", "must be false: the module builds model.network itself (see gennet/conf/model/hybrid_scatnet.yaml)")
     _validate_recipe(model)
@@ -135,15 +139,36 @@ def _validate_network(model: DictConfig, image_size) -> None:
 
 def _validate_generator(model: DictConfig) -> None:
     """``model.*`` choices of :class:`~gennet.lit.GeneratorModule` (``generator`` / ``cnn_generator``)."""
-    _choice("model.architecture", model.get("architecture", "sparse"), ("sparse", "cnn"))
-    _choice("model.loss", model.get("loss", "mse"), ("mse", "l1"))
-    _choice("model.optimizer", model.get("optimizer", "adam"), ("adam", "adamw", "sgd"))
-    _choice("model.lr_schedule", model.get("lr_schedule", "cosine"), ("cosine", "constant"))
-    _choice("model.solver", model.get("solver", "admm"), ("admm", "istc", "active_set"))
-    _choice("model.atom_init", model.get("atom_init", "data"), ("data", "random"))
-    if model.get("checkpoint_layers") and model.get("solver", "admm") != "istc":
-        raise ConfigError("model.checkpoint_layers", "is implemented for model.solver=istc only (admm is not unrolled)")
-    if model.get("architecture", "sparse") == "sparse" and "lambda_star" in model:
+    decoder = model.get("decoder")
+    if decoder is not None and "architecture" in model:
+        raise ConfigError("model.architecture", "is replaced by model.decoder._target_ (gennet.models.SparseInverseGenerator, "
+                          "gennet.models.CNNGenerator) or model=cnn_generator")
+    if decoder is not None:
+        if not isinstance(decoder, Mapping):
+            raise ConfigError("model.decoder", f"must be a mapping with a _target_ (e.g. gennet.models.SparseInverseGenerator), got {decoder!r}")
+        try:
+            decoder_cls = decoder_class(decoder.get("_target_"))
+        except ValueError as error:
+            raise ConfigError("model.decoder._target_", str(error)) from None
+        sparse = "solver" in inspect.signature(decoder_cls).parameters
+    else:  # the flat form of earlier configs
+        architecture = model.get("architecture", "sparse")
+        check_choice("model.architecture", architecture, tuple(DECODER_ARCHITECTURES))
+        sparse = architecture == "sparse"
+    check_choice("model.loss", model.get("loss", "mse"), tuple(LOSSES))
+    check_choice("model.optimizer", model.get("optimizer", "adam"), tuple(OPTIMIZERS))
+    check_choice("model.lr_schedule", model.get("lr_schedule", "cosine"), GENERATOR_SCHEDULES)
+    check_choice("model.atom_init", model.get("atom_init", "data"), ATOM_INITS)
+    solver = model.get("solver", "admm")
+    key = "model.solver._target_" if isinstance(solver, Mapping) else "model.solver"
+    try:  # a description {_target_: gennet.sparse.<Solver>} or the short name of earlier configs (SOLVERS)
+        solver_cls = solver_class(solver.get("_target_") if isinstance(solver, Mapping) else solver)
+    except ValueError:
+        allowed = ", ".join(f"gennet.sparse.{cls.__name__}" for cls in SOLVERS.values())
+        raise ConfigError(key, f"must name a Lasso solver ({allowed}; or one of {', '.join(SOLVERS)}), got {solver!r}") from None
+    if model.get("checkpoint_layers") and "checkpoint_layers" not in inspect.signature(solver_cls).parameters:
+        raise ConfigError("model.checkpoint_layers", f"is implemented for gennet.sparse.ISTC only ({solver_cls.__name__} is not unrolled so)")
+    if sparse and "lambda_star" in model:
         value = model.lambda_star
         if isinstance(value, Real) and not isinstance(value, bool) and value >= 1:
             raise ConfigError("model.lambda_star", f"is relative to lambda_max and must be in (0, 1) (1 or more gives a zero code), got {value!r}")
@@ -151,12 +176,7 @@ def _validate_generator(model: DictConfig) -> None:
         check_int("model.cnn_width", model.cnn_width, 1)
     for key in ("positive", "learn_lambda", "replace_unused_atoms", "checkpoint_layers", "whiten"):
         if key in model:
-            _boolean(f"model.{key}", model.get(key))
-
-
-def _boolean(key: str, value) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"must be true or false, got {value!r}")
+            check_bool(f"model.{key}", model.get(key))
 
 
 def _validate_trainer(trainer: DictConfig) -> None:
@@ -179,7 +199,7 @@ def validate_train_config(cfg: DictConfig) -> None:
     seed = cfg.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError("seed", f"expected an integer, got {seed!r}")
-    _boolean("test", cfg.get("test", True))
+    check_bool("test", cfg.get("test", True))
     model, data = cfg.get("model"), cfg.get("data")
     image_size = data.get("image_size") if data is not None else None
     if image_size is not None:
@@ -209,9 +229,9 @@ def validate_train_config(cfg: DictConfig) -> None:
                 check_int(f"model.{key}", model.get(key), 1)
         for key in ("lambda_star", "lr"):
             if key in model:
-                _positive(f"model.{key}", model.get(key))
+                check_number(f"model.{key}", model.get(key), 0.0, strict=True)
         if "weight_decay" in model:
-            _non_negative("model.weight_decay", model.weight_decay)
+            check_number("model.weight_decay", model.weight_decay, 0.0)
     if cfg.get("trainer") is not None:
         _validate_trainer(cfg.trainer)
     grids = (cfg.get("callbacks") or {}).get("reconstruction_grids")

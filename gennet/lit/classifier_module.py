@@ -28,12 +28,12 @@ from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 from .optimization import OPTIMIZERS, cosine_per_step
 
-__all__ = ["ClassifierModule", "network_class"]
+__all__ = ["ARCHITECTURES", "LR_SCHEDULES", "ClassifierModule", "network_class"]
 
-_SCHEDULES = ("step", "cosine", "constant")
+LR_SCHEDULES = ("step", "cosine", "constant")
 
 #: ``architecture`` of the flat (pre-``network``) configs → the network it names.
-_ARCHITECTURES = {"sparse_scatnet": "gennet.models.SparseScatteringClassifier", "scatnet": "gennet.models.ScatteringClassifier"}
+ARCHITECTURES = {"sparse_scatnet": "gennet.models.SparseScatteringClassifier", "scatnet": "gennet.models.ScatteringClassifier"}
 
 #: Keys of the flat form; ignored (and not saved) when ``network`` is given.
 _FLAT_KEYS = ("architecture", "scattering", "proj_channels", "proj_kernel", "num_atoms", "n_layers", "lambda_star",
@@ -65,12 +65,12 @@ def network_class(target: object) -> type[nn.Module]:
 
 def _flat_network(architecture: str, scattering: dict, seed: int, **keys) -> dict:
     """The ``network`` description of a flat config (``architecture`` and the keys of that network)."""
-    if architecture not in _ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {', '.join(_ARCHITECTURES)}, got {architecture!r}")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     head = {k: keys[k] for k in ("head", "hidden", "dropout", "pool_size", "pool_stride")}
     if architecture == "scatnet":
-        return {"_target_": _ARCHITECTURES[architecture], **scattering, **head}
-    return {"_target_": _ARCHITECTURES[architecture], **scattering, **keys, "seed": seed}
+        return {"_target_": ARCHITECTURES[architecture], **scattering, **head}
+    return {"_target_": ARCHITECTURES[architecture], **scattering, **keys, "seed": seed}
 
 
 class ClassifierModule(DataRecord, pl.LightningModule):
@@ -148,8 +148,8 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         self.save_hyperparameters(ignore=list(_FLAT_KEYS) if network is not None else ["network"])
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
-        if lr_schedule not in _SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {list(_SCHEDULES)}, got {lr_schedule!r}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {lr_schedule!r}")
         if standardization_samples is not None and standardization_samples < 1:
             raise ValueError(f"standardization_samples must be >= 1 or null, got {standardization_samples}")
         if network is None:

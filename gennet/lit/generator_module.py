@@ -1,9 +1,13 @@
-"""Lightning module that trains a :class:`~gennet.models.SparseInverseGenerator` (DESIGN §6).
+"""Lightning module that trains a generator ``G`` (a decoder of :mod:`gennet.models`, DESIGN §6).
 
-Loss ``‖x − G(Φ(x))‖²`` (mean squared error, or L1), Adam by default, atoms renormalized after every
-optimizer step; PSNR and SSIM from torchmetrics; the statistics of the sparse codes — nonzeros per pixel,
-the relative duality gap of the Lasso, sparsity, support size, relative residual, λ* — logged for every
-training step and over the validation and test sets; the usage of every atom over the validation set.
+Loss ``‖x − G(Φ(x))‖²`` (mean squared error, or L1), Adam by default, the decoder's projection after every
+optimizer step (the sparse decoder's atoms back on the unit sphere); PSNR and SSIM from torchmetrics; the
+statistics of the sparse codes — nonzeros per pixel, the relative duality gap of the Lasso, sparsity, support
+size, relative residual, λ* — logged for every training step and over the validation and test sets; the usage
+of every atom over the validation set. The decoder is described by plain types
+(:mod:`gennet.lit.decoder_description`); its data-dependent start is the decoder's own: a train-set statistic
+(``decoder.whitening``, the CNN's) streamed at the start of a fresh fit, or the dictionary's chores
+(:class:`~gennet.lit.dictionary_learning.DictionaryLearning`, for a decoder with atoms).
 """
 
 from __future__ import annotations
@@ -13,14 +17,20 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
-from ..models.cnn_generator import CNNGenerator
-from ..models.generator import SparseInverseGenerator
 from .atom_usage import AtomUsageCounts
 from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
+from .decoder_description import build_decoder, decoder_description
+from .dictionary_learning import ATOM_INITS, DictionaryLearning
 from .optimization import OPTIMIZERS, cosine_per_step
 
-__all__ = ["GeneratorModule"]
+__all__ = ["LOSSES", "LR_SCHEDULES", "GeneratorModule"]
+
+#: ``model.loss`` → the loss of a reconstruction and its image.
+LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
+
+#: ``model.lr_schedule`` values.
+LR_SCHEDULES = ("cosine", "constant")
 
 _DATA_RANGE = 2.0  # images live in [−1, 1]
 _CODE_KEYS = ("nonzeros_per_pixel", "duality_gap", "sparsity", "support_size", "relative_residual")
@@ -35,29 +45,31 @@ class GeneratorModule(DataRecord, pl.LightningModule):
     """Train ``G`` to reconstruct images from their embedding ``Φ(x)``.
 
     Args (the Hydra ``model`` group, one-to-one; ``model=generator`` and ``model=cnn_generator``):
-        architecture: ``"sparse"`` (:class:`~gennet.models.SparseInverseGenerator`, default) or ``"cnn"``
-            (:class:`~gennet.models.CNNGenerator`, Angles & Mallat's baseline; the sparse-coding arguments
-            are unused, and ``cnn_width`` / ``whiten`` apply).
         image_size: ``H = W`` in pixels (``${data.image_size}``).
         channels: image channels ``C`` (``${data.channels}``).
+        decoder: ``{_target_: gennet.models.<Decoder>, **arguments}``: :class:`~gennet.models.SparseInverseGenerator`
+            (default) or :class:`~gennet.models.CNNGenerator` (Angles & Mallat's baseline), built as
+            ``Decoder((image_size, image_size), channels, **arguments)`` with the top-level keys below that it takes
+            (:func:`~gennet.lit.decoder_description.decoder_description`; its own arguments win).
+        solver: the sparse decoder's Lasso solver, ``{_target_: gennet.sparse.<Solver>, **arguments}``:
+            :class:`~gennet.sparse.ADMM` (default), :class:`~gennet.sparse.ISTC`,
+            :class:`~gennet.sparse.ActiveSetHomotopy`; the short names of earlier configs (``admm``, ``istc``,
+            ``active_set``) are read too.
         encoder: ``{J, L, A}`` of the fixed embedding ``Φ = L∘U``.
-        num_atoms, n_layers, lambda_star, atom_size, positive, learn_lambda, solver: see
-            :class:`~gennet.models.SparseInverseGenerator` (``lambda_star`` is relative to ``λ_max``).
-        atom_init: ``"data"`` — at the start of a fresh fit, atoms are patches of ``U x`` from up to 256
-            training images drawn with ``seed`` (the same on every rank); ``"random"`` — Gaussian.
-        loss: ``"mse"`` or ``"l1"``.
-        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``lr``, ``weight_decay`` its settings.
+        num_atoms, atom_size: of the sparse decoder. n_layers, lambda_star, positive, learn_lambda: of its solver
+            (``lambda_star`` is relative to ``λ_max``). checkpoint_layers: activation checkpointing of the unrolled
+            ISTC layers (less memory, more compute; ``ISTC`` only). cnn_width, whiten: the CNN decoder's ``width``
+            and ``whiten``.
+        architecture: (flat form of earlier configs) ``"sparse"`` or ``"cnn"``, when ``decoder`` is not given.
+        atom_init, replace_unused_atoms: the dictionary's chores (:class:`~gennet.lit.dictionary_learning.DictionaryLearning`).
+        loss: ``"mse"`` or ``"l1"`` (:data:`LOSSES`).
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (:data:`~gennet.lit.optimization.OPTIMIZERS`); ``lr``,
+            ``weight_decay`` its settings.
         lr_schedule: ``"cosine"`` (cosine decay to 0 over all training steps, per step) or ``"constant"``.
-        seed: seed of the dictionary initialization.
-        checkpoint_layers: activation checkpointing of the unrolled ISTC layers (less memory, more compute).
-        replace_unused_atoms: at the start of epochs 1 … ``max_epochs``/2 − 1, atoms with no nonzero coefficient
-            on any training image of the previous epoch are re-initialized with patches of the residual
-            ``U x − D z`` of training images, where it has the most energy (drawn with ``seed`` and the epoch;
-            logged as ``train/replaced_atoms``). An unused atom gets no gradient from the Lasso solution, so it
-            would otherwise stay unused; in the second half of training the dictionary settles (a replaced atom
-            late in a cosine schedule cost ~1 dB in a trial).
-        cnn_width, whiten: width of the CNN decoder's first layer; PCA-whiten ``w`` (its statistics are
-            computed over the training set at the start of a fresh fit).
+        seed: seed of the dictionary initialization and of the atoms drawn from data.
+
+    The hyper-parameters saved (and read back from a checkpoint) hold the full ``decoder`` description, not the
+    top-level keys it was made from.
 
     Logged: ``train/loss``, ``train/psnr``; ``val/psnr``, ``val/ssim``, ``val/psnr_lowpass`` (and the same
     under ``test/``), PSNR in dB for images in [−1, 1] (data range 2); for the sparse decoder, under
@@ -67,7 +79,8 @@ class GeneratorModule(DataRecord, pl.LightningModule):
     the validation set (read by the :class:`~gennet.lit.AtomUsage` callback).
 
     Raises:
-        ValueError: for bad model settings (see the generator) or an unknown ``loss``/``optimizer``.
+        ValueError: for bad model settings (see the decoders and solvers) or an unknown decoder, solver,
+            ``loss``/``optimizer``/``lr_schedule``/``atom_init``.
     """
 
     monitor = "val/psnr"  #: metric of the best checkpoint (higher is better); see ``gennet.monitor``
@@ -76,6 +89,8 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         self,
         image_size: int = 32,
         channels: int = 1,
+        decoder: dict | None = None,
+        solver: dict | str | None = None,
         encoder: dict | None = None,
         num_atoms: int = 64,
         n_layers: int = 32,
@@ -83,7 +98,6 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         atom_size: int = 2,
         positive: bool = True,
         learn_lambda: bool = False,
-        solver: str = "admm",
         atom_init: str = "data",
         loss: str = "mse",
         optimizer: str = "adam",
@@ -91,38 +105,39 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         weight_decay: float = 0.0,
         lr_schedule: str = "cosine",
         seed: int = 0,
-        architecture: str = "sparse",
+        architecture: str | None = None,
         cnn_width: int = 256,
         whiten: bool = True,
         checkpoint_layers: bool = False,
         replace_unused_atoms: bool = True,
     ) -> None:
         super().__init__()
-        # Plain types only in the hyper-parameters: checkpoints then load with weights_only=True.
-        encoder = {k: int(v) for k, v in dict(encoder or {"J": 3, "L": 8, "A": 4}).items()}
-        self.save_hyperparameters()
-        if atom_init not in ("data", "random"):
-            raise ValueError(f"atom_init must be 'data' or 'random', got {atom_init!r}")
-        if lr_schedule not in ("cosine", "constant"):
-            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
-        if loss not in ("mse", "l1"):
-            raise ValueError(f"loss must be 'mse' or 'l1', got {loss!r}")
+        if atom_init not in ATOM_INITS:
+            raise ValueError(f"atom_init must be one of {', '.join(ATOM_INITS)}, got {atom_init!r}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
-        shape, J, L, A = (image_size, image_size), encoder["J"], encoder.get("L", 8), encoder.get("A", 4)
-        if architecture == "sparse":
-            self.generator = SparseInverseGenerator(
-                shape, channels, J, L, A, num_atoms=num_atoms, n_layers=n_layers, lambda_star=lambda_star,
-                atom_size=atom_size, positive=positive, learn_lambda=learn_lambda, solver=solver, seed=seed,
-                checkpoint_layers=checkpoint_layers,
-            )
+        encoder = {k: int(v) for k, v in dict(encoder or {"J": 3, "L": 8, "A": 4}).items()}
+        description = decoder_description(
+            None if decoder is None else _plain(decoder), _plain(solver), architecture, encoder, num_atoms=num_atoms,
+            n_layers=n_layers, lambda_star=lambda_star, atom_size=atom_size, positive=positive, learn_lambda=learn_lambda,
+            seed=seed, cnn_width=cnn_width, whiten=whiten, checkpoint_layers=checkpoint_layers,
+        )
+        # Plain types only in the hyper-parameters: checkpoints then load with weights_only=True.
+        self.save_hyperparameters(dict(
+            image_size=image_size, channels=channels, decoder=description, atom_init=atom_init, loss=loss,
+            optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule, seed=seed,
+            replace_unused_atoms=replace_unused_atoms,
+        ))
+        self.generator = build_decoder(description, (image_size, image_size), channels)
+        num_atoms = getattr(self.generator, "num_atoms", None)  # a decoder with a dictionary
+        if num_atoms is not None:
             self.val_atom_usage = AtomUsageCounts(num_atoms)
             # nonzero coefficients of each atom since the last replacement, summed over ranks (in checkpoints)
             self.register_buffer("train_atom_usage", torch.zeros(num_atoms, dtype=torch.float64))
-        elif architecture == "cnn":
-            self.generator = CNNGenerator(shape, channels, J, L, A, width=cnn_width, whiten=whiten)
-        else:
-            raise ValueError(f"architecture must be 'sparse' or 'cnn', got {architecture!r}")
         self.train_psnr = PeakSignalNoiseRatio(data_range=_DATA_RANGE)
         for stage in ("val", "test"):
             setattr(self, f"{stage}_psnr", PeakSignalNoiseRatio(data_range=_DATA_RANGE))
@@ -132,60 +147,27 @@ class GeneratorModule(DataRecord, pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.generator(x)
 
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """The dictionary's chores, for a decoder with atoms."""
+        if not hasattr(self, "train_atom_usage"):
+            return []
+        hp = self.hparams
+        return [DictionaryLearning(hp.atom_init, hp.replace_unused_atoms, hp.seed)]
+
     def on_fit_start(self) -> None:
-        # Fresh fits only: a resumed run has its dictionary and whitening in the checkpoint.
+        # Fresh fits only: a resumed run has its statistics in the checkpoint.
         trainer = self.trainer
-        if trainer.ckpt_path is not None or trainer.datamodule is None:
+        statistics = getattr(self.generator, "whitening", None)  # a train-set statistic of w (the CNN's whitening)
+        if statistics is None or trainer.ckpt_path is not None or trainer.datamodule is None:
             return
-        if isinstance(self.generator, CNNGenerator):
-            if self.generator.whitening is not None:
-                self.generator.whitening.reset_()
-                for x in training_images(trainer.datamodule, self.device, desc="whitening statistics",
-                                         progress=trainer.is_global_zero, shard=(trainer.global_rank, trainer.world_size)):
-                    self.generator.whitening.update_(self.generator.encode(x))
-                reduce_statistics(self, self.generator.whitening)
-            return
-        if self.hparams.atom_init != "data":
-            return
-        self._atoms_from_data(torch.Generator().manual_seed(self.hparams.seed), 256)
-
-    @torch.no_grad()
-    def _atoms_from_data(
-        self, generator: torch.Generator, num_images: int, atoms: torch.Tensor | None = None, residual: bool = False
-    ) -> None:
-        """Atoms (all, or ``atoms``) from patches of ``U x`` — or, with ``residual``, of what the current code leaves
-        out, ``U x − D z`` — of ``num_images`` training images drawn with ``generator`` (the same on every rank)."""
-        dataset = self.trainer.datamodule.train_dataset
-        indices = torch.randperm(len(dataset), generator=generator)[:num_images].tolist()
-        images = torch.stack([dataset[i][0] for i in indices]).to(self.device)
-        coeffs = self.generator.rectified(images)
-        if residual:
-            coded = self.generator.dictionary(self.generator.sparse_code(self.generator.encode(images)))
-            coeffs = coeffs._replace(bands=tuple(b - d for b, d in zip(coeffs.bands, coded.bands)))
-        self.generator.dictionary.init_from_coefficients_(coeffs, generator, atoms=atoms)
-
-    def on_train_batch_start(self, batch, batch_idx: int) -> None:
-        # First step of epochs 1 … max_epochs/2 − 1: atoms no training image used in the last epoch are replaced
-        # by patches of the residual U x − D z where it is largest (the dead-atom replacement of dictionary
-        # learning); in the second half the dictionary settles. The counts are a buffer summed over ranks at every
-        # step, so the decision is the same on every rank and after a resume.
-        if not (self.hparams.replace_unused_atoms and isinstance(self.generator, SparseInverseGenerator)):
-            return
-        if batch_idx != 0 or self.current_epoch == 0 or self.train_atom_usage.sum() == 0:
-            return
-        if self.current_epoch >= (self.trainer.max_epochs or 0) // 2:
-            self.train_atom_usage.zero_()
-            return
-        unused = (self.train_atom_usage == 0).nonzero().flatten()
-        self.train_atom_usage.zero_()
-        self.log("train/replaced_atoms", float(len(unused)), on_step=False, on_epoch=True, batch_size=batch[0].shape[0],
-                 sync_dist=True)
-        if len(unused) and self.trainer.datamodule is not None:
-            generator = torch.Generator().manual_seed(self.hparams.seed * 1_000_003 + self.current_epoch)
-            self._atoms_from_data(generator, 256, atoms=unused.to(self.device), residual=True)
+        statistics.reset_()
+        for x in training_images(trainer.datamodule, self.device, desc="whitening statistics",
+                                 progress=trainer.is_global_zero, shard=(trainer.global_rank, trainer.world_size)):
+            statistics.update_(self.generator.encode(x))
+        reduce_statistics(self, statistics)
 
     def _loss(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(x_hat, x) if self.hparams.loss == "mse" else F.l1_loss(x_hat, x)
+        return LOSSES[self.hparams.loss](x_hat, x)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x = batch[0]
@@ -196,7 +178,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         log = dict(on_step=True, on_epoch=True, batch_size=x.shape[0], sync_dist=True)
         self.log("train/loss", loss, prog_bar=True, **log)
         self.log("train/psnr", self.train_psnr, prog_bar=True, on_step=True, on_epoch=True)
-        if stats is None:  # the CNN decoder has no sparse code
+        if stats is None:  # a decoder without a sparse code
             return loss
         self.log_dict({**_code_logs(stats, "train"), "train/lambda": stats.lambda_star}, **log)
         self.train_atom_usage += self.trainer.strategy.reduce(stats.atom_usage.double(), reduce_op="sum")
@@ -221,7 +203,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
                 self.val_atom_usage.update(stats.atom_usage, x.shape[0])
 
     def on_validation_epoch_start(self) -> None:
-        if isinstance(self.generator, SparseInverseGenerator):
+        if hasattr(self, "val_atom_usage"):
             self.val_atom_usage.reset()
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -231,9 +213,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         self._evaluate(batch, "test")
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        # After the optimizer step: atoms back on the unit sphere (DESIGN §4).
-        if isinstance(self.generator, SparseInverseGenerator):
-            self.generator.normalize_atoms_()
+        self.generator.after_optimizer_step_()  # e.g. the atoms back on the unit sphere (DESIGN §4)
 
     def configure_optimizers(self):
         cls = OPTIMIZERS[self.hparams.optimizer]
@@ -244,3 +224,11 @@ class GeneratorModule(DataRecord, pl.LightningModule):
             return optimizer
         return cosine_per_step(optimizer, self.trainer)
 
+
+def _plain(value):
+    """``value`` with mappings as ``dict`` and sequences as ``list`` (a Hydra config passes ``DictConfig``s)."""
+    if hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

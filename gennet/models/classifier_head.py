@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-__all__ = ["ClassifierHead"]
+__all__ = ["HEADS", "ClassifierHead"]
+
+#: ``head`` values.
+HEADS = ("mlp", "linear")
 
 
 class ClassifierHead(nn.Module):
@@ -45,7 +48,7 @@ class ClassifierHead(nn.Module):
         pool_stride: int = 1,
     ) -> None:
         super().__init__()
-        if head not in ("mlp", "linear"):
+        if head not in HEADS:
             raise ValueError(f"head must be 'mlp' or 'linear', got {head!r}")
         for name, value in dict(in_channels=in_channels, num_classes=num_classes, hidden=hidden,
                                 pool_size=pool_size, pool_stride=pool_stride, h=in_size[0], w=in_size[1]).items():

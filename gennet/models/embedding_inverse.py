@@ -13,8 +13,8 @@ __all__ = ["EmbeddingInverse"]
 class EmbeddingInverse(nn.Module):
     """Base of the decoders ``G`` with ``G(Φ(x)) ≈ x`` for the fixed ``Φ = L∘U`` (DESIGN §3, §6).
 
-    Subclasses implement ``decode(w, return_stats=False)``; this class provides ``encode``, ``forward``
-    and ``lowpass_image``. Shapes: ``x: (B, C, H, W)``; ``w: (B, C·(1+J·L·A), H/2^J, W/2^J)``.
+    Subclasses implement ``decode(w, return_stats=False)`` (and, if their weights need a projection after each
+    optimizer step, ``after_optimizer_step_``); this class provides ``encode``, ``forward`` and ``lowpass_image``. Shapes: ``x: (B, C, H, W)``; ``w: (B, C·(1+J·L·A), H/2^J, W/2^J)``.
 
     Args:
         shape: ``(H, W)`` in pixels, divisible by ``2**J``. channels: ``C``. J, L, A: of the embedding.
@@ -50,6 +50,9 @@ class EmbeddingInverse(nn.Module):
 
     def decode(self, w: torch.Tensor, return_stats: bool = False):
         raise NotImplementedError
+
+    def after_optimizer_step_(self) -> None:
+        """What the decoder does after every optimizer step (a projection of its weights); nothing here."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction ``G(Φ(x))``: ``(B, C, H, W) → (B, C, H, W)``."""

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import torch
 
+from ..sparse.admm import ADMM
 from ..sparse.dictionary import CoarseConvOperator, ConvDictionary
-from ..sparse.homotopy import HomotopyISTA
 from ..sparse.lasso import max_correlation
+from ..sparse.solver import SOLVERS, LassoSolver
 from ..transforms.rectified import WaveletCoefficients
 from .embedding_inverse import EmbeddingInverse
 
@@ -62,33 +63,29 @@ class SparseInverseGenerator(EmbeddingInverse):
     input ``w_band / λ_max`` and weight ``λ*``, so decoding is exactly scale-covariant:
     ``G(c·w) = c·G(w)`` for ``c > 0``. Then ``x̃ = U⁻¹(w_low, D_band z)``.
 
-    **Solvers** (``solver``): ``"admm"`` (default) — ``n_layers`` ADMM iterations with the exact
-    per-frequency solve of the convolutional Gram (:mod:`gennet.sparse.admm`), the dictionary learned
-    through the derivative of the Lasso solution (implicit differentiation, :mod:`gennet.sparse.implicit`);
-    ``"istc"`` (Zarka et al.'s geometric ISTC) and ``"active_set"`` (pathwise homotopy) — ``n_layers``
-    unrolled layers, differentiated through. Every code comes with its certificate, the relative duality
-    gap of the Lasso above (:class:`CodeStatistics`).
+    **Solvers** (``solver``, a :class:`~gennet.sparse.solver.LassoSolver` that holds ``λ*``, ``n_layers`` and
+    ``positive``): :class:`~gennet.sparse.ADMM` (default, ``ADMM(lambda_star=0.2, n_layers=32)``) — ADMM
+    iterations with the exact per-frequency solve of the convolutional Gram, the dictionary learned through the
+    derivative of the Lasso solution (implicit differentiation, :mod:`gennet.sparse.implicit`);
+    :class:`~gennet.sparse.ISTC` (Zarka et al.'s geometric ISTC) and :class:`~gennet.sparse.ActiveSetHomotopy`
+    (pathwise homotopy) — unrolled layers, differentiated through. Every code comes with its certificate, the
+    relative duality gap of the Lasso above (:class:`CodeStatistics`).
 
     Args:
         shape: ``(H, W)`` image size in pixels, divisible by ``2**J``.
         channels: ``C``, image channels.
         J, L, A: scales, orientations, phases of the encoder (A even ≥ 4).
         num_atoms: ``K``, number of atoms of ``D``.
-        n_layers: solver iterations (layers) ``N ≥ 1``.
-        lambda_star: relative Lasso weight ``λ* > 0`` (a fraction of ``λ_max``).
         atom_size: atom support in coarse cells.
-        positive: non-negative codes.
-        learn_lambda: learn ``log λ*``.
-        solver: ``"admm"``, ``"istc"`` or ``"active_set"`` (see above).
+        solver: the Lasso solver; its ``lambda_star`` is the relative weight ``λ*`` (a fraction of ``λ_max``).
         seed: seed of the dictionary's random initialization.
-        checkpoint_layers: activation checkpointing of the unrolled layers (``istc`` only).
 
     Shapes: ``x: (B, C, H, W)`` float32 in [−1, 1]; ``w: (B, C·(1+J·L·A), H/2^J, W/2^J)``;
     ``z: (B, K, H/2^J, W/2^J)``.
 
     Raises:
         ValueError: for ``2**J`` too large or not dividing the size, odd ``A``, ``λ* ≤ 0``, ``n_layers < 1``,
-            ``num_atoms < 1``, an ``atom_size`` that does not fit, an unknown ``solver``.
+            ``num_atoms < 1``, an ``atom_size`` that does not fit, a ``solver`` that is not a ``LassoSolver``.
     """
 
     def __init__(
@@ -99,26 +96,28 @@ class SparseInverseGenerator(EmbeddingInverse):
         L: int = 8,
         A: int = 4,
         num_atoms: int = 64,
-        n_layers: int = 32,
-        lambda_star: float = 0.2,
         atom_size: int = 2,
-        positive: bool = True,
-        learn_lambda: bool = False,
-        solver: str = "admm",
+        solver: LassoSolver | None = None,
         seed: int = 0,
-        checkpoint_layers: bool = False,
     ) -> None:
         super().__init__(shape, channels, J, L, A)
+        if solver is None:
+            solver = ADMM(lambda_star=0.2, n_layers=32, positive=True)
+        if not isinstance(solver, LassoSolver):
+            names = ", ".join(f"gennet.sparse.{cls.__name__}" for cls in SOLVERS.values())
+            raise ValueError(f"solver must be a LassoSolver object ({names}), got {solver!r}")
         generator = torch.Generator().manual_seed(seed)
         self.dictionary = ConvDictionary(num_atoms, channels, shape, J, L, A, atom_size, generator=generator, lowpass=False)
-        self.lasso = HomotopyISTA(
-            lambda_star=lambda_star, n_layers=n_layers, positive=positive, learn_lambda=learn_lambda, method=solver,
-            checkpoint_layers=checkpoint_layers,
-        )
+        self.lasso = solver
 
     @property
     def positive(self) -> bool:
         return self.lasso.positive
+
+    @property
+    def num_atoms(self) -> int:
+        """``K``, the number of atoms of ``D``."""
+        return self.dictionary.K
 
     def split(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``w: (B, C·(1+JLA), h, w)`` → ``(w_low: (B, C, h, w), w_band: (B, C·JLA, h, w))``."""
@@ -218,3 +217,20 @@ class SparseInverseGenerator(EmbeddingInverse):
     def normalize_atoms_(self) -> None:
         """Unit ℓ2 norm for every atom of ``D`` (after each optimizer step)."""
         self.dictionary.normalize_()
+
+    def after_optimizer_step_(self) -> None:
+        """Atoms back on the unit sphere (DESIGN §4): called by the trainer after every optimizer step."""
+        self.normalize_atoms_()
+
+    @torch.no_grad()
+    def init_atoms_from_data_(
+        self, images: torch.Tensor, generator: torch.Generator, atoms: torch.Tensor | None = None, residual: bool = False
+    ) -> None:
+        """Atoms (all, or the indices ``atoms: (k,)`` long) from patches of ``U x`` of ``images: (B, C, H, W)`` — or, with
+        ``residual``, of what the current code leaves out, ``U x − D z`` — drawn with ``generator``
+        (:meth:`~gennet.sparse.dictionary.ConvDictionary.init_from_coefficients_`)."""
+        coeffs = self.rectified(images)
+        if residual:
+            coded = self.dictionary(self.sparse_code(self.encode(images)))
+            coeffs = coeffs._replace(bands=tuple(b - d for b, d in zip(coeffs.bands, coded.bands)))
+        self.dictionary.init_from_coefficients_(coeffs, generator, atoms=atoms)

@@ -6,7 +6,7 @@ The network of Zarka, Thiry, Angles & Mallat (ICLR 2020), DESIGN §7::
 
 The only learned parts are ``P``, the dictionary ``D`` (and ``W`` if untied), ``λ*`` and the head: the
 representation is a sparse code of the projected scattering coefficients in ``D``, computed by positive
-homotopy ISTC (:class:`~gennet.sparse.HomotopyISTA`, ``method="istc"``) on the 1×1 convolutional
+homotopy ISTC (:class:`~gennet.sparse.ISTC`) on the 1×1 convolutional
 operator :class:`~gennet.sparse.PointwiseOperator`.
 """
 
@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..sparse.homotopy import HomotopyISTA, HomotopyStats
+from ..sparse.istc import ISTC
+from ..sparse.solver import HomotopyStats
 from ..sparse.operator import PointwiseOperator
 from .classifier_head import ClassifierHead
 from .scattering_features import ScatteringFeatures
@@ -59,7 +60,7 @@ class SparseScatteringClassifier(nn.Module):
 
     Raises:
         ValueError: bad scattering or head settings, ``proj_kernel`` even or < 1, ``proj_channels`` or
-            ``num_atoms`` < 1, and the :class:`~gennet.sparse.HomotopyISTA` checks (``λ* ≤ 0``, ``N < 1``).
+            ``num_atoms`` < 1, and the :class:`~gennet.sparse.ISTC` checks (``λ* ≤ 0``, ``N < 1``).
     """
 
     def __init__(
@@ -99,8 +100,7 @@ class SparseScatteringClassifier(nn.Module):
         atoms = torch.randn(proj_channels, num_atoms, generator=generator)
         self.dictionary = nn.Parameter(atoms / atoms.norm(dim=0, keepdim=True))
         self.analysis = None if tied else nn.Parameter(self.dictionary.detach().clone())
-        self.ista = HomotopyISTA(lambda_star, n_layers, positive=True, learn_lambda=learn_lambda,
-                                 lambda_min=lambda_min, method="istc")
+        self.ista = ISTC(lambda_star, n_layers, positive=True, learn_lambda=learn_lambda, lambda_min=lambda_min)
         self.head = ClassifierHead(num_atoms, self.features.out_size, num_classes, head, hidden, dropout,
                                    pool_size, pool_stride)
 

@@ -28,7 +28,8 @@ iterations 1.2 / 0.7 / 0.2 % at ``λ* = 0.1`` and ≤ 0.5 / 0.2 / 0.04 % at ``λ
 (``benchmarks/bench_homotopy.py`` compares the solvers).
 
 No gradient flows through the iterations: the code is the Lasso solution, and its derivative is that of
-the solution map (:mod:`gennet.sparse.implicit`), not of the iterations.
+the solution map (:mod:`gennet.sparse.implicit`), not of the iterations. :class:`ADMM` is the solver module
+(the generator's default): the iterations, then, with gradients on, the implicit derivative.
 """
 
 from __future__ import annotations
@@ -36,12 +37,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gennet.sparse.duality_gap import LassoCertificate, certificate
+from gennet.sparse.implicit import lasso_implicit
 from gennet.sparse.operator import LinearOperator, as_operator
+from gennet.sparse.solver import LassoSolver
 
-__all__ = ["admm_iterations", "admm_lasso"]
+__all__ = ["ADMM", "admm_iterations", "admm_lasso"]
 
 RHO = 3.0  #: default ADMM penalty, in units of the Gram matrix ``AᵀA`` of unit-norm atoms
 ALPHA = 1.8  #: default over-relaxation
+
+
+def _check_rho_alpha(rho: float, alpha: float) -> None:
+    if not rho > 0:
+        raise ValueError(f"rho must be > 0, got {rho}")
+    if not 0 < alpha < 2:
+        raise ValueError(f"alpha must be in (0, 2), got {alpha}")
 
 
 @torch.no_grad()
@@ -76,10 +87,7 @@ def admm_lasso(
         raise ValueError(f"lambda must be > 0, got {lam.min().item()}")
     if n_iter < 1:
         raise ValueError(f"n_iter must be >= 1, got {n_iter}")
-    if not rho > 0:
-        raise ValueError(f"rho must be > 0, got {rho}")
-    if not 0 < alpha < 2:
-        raise ValueError(f"alpha must be in (0, 2), got {alpha}")
+    _check_rho_alpha(rho, alpha)
     return admm_iterations(y, as_operator(A), lam, n_iter, positive, rho, alpha)
 
 
@@ -130,3 +138,37 @@ def admm_iterations(
         T.apply(d, out=s, beta=keep)
     torch.clamp(s_cols, low, theta, out=c_cols)
     return T.to_codes(s.sub_(c)).to(y.dtype)
+
+
+class ADMM(LassoSolver, name="admm"):
+    """ADMM as a solver module (module docstring): ``n_layers`` iterations without a graph, then, when gradients are
+    on, the derivative of the Lasso solution map by implicit differentiation on its support
+    (:func:`~gennet.sparse.implicit.lasso_implicit`; a backward pass costs up to 20 ``(A, Aᵀ)`` passes whatever
+    ``n_layers``), whose residual also gives the certificate. Needs ``A.solve_shifted``; uses ``aty`` (detached)
+    instead of one ``Aᵀ`` pass.
+
+    Args: those of :class:`~gennet.sparse.solver.LassoSolver`, and ``rho`` (penalty ``> 0``), ``alpha``
+    (over-relaxation in ``(0, 2)``).
+
+    Raises:
+        ValueError: the base class's checks, ``rho <= 0`` or ``alpha`` outside ``(0, 2)``.
+    """
+
+    def __init__(
+        self, lambda_star: float = 0.1, n_layers: int = 12, positive: bool = True, learn_lambda: bool = False,
+        lambda_min: float = 0.0, rho: float = RHO, alpha: float = ALPHA,
+    ) -> None:
+        super().__init__(lambda_star, n_layers, positive, learn_lambda, lambda_min)
+        _check_rho_alpha(rho, alpha)
+        self.rho, self.alpha = float(rho), float(alpha)
+
+    def solve(
+        self, y: Tensor, op: LinearOperator, lam: Tensor, aty: Tensor | None, want_certificate: bool
+    ) -> tuple[Tensor, LassoCertificate | None]:
+        z = admm_iterations(y, op, lam, self.n_layers, self.positive, self.rho, self.alpha, aty=aty)
+        if not torch.is_grad_enabled():
+            return z, None
+        z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True)
+        if not want_certificate:
+            return z, None
+        return z, certificate(y.detach(), residual, correlation, z.detach(), lam.detach(), self.positive)

@@ -3,10 +3,9 @@
 Solves the Lasso ``min_z F(z) = ½‖y − A z‖² + λ*‖z‖₁`` (``z ≥ 0`` when ``positive``) with exactly
 ``n_layers`` applications of the pair ``(A, Aᵀ)`` — one *layer* each — as a fully unrolled,
 differentiable computation: a pathwise active-set method (LARS-like homotopy in ``λ``) whose
-values are solved by conjugate directions kept in memory. :func:`homotopy_ista` also dispatches to
-Zarka et al.'s geometric ISTC (``method="istc"``) and to ADMM with an implicit derivative
-(``method="admm"``, :mod:`gennet.sparse.admm`, :mod:`gennet.sparse.implicit`), so that a model chooses its
-solver with one argument and keeps one ``λ*`` parameter (:class:`HomotopyISTA`).
+values are solved by conjugate directions kept in memory: the function :func:`homotopy_ista` and the
+solver module :class:`ActiveSetHomotopy` (:mod:`gennet.sparse.solver`; the other solvers — ADMM, Zarka et
+al.'s geometric ISTC — are :mod:`gennet.sparse.admm` and :mod:`gennet.sparse.istc`).
 
 State per sample: the code ``z``, its exact gradient ``g = Aᵀ(y − A z)`` (every move is along
 directions whose ``AᵀA``-image is known, so ``g`` is updated without extra passes), the support
@@ -66,35 +65,20 @@ Narkiss & Zibulevsky (2005), sequential subspace optimization; Zarka, Thiry, Ang
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from gennet.sparse.admm import admm_iterations
-from gennet.sparse.duality_gap import LassoCertificate, certificate
-from gennet.sparse.implicit import lasso_implicit
-from gennet.sparse.lasso import max_correlation, soft_threshold
+from gennet.sparse.duality_gap import LassoCertificate
+from gennet.sparse.lasso import max_correlation
 from gennet.sparse.operator import LinearOperator, as_operator
+from gennet.sparse.solver import HomotopyStats, LassoSolver, code_statistics
+
+__all__ = ["ActiveSetHomotopy", "HomotopyStats", "homotopy_ista"]
 
 _RQ_MIN = 1e-3  # floor of the curvature estimate (step ≤ 1000)
 _NONMONOTONE = 3  # a pending step may not raise F above its max over the last 3 layers
 _DEPENDENT = 1e4  # a direction whose A-norm² falls below this·eps of its own is dropped
-
-
-@dataclass
-class HomotopyStats:
-    """Batch means of the returned code (all detached 0-dim tensors).
-
-    ``sparsity``: fraction of nonzeros ``‖z‖₀ / K`` (``K`` = all code entries);
-    ``support_size``: ``‖z‖₀``; ``lambda_final``: ``λ`` of the last layer (``λ*``);
-    ``relative_residual``: ``‖y − A z‖ / ‖y‖`` (0 for ``y = 0``).
-    """
-
-    sparsity: Tensor
-    support_size: Tensor
-    lambda_final: Tensor
-    relative_residual: Tensor
 
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
@@ -199,6 +183,20 @@ def _line_search(z: Tensor, g: Tensor, p: Tensor, h: Tensor, lam: Tensor) -> Ten
     return t.clamp(0.0, 1.0)
 
 
+def _check_schedule(n_layers: int, n_homotopy: int | None, max_enter: int, memory: int | None) -> int:
+    """Raise ``ValueError`` for bad schedule settings; return ``N_h``."""
+    if int(n_layers) != n_layers or n_layers < 1:
+        raise ValueError(f"n_layers must be >= 1, got {n_layers}")
+    n_h = _default_n_homotopy(n_layers) if n_homotopy is None else n_homotopy
+    if not 1 <= n_h <= n_layers:
+        raise ValueError(f"n_homotopy must be in [1, n_layers={n_layers}], got {n_homotopy}")
+    if max_enter < 1:
+        raise ValueError(f"max_enter must be >= 1, got {max_enter}")
+    if memory is not None and memory < 1:
+        raise ValueError(f"memory must be >= 1, got {memory}")
+    return n_h
+
+
 def homotopy_ista(
     y: Tensor,
     A: Tensor | LinearOperator,
@@ -210,12 +208,9 @@ def homotopy_ista(
     n_homotopy: int | None = None,
     max_enter: int = 6,
     memory: int | None = None,
-    method: str = "active_set",
-    checkpoint_layers: bool = False,
-    aty: Tensor | None = None,
     certificate: bool = False,
 ) -> Tensor | tuple[Tensor, HomotopyStats] | tuple[Tensor, LassoCertificate]:
-    """Unrolled homotopy ISTA for ``min_z ½‖y − A z‖² + λ*‖z‖₁`` (module docstring: schedule).
+    """Unrolled active-set homotopy for ``min_z ½‖y − A z‖² + λ*‖z‖₁`` with an exact ``λ*`` (module docstring).
 
     Args:
         y: signals ``(B, d)`` for a dense ``A``, ``(B, *signal_shape)`` for an operator; float.
@@ -223,29 +218,14 @@ def homotopy_ista(
         lambda_star: ``λ* > 0``, float or 0-dim tensor (may require grad).
         n_layers: total number ``N ≥ 1`` of ``(A, Aᵀ)`` passes.
         positive: constrain ``z ≥ 0`` (one-sided threshold, ``λ_max = max(max Aᵀy, 0)``).
-        return_stats: also return :class:`HomotopyStats` (costs one extra ``A z``).
+        return_stats: also return :class:`~gennet.sparse.solver.HomotopyStats` (costs one extra ``A z``).
         n_homotopy: number ``N_h`` of layers over which ``λ`` is brought down to ``λ*``,
             ``1 ≤ N_h ≤ N``; default ``round(0.35·N)`` (at least 1).
         max_enter: ``k``, at most this many new atoms per layer while ``λ > λ*`` (≥ 1).
         memory: keep at most this many search directions per sample (default: all, ``N``);
             the basis costs ``memory × code size`` per sample.
-        method: ``"active_set"`` (default): the pathwise active-set homotopy of the module
-            docstring, accurate to the Lasso solution; ``"istc"``: Zarka et al.'s geometric ISTC,
-            ``z_{n+1} = T_{ηλ_{n+1}}(z_n + η Aᵀ(y − A z_n))``, ``λ_n = λ_0 γⁿ`` from ``λ_0 = max(λ_max, λ*)``
-            to ``λ_N = λ*``, step ``η = 1/‖A‖²`` (``norm_squared``, no gradient) — a few elementwise
-            operations per layer, the cheap choice inside networks trained end to end
-            (``n_homotopy``, ``max_enter``, ``memory`` do not apply); ``"admm"``: not unrolled — ``n_layers``
-            iterations of ADMM with the operator's exact shifted-Gram solve (:func:`~gennet.sparse.admm.admm_lasso`,
-            no graph), and the derivative of the Lasso solution map by implicit differentiation on its support
-            (:func:`~gennet.sparse.implicit.lasso_implicit`; a backward pass costs up to 20 ``(A, Aᵀ)`` passes
-            whatever ``n_layers``). Needs ``A.solve_shifted``.
-        checkpoint_layers: ``method="istc"`` only: activation checkpointing of the unrolled layers
-            (memory of one code per layer instead of all intermediate products; ~1 more ``(A, Aᵀ)`` pass
-            per layer in the backward pass); the values and gradients are unchanged.
-        aty: ``Aᵀy`` if already computed (``method="admm"`` uses it, detached, instead of one ``Aᵀ`` pass).
         certificate: return the code's :class:`~gennet.sparse.duality_gap.LassoCertificate` (duality gap, relative
-            residual) instead of the stats; with ``method="admm"`` and gradients on, from the residual the implicit
-            derivative computes anyway.
+            residual) instead of the stats.
 
     Returns:
         ``z: (B, K)`` or ``(B, *code_shape)``, same dtype as ``y`` (and the stats or the certificate if asked).
@@ -253,103 +233,29 @@ def homotopy_ista(
 
     Raises:
         ValueError: ``lambda_star <= 0``, ``n_layers < 1``, ``n_homotopy`` outside ``[1, n_layers]``,
-            ``max_enter < 1``, ``memory < 1``, an unknown ``method``, or ``checkpoint_layers`` without ``istc``.
+            ``max_enter < 1`` or ``memory < 1``.
     """
     lam = torch.as_tensor(lambda_star, dtype=y.dtype, device=y.device)
     if lam.ndim != 0:
         raise ValueError(f"lambda_star must be a float or a 0-dim tensor, got shape {tuple(lam.shape)}")
     if not bool(lam > 0):
         raise ValueError(f"lambda_star must be > 0, got {float(lam)}")
-    if n_layers < 1:
-        raise ValueError(f"n_layers must be >= 1, got {n_layers}")
-    n_h = _default_n_homotopy(n_layers) if n_homotopy is None else n_homotopy
-    if not 1 <= n_h <= n_layers:
-        raise ValueError(f"n_homotopy must be in [1, n_layers={n_layers}], got {n_homotopy}")
-    if max_enter < 1:
-        raise ValueError(f"max_enter must be >= 1, got {max_enter}")
-    if memory is not None and memory < 1:
-        raise ValueError(f"memory must be >= 1, got {memory}")
-    _check_method(method, checkpoint_layers)
-    return _homotopy(y, as_operator(A), lam, n_layers, n_h, positive, return_stats, max_enter, memory, method,
-                     checkpoint_layers, aty, certificate)
+    n_h = _check_schedule(n_layers, n_homotopy, max_enter, memory)
+    op = as_operator(A)
+    z = _active_set(y, op, lam, n_layers, n_h, positive, max_enter, memory)
+    return code_statistics(z, y, op, lam, positive, return_stats, certificate)
 
 
-def _homotopy(
-    y: Tensor, op: LinearOperator, lam: Tensor, n_layers: int, n_h: int, positive: bool, return_stats: bool,
-    max_enter: int, memory: int | None, method: str, checkpoint_layers: bool, aty: Tensor | None, want_certificate: bool,
-):
-    """:func:`homotopy_ista` after its argument checks."""
-    B = y.shape[0]
-    if method == "admm":
-        z = admm_iterations(y, op, lam, n_layers, positive, aty=aty)
-        if torch.is_grad_enabled():
-            z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True)
-            if want_certificate:
-                return z, certificate(y.detach(), residual, correlation, z.detach(), lam.detach(), positive)
-    elif method == "istc":
-        z = _istc(y, op, op.adjoint(y), lam, n_layers, positive, checkpoint_layers)
-    else:
-        aty = op.adjoint(y)
-        code_shape = aty.shape[1:]
-        z, g = _solve(
-            y, op, aty.reshape(B, -1), lam, n_layers, n_h, positive, max_enter, memory or n_layers, code_shape
-        )
-        z = z.reshape(B, *code_shape)
-    if want_certificate:
-        with torch.no_grad():
-            r = y.detach() - op.forward(z.detach())
-            return z, certificate(y.detach(), r, op.adjoint(r), z.detach(), lam.detach(), positive)
-
-    if not return_stats:
-        return z
-    with torch.no_grad():
-        nnz = (z != 0).flatten(1).sum(1).to(y.dtype)
-        y_norm = y.flatten(1).norm(dim=1)
-        res = (y - op.forward(z)).flatten(1).norm(dim=1)
-        rel = torch.where(y_norm > 0, res / y_norm.clamp_min(torch.finfo(y.dtype).tiny), torch.zeros_like(res))
-        stats = HomotopyStats(
-            sparsity=(nnz / z[0].numel()).mean(),
-            support_size=nnz.mean(),
-            lambda_final=lam.detach().clone(),
-            relative_residual=rel.mean(),
-        )
-    return z, stats
-
-
-METHODS = ("active_set", "istc", "admm")
-
-
-def _check_method(method: str, checkpoint_layers: bool) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if checkpoint_layers and method != "istc":
-        raise ValueError("checkpoint_layers is implemented for method='istc' only")
-
-
-def _istc(
-    y: Tensor, op: LinearOperator, aty: Tensor, lam: Tensor, n_layers: int, positive: bool, checkpoint: bool = False
+def _active_set(
+    y: Tensor, op: LinearOperator, lam: Tensor, n_layers: int, n_h: int, positive: bool, max_enter: int,
+    memory: int | None,
 ) -> Tensor:
-    """Geometric homotopy ISTC (Zarka et al. 2021, eq. 4) with step ``1/‖A‖²``; ``aty = Aᵀy``.
-
-    ``checkpoint``: activation checkpointing of every layer (only the codes ``z_n`` are kept for the
-    backward pass; each layer's ``A``/``Aᵀ`` products are recomputed) — same values and gradients."""
+    """The code of :func:`homotopy_ista` after its argument checks, ``(B, *code_shape)``."""
     B = y.shape[0]
-    shape = (B, *([1] * (aty.ndim - 1)))
-    lam_0 = torch.maximum(max_correlation(aty.reshape(B, -1), positive), lam).reshape(shape)
-    gamma = (lam / lam_0) ** (1.0 / n_layers)
-    eta = 1.0 / op.norm_squared().detach().to(aty.dtype).clamp_min(torch.finfo(aty.dtype).tiny)
-    z = soft_threshold(eta * aty, eta * lam_0 * gamma, positive)
-
-    def layer(z: Tensor, threshold: Tensor) -> Tensor:
-        return soft_threshold(z + eta * (aty - op.adjoint(op.forward(z))), threshold, positive)
-
-    for n in range(2, n_layers + 1):
-        threshold = eta * lam_0 * gamma**n
-        if checkpoint and torch.is_grad_enabled():
-            z = torch.utils.checkpoint.checkpoint(layer, z, threshold, use_reentrant=False)
-        else:
-            z = layer(z, threshold)
-    return z
+    aty = op.adjoint(y)
+    code_shape = aty.shape[1:]
+    z, _ = _solve(y, op, aty.reshape(B, -1), lam, n_layers, n_h, positive, max_enter, memory or n_layers, code_shape)
+    return z.reshape(B, *code_shape)
 
 
 def _solve(
@@ -426,65 +332,27 @@ def _solve(
     return torch.where(pending, torch.zeros_like(z), z), g
 
 
-class HomotopyISTA(nn.Module):
-    """Sparse-coding layer ``z = HISTA(y; A)`` around :func:`homotopy_ista`.
+class ActiveSetHomotopy(LassoSolver, name="active_set"):
+    """The pathwise active-set homotopy as a solver module (:func:`homotopy_ista`): ``n_layers`` unrolled layers,
+    differentiated through, accurate to the Lasso solution.
 
-    ``λ*`` is stored as ``log_lambda`` (an ``nn.Parameter`` if ``learn_lambda``, else a buffer);
-    :attr:`lambda_star` returns ``max(exp(log_lambda), lambda_min)``. The dictionary ``A`` is an
-    argument of :meth:`forward` (it belongs to the model that learns it).
+    Args: those of :class:`~gennet.sparse.solver.LassoSolver`, and ``n_homotopy``, ``max_enter``, ``memory`` as in
+    :func:`homotopy_ista`.
 
     Raises:
-        ValueError: ``lambda_star <= 0``, ``n_layers < 1`` or ``lambda_min < 0``.
+        ValueError: the base class's checks and those of :func:`homotopy_ista`.
     """
 
     def __init__(
-        self,
-        lambda_star: float = 0.1,
-        n_layers: int = 12,
-        positive: bool = True,
-        learn_lambda: bool = False,
-        lambda_min: float = 0.0,
-        method: str = "active_set",
-        checkpoint_layers: bool = False,
+        self, lambda_star: float = 0.1, n_layers: int = 12, positive: bool = True, learn_lambda: bool = False,
+        lambda_min: float = 0.0, n_homotopy: int | None = None, max_enter: int = 6, memory: int | None = None,
     ) -> None:
-        super().__init__()
-        _check_method(method, checkpoint_layers)
-        self.method, self.checkpoint_layers = method, bool(checkpoint_layers)
-        if not lambda_star > 0:
-            raise ValueError(f"lambda_star must be > 0, got {lambda_star}")
-        if int(n_layers) != n_layers or n_layers < 1:
-            raise ValueError(f"n_layers must be an integer >= 1, got {n_layers}")
-        if not lambda_min >= 0:
-            raise ValueError(f"lambda_min must be >= 0, got {lambda_min}")
-        self.n_layers = int(n_layers)
-        self.positive = positive
-        self.lambda_min = float(lambda_min)
-        log_lambda = torch.tensor(math.log(lambda_star))
-        if learn_lambda:
-            self.log_lambda = nn.Parameter(log_lambda)
-        else:
-            self.register_buffer("log_lambda", log_lambda)
+        super().__init__(lambda_star, n_layers, positive, learn_lambda, lambda_min)
+        self.n_homotopy = _check_schedule(self.n_layers, n_homotopy, max_enter, memory)
+        self.max_enter, self.memory = int(max_enter), memory
 
-    @property
-    def lambda_star(self) -> Tensor:
-        """``max(exp(log_lambda), lambda_min)``, a 0-dim tensor (differentiable above the floor)."""
-        return self.log_lambda.exp().clamp_min(self.lambda_min)
-
-    def forward(
-        self, y: Tensor, A: Tensor | LinearOperator, return_stats: bool = False, *, aty: Tensor | None = None,
-        certificate: bool = False,
-    ):
-        """``y: (B, d)`` / ``(B, *signal_shape)`` → ``z: (B, K)`` / ``(B, *code_shape)`` (:func:`homotopy_ista`; ``aty``,
-        ``certificate`` as there). ``λ* > 0`` holds by construction, so it is not checked (no host synchronization)."""
-        lam = self.lambda_star
-        if lam.dtype != y.dtype or lam.device != y.device:
-            lam = lam.to(dtype=y.dtype, device=y.device)
-        n_h = _default_n_homotopy(self.n_layers)
-        return _homotopy(y, as_operator(A), lam, self.n_layers, n_h, self.positive, return_stats, 6, None, self.method,
-                         self.checkpoint_layers, aty, certificate)
-
-    def extra_repr(self) -> str:
-        return (
-            f"lambda_star={float(self.lambda_star.detach()):.4g}, n_layers={self.n_layers}, "
-            f"positive={self.positive}, learn_lambda={isinstance(self.log_lambda, nn.Parameter)}, method={self.method!r}"
-        )
+    def solve(
+        self, y: Tensor, op: LinearOperator, lam: Tensor, aty: Tensor | None, want_certificate: bool
+    ) -> tuple[Tensor, LassoCertificate | None]:
+        z = _active_set(y, op, lam, self.n_layers, self.n_homotopy, self.positive, self.max_enter, self.memory)
+        return z, None

@@ -87,6 +87,10 @@ def test_celeba_experiment_on_real_faces(tmp_path, celeba_root):
         ("model.lambda_star=-0.1", "model.lambda_star"),
         ("model.lambda_star=1.5", "model.lambda_star"),  # relative to λ_max: 1 or more gives a zero code
         ("model.solver=lars", "model.solver"),
+        ("model.solver._target_=gennet.sparse.LARS", "model.solver._target_"),
+        ("model.decoder._target_=gennet.models.ResNet18", "model.decoder._target_"),
+        ("+model.architecture=cnn", "model.architecture"),  # replaced by model.decoder._target_ / model=cnn_generator
+        ("model.checkpoint_layers=true", "model.checkpoint_layers"),  # ISTC only
         ("model.replace_unused_atoms=maybe", "model.replace_unused_atoms"),
         ("data.batch_size=0", "data.batch_size"),
         ("model.n_layers=0", "model.n_layers"),

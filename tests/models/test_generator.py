@@ -4,13 +4,18 @@ import pytest
 import torch
 
 from gennet.models import SparseInverseGenerator
+from gennet.sparse import SOLVERS
 from gennet.sparse.admm import admm_lasso
 from gennet.sparse.duality_gap import duality_gap
 
+_SOLVER_KEYS = ("lambda_star", "n_layers", "positive", "learn_lambda")
 
-def _generator(**kwargs):
-    defaults = dict(shape=(32, 32), channels=1, J=3, num_atoms=16, n_layers=32, lambda_star=0.15, atom_size=2)
-    return SparseInverseGenerator(**{**defaults, **kwargs})
+
+def _generator(solver: str = "admm", **kwargs):
+    """The generator with the solver ``SOLVERS[solver]`` built from the solver's keys among ``kwargs``."""
+    solver_keys = {"n_layers": 32, "lambda_star": 0.15, **{k: kwargs.pop(k) for k in _SOLVER_KEYS if k in kwargs}}
+    defaults = dict(shape=(32, 32), channels=1, J=3, num_atoms=16, atom_size=2)
+    return SparseInverseGenerator(**{**defaults, **kwargs}, solver=SOLVERS[solver](**solver_keys))
 
 
 def _digits(n: int) -> torch.Tensor:
@@ -110,7 +115,7 @@ def test_training_step_reduces_reconstruction_error():
 @pytest.mark.parametrize(
     "kwargs, match",
     [(dict(lambda_star=0.0), "lambda_star"), (dict(n_layers=0), "n_layers"), (dict(J=6), "too large"), (dict(A=5), "A must be even"),
-     (dict(solver="lars"), "method")],
+     (dict(num_atoms=0), "num_atoms")],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

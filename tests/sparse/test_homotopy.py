@@ -1,11 +1,13 @@
-"""Homotopy ISTA against scikit-learn's Lasso, KKT conditions, robustness and gradients."""
+"""The Lasso solvers (active-set homotopy, geometric ISTC, ADMM) against scikit-learn's Lasso, KKT conditions, robustness and gradients."""
 
 import numpy as np
 import pytest
 import torch
 
 from gennet.sparse.problems import random_lasso_problem, sklearn_lasso
-from gennet.sparse import HomotopyISTA, LinearOperator, homotopy_ista, lasso_objective, soft_threshold
+from gennet.sparse import (
+    ISTC, SOLVERS, ActiveSetHomotopy, LassoSolver, LinearOperator, homotopy_ista, istc, lasso_objective, soft_threshold,
+)
 
 
 def make_problem(d, K, s, lam, positive, trials=6, noise=0.05, seed=0, dtype=torch.float32):
@@ -162,7 +164,7 @@ def test_gradcheck_unrolled_graph(positive):
 def test_gradient_reaches_learnable_lambda_and_dictionary():
     A, Y, _ = make_problem(32, 64, 4, 0.05, True, trials=4, seed=7)
     A = A.clone().requires_grad_(True)
-    layer = HomotopyISTA(lambda_star=0.05, n_layers=12, positive=True, learn_lambda=True)
+    layer = ActiveSetHomotopy(lambda_star=0.05, n_layers=12, positive=True, learn_lambda=True)
     z = layer(Y, A)
     ((Y - z @ A.T) ** 2).sum().backward()
     assert layer.log_lambda.grad is not None and layer.log_lambda.grad.abs() > 0
@@ -190,7 +192,7 @@ def test_operator_with_multidimensional_shapes_matches_dense():
 
 def test_stats_and_module():
     A, Y, ref = make_problem(64, 128, 5, 0.05, True, trials=4, seed=9)
-    layer = HomotopyISTA(lambda_star=0.05, n_layers=24, positive=True)
+    layer = ActiveSetHomotopy(lambda_star=0.05, n_layers=24, positive=True)
     assert "log_lambda" in dict(layer.named_buffers()) and not list(layer.parameters())
     z, stats = layer(Y, A, return_stats=True)
     nnz = (z != 0).sum(1).float()
@@ -200,7 +202,8 @@ def test_stats_and_module():
     residual = ((Y - z @ A.T).norm(dim=1) / Y.norm(dim=1)).mean()
     torch.testing.assert_close(stats.relative_residual, residual)
     assert not any(t.requires_grad for t in vars(stats).values())
-    floored = HomotopyISTA(lambda_star=0.01, lambda_min=0.05, learn_lambda=True)
+    torch.testing.assert_close(z, homotopy_ista(Y, A, layer.lambda_star, 24, True))  # the module is the function
+    floored = ActiveSetHomotopy(lambda_star=0.01, lambda_min=0.05, learn_lambda=True)
     assert float(floored.lambda_star.detach()) == pytest.approx(0.05)
 
 
@@ -213,9 +216,10 @@ def test_stats_and_module():
         (dict(lambda_min=-1.0), "lambda_min must be >= 0"),
     ],
 )
-def test_module_rejects_bad_arguments(kwargs, match):
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_module_rejects_bad_arguments(name, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        HomotopyISTA(**kwargs)
+        SOLVERS[name](**kwargs)
 
 
 def test_function_rejects_bad_arguments():
@@ -233,7 +237,7 @@ def test_function_rejects_bad_arguments():
 
 
 def test_istc_method_is_the_geometric_schedule_with_exact_step(lasso_problem):
-    """method="istc": Zarka et al.'s geometric ISTC with step 1/‖A‖² — checked against a direct numpy
+    """ISTC: Zarka et al.'s geometric ISTC with step 1/‖A‖² — checked against a direct numpy
     transcription, approaching the Lasso solution as N grows, never blowing up."""
     positive, lam, A, Y, ref = lasso_problem
     A64, Y64 = A.double().numpy(), Y.double().numpy()
@@ -245,19 +249,26 @@ def test_istc_method_is_the_geometric_schedule_with_exact_step(lasso_problem):
         t = z + eta * (Y64 - z @ A64.T) @ A64
         threshold = eta * lam0 * (lam / lam0) ** (n / 12)
         z = np.maximum(t - threshold, 0) if positive else np.sign(t) * np.maximum(np.abs(t) - threshold, 0)
-    ours = homotopy_ista(A.new_tensor(Y64).double(), A.double(), lam, 12, positive, method="istc")
+    ours = istc(A.new_tensor(Y64).double(), A.double(), lam, 12, positive)
     np.testing.assert_allclose(ours.numpy(), z, atol=1e-10)
-    errors = [rel_err(homotopy_ista(Y, A, lam, n, positive, method="istc"), ref).mean() for n in (12, 48, 192)]
+    errors = [rel_err(istc(Y, A, lam, n, positive), ref).mean() for n in (12, 48, 192)]
     assert errors[2] < errors[1] < errors[0] and np.isfinite(errors).all(), errors
-    module = HomotopyISTA(lambda_star=lam, n_layers=12, positive=positive, method="istc")
+    module = ISTC(lambda_star=lam, n_layers=12, positive=positive)
     assert torch.allclose(module(Y.double(), A.double()), ours)
 
 
-def test_unknown_method_is_rejected():
-    with pytest.raises(ValueError, match="method"):
-        homotopy_ista(torch.randn(2, 8), torch.randn(8, 16), 0.1, method="fista")
-    with pytest.raises(ValueError, match="method"):
-        HomotopyISTA(method="fista")
+def test_every_solver_shares_the_interface_and_solves_the_lasso(lasso_problem):
+    """Each registered solver is a LassoSolver with the same call; with enough layers each approaches the Lasso
+    solution of scikit-learn (ADMM needs a dense operator's exact shifted solve, which DenseOperator has)."""
+    positive, lam, A, Y, ref = lasso_problem
+    assert set(SOLVERS) == {"admm", "istc", "active_set"}
+    for name, cls in SOLVERS.items():
+        solver = cls(lambda_star=lam, n_layers=200, positive=positive)
+        assert isinstance(solver, LassoSolver) and solver.name == name
+        with torch.no_grad():
+            z, certificate = solver(Y.double(), A.double(), certificate=True)
+        assert rel_err(z, ref).mean() < 0.05, name
+        assert float(certificate.gap.max()) < 0.05, name
 
 
 def test_checkpointed_istc_layers_give_the_same_values_and_gradients():
@@ -267,7 +278,8 @@ def test_checkpointed_istc_layers_give_the_same_values_and_gradients():
     x = torch.rand(3, 1, 32, 32) * 2 - 1
     results = []
     for checkpoint in (False, True):
-        model = SparseInverseGenerator((32, 32), 1, J=2, num_atoms=16, n_layers=6, seed=0, solver="istc", checkpoint_layers=checkpoint)
+        solver = ISTC(lambda_star=0.2, n_layers=6, checkpoint_layers=checkpoint)
+        model = SparseInverseGenerator((32, 32), 1, J=2, num_atoms=16, seed=0, solver=solver)
         loss = (model(x) - x).square().mean()
         loss.backward()
         results.append((loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
@@ -276,5 +288,7 @@ def test_checkpointed_istc_layers_give_the_same_values_and_gradients():
     assert len(grads_a) == len(grads_b) == 2  # the band atoms of J = 2 scales (the low-pass channel is not coded)
     for a, b in zip(grads_a, grads_b):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9)
-    with pytest.raises(ValueError, match="istc"):
-        SparseInverseGenerator((32, 32), 1, J=2, solver="active_set", checkpoint_layers=True)
+    with pytest.raises(TypeError, match="checkpoint_layers"):
+        ActiveSetHomotopy(checkpoint_layers=True)  # only ISTC is unrolled with checkpoints
+    with pytest.raises(ValueError, match="LassoSolver"):
+        SparseInverseGenerator((32, 32), 1, J=2, solver="istc")  # a solver object, not a name
