@@ -29,7 +29,7 @@ from .errors import user_errors
 from .generation import datamodule_for, load_generator
 from .startup import entry_point
 from .resolvers import register_resolvers
-from .train import CONFIG_DIR, EXIT_INTERRUPTED, _instantiate_trainer, _is_first_process, _refuse_existing_run
+from .train import EXIT_INTERRUPTED, _instantiate_trainer, _is_first_process, _refuse_existing_run
 
 __all__ = ["main", "train_prior", "embeddings_for"]
 
