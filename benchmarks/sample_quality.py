@@ -35,11 +35,13 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without install
-from gennet.cli.digit_quality import first_images, is_digit_data  # noqa: E402
-from gennet.cli.generation import datamodule_for, decode, device_for, load_generator  # noqa: E402
+from gennet.cli.devices import device_for  # noqa: E402
+from gennet.cli.evaluate import is_digit_data  # noqa: E402
+from gennet.cli.generation import datamodule_for, load_generator  # noqa: E402
 from gennet.figures.image_grid import save_image_grid  # noqa: E402
 from gennet.metrics import load_digit_classifier  # noqa: E402
-from gennet.metrics.digit_quality import DigitFeatures, digit_sample_quality  # noqa: E402
+from gennet.metrics.digit_quality import DigitFeatures, digit_sample_quality, first_images  # noqa: E402
+from gennet.models.decoding import decode_batches  # noqa: E402
 from gennet.priors import FlowMatchingPrior, GaussianEmbedding, GaussianMixturePrior, load_prior  # noqa: E402
 
 
@@ -132,7 +134,7 @@ def main() -> None:
         decoder = type(module.generator).__name__
         with torch.no_grad():
             w = {split: torch.cat([module.generator.encode(x.to(device)) for x in data[split].split(256)]) for split in data}
-            recon = torch.cat(list(decode(module, w["test"])))
+            recon = torch.cat(list(decode_batches(module.generator, w["test"])))
         q = digit_sample_quality([data["test"]], [recon], device=device, classifier=classifier)
         mem = memorization(recon.cpu(), data["train"], data["test"], features, device)
         lines.append(f"{decoder:<24} {'ceiling G(Φ(x_test))':<20} {'–':>5} {q['frechet_distance']:>7.2f} {q['precision']:>6.3f} "
@@ -145,7 +147,7 @@ def main() -> None:
             for temperature in args.temperatures:
                 start = time.perf_counter()
                 draws = prior.sample(args.num_samples, torch.Generator().manual_seed(args.seed), temperature)
-                samples = torch.cat(list(decode(module, draws.to(device)))).cpu()
+                samples = torch.cat(list(decode_batches(module.generator, draws.to(device)))).cpu()
                 sample_seconds = time.perf_counter() - start
                 q = digit_sample_quality([data["test"]], [samples], device=device, classifier=classifier)
                 selection = digit_sample_quality([data["val"]], [samples], device=device, classifier=classifier)["frechet_distance"]

@@ -38,13 +38,16 @@ from ..analysis import (
     stage_features,
     threshold_angular,
 )
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, check_bool, check_int, check_number
+from ..figures.analysis import angular_figure, lipschitz_figure, separation_figure, thresholding_figure
 from ..files import atomic_path, write_text_atomic
 from ..lit.classifier_module import ClassifierModule
+from .analysis_report import markdown_report
 from .checkpoints import load_module
+from .devices import device_for
 from .errors import user_errors
-from .generation import datamodule_for, device_for
-from .startup import check_bool, check_number, check_output_dir, entry_point
+from .generation import datamodule_for
+from .startup import check_output_dir, entry_point
 
 __all__ = ["main", "analyze", "load_classifier"]
 
@@ -160,8 +163,6 @@ def _separation(network, train, test, ks: list[int], batch_size: int, device) ->
 
 
 def _figures(result: dict, angular: dict | None, lipschitz: dict) -> dict:
-    from .analysis_report import angular_figure, lipschitz_figure, separation_figure, thresholding_figure
-
     name = result["network"]
     figures = {}
     if angular is not None:
@@ -205,8 +206,6 @@ def analyze(cfg: DictConfig) -> dict:
         result["angular"] = {k: v for k, v in angular.items() if k != "spectrum"}
     result["lipschitz"] = {k: v for k, v in lipschitz.items() if k != "rows"}
     result["separation"] = _separation(network, train, test, options["ks"], batch_size, device)
-
-    from .analysis_report import markdown_report
 
     output.mkdir(parents=True, exist_ok=True)
     figures = _figures(result, angular, lipschitz)

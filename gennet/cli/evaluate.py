@@ -10,7 +10,9 @@ drawn from the Gaussian model of the embedding (at ``temperature``), against the
   improved precision/recall (Kynkäänniemi et al. 2019, k = 3) in the feature space of gennet's digit
   classifier (:mod:`gennet.metrics`, trained on the training digits only, shipped with the package), beside
   the same measures between the validation and the test digits (the real-vs-real floor);
-- ``inception`` (the default for other data) or ``scattering``: a Fréchet distance (:mod:`gennet.cli.fid`).
+- ``inception`` (the default for other data) or ``scattering``: a Fréchet distance (:mod:`gennet.metrics.frechet`).
+
+The reconstruction measures: :func:`gennet.metrics.reconstruction.reconstruction_quality`.
 
 Writes ``<output>.json`` and a Markdown table ``<output>.md``. Keys: ``gennet/conf/evaluate.yaml``.
 """
@@ -24,22 +26,23 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
-from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
-from tqdm.auto import tqdm
 
-from ..errors import ConfigError, check_int
+from ..data.mnist5k import MNIST5kDataModule
+from ..errors import ConfigError, check_bool, check_int, check_number
 from ..files import write_text_atomic
-from .digit_quality import classifier_note, is_digit_data, real_digit_quality, sample_digit_quality
+from ..metrics.digit_classifier import DigitClassifier, digit_classifier_metadata, load_digit_classifier
+from ..metrics.digit_quality import digit_sample_quality, first_images, sample_digit_quality
+from ..metrics.frechet import frechet_distance
+from ..metrics.reconstruction import CODE_KEYS, reconstruction_quality
+from ..models.decoding import decode_batches
+from .devices import device_for
 from .errors import user_errors
-from .fid import frechet_distance
-from .generation import datamodule_for, decode, device_for, gaussian_for, load_generator
-from .startup import check_bool, check_number, check_output_file, entry_point
+from .generation import datamodule_for, gaussian_for, load_generator
+from .startup import check_output_file, entry_point
 
-__all__ = ["main", "evaluate"]
+__all__ = ["main", "evaluate", "is_digit_data"]
 
 FEATURES = ("auto", "digits", "inception", "scattering", "none")
-
-_CODE_KEYS = ("nonzeros_per_pixel", "duality_gap", "sparsity", "support_size", "relative_residual")
 
 
 def _first_images(loader: DataLoader, n: int):
@@ -52,27 +55,25 @@ def _first_images(loader: DataLoader, n: int):
         seen += x.shape[0]
 
 
-@torch.no_grad()
-def _split_metrics(module, loader: DataLoader, n: int, device: torch.device, name: str) -> dict[str, float]:
-    psnr, lowpass = PeakSignalNoiseRatio(data_range=2.0).to(device), PeakSignalNoiseRatio(data_range=2.0).to(device)
-    ssim = StructuralSimilarityIndexMeasure(data_range=2.0).to(device)
-    totals, count = dict.fromkeys(_CODE_KEYS, 0.0), 0
-    for x in tqdm(_first_images(loader, n), total=math.ceil(n / loader.batch_size), desc=f"evaluating {name}", leave=False):
-        x = x.to(device)
-        w = module.generator.encode(x)
-        x_hat, stats = module.generator.decode(w, return_stats=True)
-        x_hat = x_hat.float().clamp(-1, 1)
-        psnr.update(x_hat, x)
-        ssim.update(x_hat, x)
-        lowpass.update(module.generator.lowpass_image(w).float().clamp(-1, 1), x)
-        if stats is not None:
-            for key in _CODE_KEYS:
-                totals[key] += float(getattr(stats, key)) * x.shape[0]
-        count += x.shape[0]
-    out = {"images": count, "psnr": float(psnr.compute()), "ssim": float(ssim.compute()), "psnr_lowpass": float(lowpass.compute())}
-    if stats is not None:
-        out.update({key: totals[key] / count for key in _CODE_KEYS})
-    return out
+def is_digit_data(datamodule) -> bool:
+    """The bundled digits at the digit classifier's size: :class:`~gennet.data.MNIST5kDataModule` with 32×32 images
+    (``fid.feature=auto`` then means ``digits``)."""
+    return isinstance(datamodule, MNIST5kDataModule) and tuple(datamodule.image_shape) == DigitClassifier.input_shape
+
+
+def _classifier_note(datamodule) -> str:
+    """What the digit classifier saw, and — when the checkpoint's split differs from the classifier's — how many of its
+    validation and test digits the classifier was trained on (its features are then slightly optimistic there)."""
+    meta = digit_classifier_metadata()
+    note = (f"features: penultimate layer of gennet's digit classifier (test accuracy {100 * meta['test_accuracy']:.1f}%, "
+            f"trained on the {meta['data']['train_images']} training digits of the seed-{meta['data']['split_seed']} split)")
+    if isinstance(datamodule, MNIST5kDataModule):
+        seen = MNIST5kDataModule(seed=meta["data"]["split_seed"]).split_indices["train"]
+        for split in ("val", "test"):
+            overlap = int(torch.isin(datamodule.split_indices[split], seen).sum())
+            if overlap:
+                note += f"; caution: {overlap} of this checkpoint's {split} digits (data.seed={datamodule.seed}) were among them"
+    return note
 
 
 def _markdown(result: dict) -> str:
@@ -81,7 +82,7 @@ def _markdown(result: dict) -> str:
             "|---|---|---|---|---|---|---|---|---|---|"]
     for split in ("train", "test"):
         m = result[split]
-        code = [f"{m[k]:.4g}" if k in m else "–" for k in _CODE_KEYS]
+        code = [f"{m[k]:.4g}" if k in m else "–" for k in CODE_KEYS]
         rows.append(f"| {split} | {m['images']} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['psnr_lowpass']:.2f} | " + " | ".join(code) + " |")
     fid = result["fid"]
     value = "–" if fid["value"] is None else f"{fid['value']:.3f}"
@@ -132,7 +133,8 @@ def evaluate(cfg: DictConfig) -> dict:
         dataset = getattr(datamodule, f"{split}_dataset")
         loader = DataLoader(dataset, batch_size=datamodule.batch_size, num_workers=datamodule.num_workers)
         n = len(dataset) if limit is None else min(limit, len(dataset))
-        result[split] = _split_metrics(module, loader, n, device, split)
+        result[split] = reconstruction_quality(module.generator, _first_images(loader, n), device,
+                                               total=math.ceil(n / loader.batch_size), desc=f"evaluating {split}")
 
     real_count = result["test"]["images"]
     fid = {"feature": feature, "num_real": real_count, "num_samples": 0, "temperature": temperature, "value": None,
@@ -144,9 +146,12 @@ def evaluate(cfg: DictConfig) -> dict:
         n_fake = int(cfg.fid.num_samples or real_count)
         fid["num_samples"] = n_fake
     if feature == "digits":
-        quality = sample_digit_quality(module, model, datamodule, real_count, n_fake, temperature, int(cfg.seed), device)
-        floor = real_digit_quality(datamodule, real_count, device)
-        status = classifier_note(datamodule)
+        test, val = datamodule.test_dataset, datamodule.val_dataset
+        quality = sample_digit_quality(module.generator, model, first_images(test, real_count), n_fake, temperature,
+                                       int(cfg.seed), device, load_digit_classifier(device))
+        floor = digit_sample_quality(first_images(test, real_count), first_images(val, real_count), device=device,
+                                     classifier=load_digit_classifier(device))  # the real-vs-real floor
+        status = _classifier_note(datamodule)
         fid.update(value=quality["frechet_distance"], real_vs_real=floor["frechet_distance"], status=status)
         pr.update(precision=quality["precision"], recall=quality["recall"], k=quality["k"], status=status,
                   real_vs_real={"precision": floor["precision"], "recall": floor["recall"]})
@@ -155,7 +160,8 @@ def evaluate(cfg: DictConfig) -> dict:
         test_loader = DataLoader(datamodule.test_dataset, batch_size=datamodule.batch_size, num_workers=datamodule.num_workers)
         real = _first_images(test_loader, real_count)
         shape = tuple(datamodule.image_shape)
-        value, status = frechet_distance(real, decode(module, w.to(device)), shape, feature, cfg.fid.weights_path, device)
+        value, status = frechet_distance(real, decode_batches(module.generator, w.to(device)), shape, feature,
+                                         cfg.fid.weights_path, device)
         fid.update(value=value, status=status)
     result["fid"] = fid
     result["precision_recall"] = pr

@@ -1,12 +1,12 @@
-"""What sample.py, interpolate.py and evaluate.py share: a generator checkpoint, loaded safely; its data;
-the Gaussian model of its embedding (fitted once, saved beside the checkpoint); decoding in batches."""
+"""What sample.py, interpolate.py and evaluate.py share: a generator checkpoint, loaded safely; its data; the prior
+of its embedding that the config names (a ``prior_file``, or the Gaussian model fitted once and saved beside the
+checkpoint). Decoding in batches: :func:`gennet.models.decoding.decode_batches`."""
 
 from __future__ import annotations
 
 import pickle
-import zipfile
 import sys
-from collections.abc import Iterator
+import zipfile
 from pathlib import Path
 
 import torch
@@ -14,25 +14,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
 from ..files import save_torch_atomic
-from .checkpoints import load_checkpoint, load_module
-from .devices import device_for
 from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
 from ..lit.data_record import datamodule_from_record
 from ..lit.generator_module import GeneratorModule
 from ..priors import Prior, load_prior
 from ..priors.gaussian import GaussianEmbedding
+from .checkpoints import load_module
 
-__all__ = [
-    "load_checkpoint",
-    "load_generator",
-    "datamodule_for",
-    "device_for",
-    "gaussian_for",
-    "prior_for",
-    "decode",
-    "save_tensor",
-]
+__all__ = ["load_generator", "datamodule_for", "gaussian_for", "prior_for", "describe", "save_tensor"]
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
     """The :class:`~gennet.lit.GeneratorModule` of a checkpoint, in eval mode on ``device``, and the checkpoint."""
@@ -120,10 +110,3 @@ def save_tensor(images: torch.Tensor, path: Path) -> None:
     """``images`` as float32 on the CPU to ``path`` (``torch.save``; loads with ``weights_only=True``), through a temporary
     file in the same folder and a rename: an earlier file is replaced whole or not at all."""
     save_torch_atomic(images.detach().float().cpu().contiguous(), path)
-
-
-@torch.no_grad()
-def decode(module: GeneratorModule, w: torch.Tensor, batch_size: int = 64) -> Iterator[torch.Tensor]:
-    """``G(w)`` in batches, clamped to [−1, 1]: yields ``(b, C, H, W)`` float32 on ``w``'s device."""
-    for start in range(0, w.shape[0], batch_size):
-        yield module.generator.decode(w[start : start + batch_size]).float().clamp(-1, 1)

@@ -4,7 +4,7 @@ Decodes ``w_t = (1 − t) w₁ + t w₂``, ``t = 0 … 1`` in ``num_steps`` step
 (test) images, or between two draws of the prior with ``from_noise=true`` (the Gaussian model of ``w``, or
 ``prior_file=`` a file of ``train_prior.py``). With a prior that has a noise space (the flow prior) the path runs
 there instead: the endpoints' noises ``ε₁``, ``ε₂`` (drawn, or the test images' ``w`` integrated back to noise)
-are interpolated on the sphere (``slerp``, which keeps the norm a Gaussian noise has) and each point is
+are interpolated on the sphere (:func:`~gennet.priors.interpolation.slerp`, which keeps the norm a Gaussian noise has) and each point is
 integrated to ``w`` — a path that stays on the prior's support. The PNG
 has one row per pair (``num_pairs``), ``num_steps`` images per row; ``gif=true`` also writes an
 animated GIF (``output`` with the suffix ``.gif``) that goes there and back. Images smaller than 64 pixels are
@@ -18,29 +18,16 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, check_bool, check_int
 from ..figures.image_grid import grid_to_pil, image_grid, save_image_grid
+from ..models.decoding import decode_batches
+from ..priors.interpolation import slerp
+from .devices import device_for
 from .errors import user_errors
-from .startup import IMAGE_SUFFIXES, check_bool, check_number, check_output_file, entry_point
-from .generation import datamodule_for, decode, device_for, load_generator, prior_for
-from .train import CONFIG_DIR
+from .generation import datamodule_for, load_generator, prior_for
+from .startup import IMAGE_SUFFIXES, check_output_file, entry_point
 
 __all__ = ["main", "interpolate"]
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation of ``a, b: (P, …)`` at times ``t: (S,)`` → ``(P, S, …)`` (Shoemake 1985): the angle
-    between ``a`` and ``b`` is divided evenly; nearly parallel pairs fall back to linear interpolation."""
-    flat_a, flat_b = a.flatten(1), b.flatten(1)
-    cos = (flat_a * flat_b).sum(1) / (flat_a.norm(dim=1) * flat_b.norm(dim=1)).clamp_min(1e-12)
-    angle = torch.arccos(cos.clamp(-1, 1))[:, None]  # (P, 1)
-    t = t[None, :]
-    sin = torch.sin(angle)
-    safe = sin.abs() > 1e-6
-    wa = torch.where(safe, torch.sin((1 - t) * angle) / sin.where(safe, torch.ones_like(sin)), 1 - t)
-    wb = torch.where(safe, torch.sin(t * angle) / sin.where(safe, torch.ones_like(sin)), t)
-    shape = (*wa.shape, *([1] * (a.ndim - 1)))
-    return wa.reshape(shape) * a.unsqueeze(1) + wb.reshape(shape) * b.unsqueeze(1)
 
 
 def _endpoints(cfg: DictConfig, module, checkpoint, device: torch.device, pairs: int):
@@ -88,7 +75,7 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
     else:
         t = t.view(1, steps, 1, 1, 1)
         path = (1 - t) * w1.unsqueeze(1) + t * w2.unsqueeze(1)  # (pairs, steps, C_w, h, w)
-    images = torch.cat(list(decode(module, path.flatten(0, 1)))).unflatten(0, (pairs, steps)).cpu()
+    images = torch.cat(list(decode_batches(module.generator, path.flatten(0, 1)))).unflatten(0, (pairs, steps)).cpu()
     output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)
     save_image_grid(images.flatten(0, 1), output, nrow=steps)

@@ -5,10 +5,11 @@ Draws ``w`` from a prior over the embedding and writes a PNG grid of ``G(w)`` an
 with ``weights_only=True``). The prior: ``prior_file=`` a file written by ``train_prior.py`` (a Gaussian mixture or a
 flow prior, :mod:`gennet.priors`), or, without it, the Gaussian model of ``w`` (fitted on the training images
 and saved beside the checkpoint as ``<name>.gaussian.pt`` the first time, with a progress bar). With ``condition=N`` (the first ``N`` test images) or ``condition=[i,j,…]`` (test indices):
-coarse-grain sampling (:mod:`gennet.cli.coarse_grain`), one row per test image — the image, its
+coarse-grain sampling (:mod:`gennet.priors.coarse_grain`), one row per test image — the image, its
 low-pass image, then ``samples_per_condition`` samples that keep the low-pass channel of its ``w`` (priors that
 can be conditioned: the Gaussian model, a flow prior trained with ``condition_channels: lowpass``); the ``.pt``
-then holds the samples, ``(B·S, C, H, W)``.
+then holds the samples, ``(B·S, C, H, W)``, and the low-pass agreement of the samples with their conditions
+(:mod:`gennet.metrics.lowpass_agreement`) is printed.
 Images smaller than 64 pixels are upscaled (nearest neighbour, :func:`gennet.figures.image_grid`).
 Keys: ``gennet/conf/sample.yaml``.
 """
@@ -18,22 +19,45 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, check_bool, check_int, check_number
 from ..figures.image_grid import save_image_grid
-from .coarse_grain import coarse_grain, condition_indices
+from ..metrics.lowpass_agreement import lowpass_agreement
+from ..models.decoding import decode_batches
+from ..priors.coarse_grain import coarse_grain
+from .devices import device_for
 from .errors import user_errors
-from .startup import IMAGE_SUFFIXES, check_bool, check_number, check_output_file, entry_point
-from .generation import datamodule_for, decode, describe, device_for, load_generator, prior_for, save_tensor
-from .train import CONFIG_DIR
+from .generation import datamodule_for, describe, load_generator, prior_for, save_tensor
+from .startup import IMAGE_SUFFIXES, check_output_file, entry_point
 
-__all__ = ["main", "sample"]
+__all__ = ["main", "sample", "condition_indices"]
+
+
+def condition_indices(value, test_size: int) -> list[int]:
+    """``condition=N`` → the first ``N`` test images; ``condition=[i, j, …]`` → those test indices.
+
+    Raises:
+        ConfigError: ``"condition"`` for anything else, an index out of range, or ``N`` larger than the split.
+    """
+    if isinstance(value, (list, tuple, ListConfig)):
+        indices = list(value)
+        if not indices or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+            raise ConfigError("condition", f"expected a non-empty list of test indices, e.g. condition=[0,5,9], got {value}")
+        bad = [i for i in indices if not 0 <= i < test_size]
+        if bad:
+            raise ConfigError("condition", f"test index {bad[0]} is out of range: the test split has {test_size} images (0 … {test_size - 1})")
+        return indices
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= test_size:
+            raise ConfigError("condition", f"condition=N takes the first N test images: need 1 <= N <= {test_size}, got {value}")
+        return list(range(value))
+    raise ConfigError("condition", f"expected N (the first N test images) or a list of test indices like [0,5,9], got {value!r}")
 
 
 def sample(cfg: DictConfig) -> torch.Tensor:
     """Write the grid of ``cfg.num_samples`` samples to ``cfg.output``; returns the images ``(n, C, H, W)`` in [−1, 1]
-    (with ``cfg.condition``: the coarse-grain rows ``(B, 2 + S, C, H, W)``, see :func:`~gennet.cli.coarse_grain.coarse_grain`)."""
+    (with ``cfg.condition``: the coarse-grain rows ``(B, 2 + S, C, H, W)``, see :func:`~gennet.priors.coarse_grain.coarse_grain`)."""
     with user_errors():
         n = check_int("num_samples", cfg.num_samples, 1)
         nrow = check_int("nrow", cfg.nrow, 1)
@@ -55,7 +79,7 @@ def sample(cfg: DictConfig) -> torch.Tensor:
     if cfg.condition is not None:
         return _coarse_grain(cfg, module, model, datamodule, indices, per_condition, device)
     w = model.sample(n, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=float(cfg.temperature))
-    images = torch.cat(list(decode(module, w.to(device))))
+    images = torch.cat(list(decode_batches(module.generator, w.to(device))))
     output = Path(str(cfg.output))
     output.parent.mkdir(parents=True, exist_ok=True)
     save_image_grid(images, output, nrow=nrow)
@@ -67,8 +91,12 @@ def sample(cfg: DictConfig) -> torch.Tensor:
 
 def _coarse_grain(cfg: DictConfig, module, model, datamodule, indices: list[int], per_condition: int, device) -> torch.Tensor:
     x = torch.stack([datamodule.test_dataset[i][0] for i in indices]).to(device)
-    rows, psnr = coarse_grain(module, model, x, per_condition, cfg.output, int(cfg.seed), float(cfg.temperature))
+    rows = coarse_grain(module.generator, model, x, per_condition, int(cfg.seed), float(cfg.temperature))
+    psnr = lowpass_agreement(module.generator, x, rows[:, 2:])
+    rows = rows.cpu()
     output = Path(str(cfg.output))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    save_image_grid(rows.flatten(0, 1), output, nrow=2 + per_condition)
     save_tensor(rows[:, 2:].flatten(0, 1), output.with_suffix(".pt"))
     print(f"coarse-grain sampling: test image(s) {indices}, {per_condition} samples each keeping the low-pass channel of w, "
           f"the other channels drawn from the {describe(model).removeprefix('w from the ').removeprefix('w ~ ')} conditioned "

@@ -27,13 +27,15 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from ..errors import ConfigError, check_int
+from ..errors import ConfigError, check_bool, check_int
 from ..files import save_torch_atomic, write_text_atomic
-from .errors import user_errors
 from .devices import device_for
-from .startup import check_bool, check_output_dir, entry_point
+from .errors import user_errors
+from .images import center_crop, load_image
+from .signals import StopOnSignal
+from .startup import check_output_dir, entry_point
 
-__all__ = ["main", "run_synthesis", "load_image", "center_crop"]
+__all__ = ["main", "run_synthesis"]
 
 #: The Hydra config folder of this entry point: ``model`` is a plain key here, which ``gennet/conf/`` (with its
 #: ``model`` group for training) would not allow.
@@ -41,71 +43,6 @@ CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf" / "synthesize")
 
 MODELS = ("phase_harmonic", "gaussian")
 LOGGERS = ("wandb", "none")
-
-
-def load_image(spec: str, grayscale: bool = False) -> np.ndarray:
-    """The image ``spec`` (a path, or ``skimage:NAME`` for ``skimage.data.NAME()``) as float32 ``(H, W, C)`` in [0, 1].
-
-    RGBA drops its alpha; ``grayscale`` converts colour to luminance (ITU-R 601, as PIL's ``L``).
-
-    Raises:
-        ConfigError: ``image`` — a missing or unreadable file, an unknown scikit-image name, not a 2-D image.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    spec = str(spec)
-    if spec.startswith("skimage:"):
-        name = spec.split(":", 1)[1]
-        from skimage import data
-
-        loader = getattr(data, name, None)
-        if not name or name.startswith("_") or not callable(loader):
-            raise ConfigError("image", f"unknown scikit-image image {name!r} (e.g. skimage:brick, skimage:grass, skimage:gravel, skimage:astronaut)")
-        try:
-            array = np.asarray(loader())
-        except Exception as error:  # a loader that needs a download or arguments
-            raise ConfigError("image", f"skimage.data.{name}() failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
-    else:
-        path = Path(spec).expanduser()
-        if not path.is_file():
-            raise ConfigError("image", f"no such file: '{spec}'")
-        try:
-            with Image.open(path) as image:
-                image.load()
-                if image.mode not in ("L", "RGB", "I;16", "I", "F"):
-                    image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-                array = np.asarray(image)
-        except (UnidentifiedImageError, OSError) as error:
-            raise ConfigError("image", f"cannot read '{spec}' as an image ({type(error).__name__})") from None
-    if array.dtype == np.bool_:
-        array = array.astype(np.uint8)
-    if array.ndim == 2:
-        array = array[:, :, None]
-    if array.ndim != 3 or array.shape[2] not in (1, 3, 4) or min(array.shape[:2]) < 2:
-        raise ConfigError("image", f"expected a 2-D grayscale or colour image, got an array of shape {array.shape}")
-    array = array[:, :, :3]
-    if np.issubdtype(array.dtype, np.integer):
-        array = array.astype(np.float32) / float(np.iinfo(array.dtype).max if array.max() > 255 else 255)
-    array = array.astype(np.float32)
-    if not np.isfinite(array).all():
-        raise ConfigError("image", f"'{spec}' has non-finite pixel values")
-    if grayscale and array.shape[2] == 3:
-        array = (array @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[:, :, None]
-    return array
-
-
-def center_crop(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The central ``size = (H, W)`` crop of an ``(h, w, C)`` image.
-
-    Raises:
-        ConfigError: ``size`` — the image is smaller than the crop.
-    """
-    h, w = array.shape[:2]
-    H, W = size
-    if H > h or W > w:
-        raise ConfigError("size", f"the image is {h}×{w} pixels, smaller than the crop {H}×{W}; choose a smaller size")
-    top, left = (h - H) // 2, (w - W) // 2
-    return array[top : top + H, left : left + W]
 
 
 def _size(value) -> tuple[int, int]:
@@ -172,106 +109,6 @@ def _refuse_existing(output: Path) -> Path:
     return check_output_dir("output", output, RESULTS)
 
 
-class _StopOnSignal:
-    """SIGTERM / SIGINT during the synthesis set a flag instead of killing the process: the optimization ends at
-    its next evaluation, the best samples so far are written, and the command exits 143 / 130."""
-
-    def __enter__(self):
-        import signal
-
-        self.received: int | None = None
-        self._previous = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.received is None:
-            print(f"\nreceived signal {signum}: finishing the current iteration and writing the best samples so far",
-                  file=sys.stderr, flush=True)
-        self.received = signum
-
-    def __exit__(self, *exc) -> None:
-        import signal
-
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-
-def _to_uint8(x: torch.Tensor, low: float, high: float) -> np.ndarray:
-    """``(C, H, W)`` → ``(H, W[, 3])`` uint8, the range [low, high] mapped to [0, 255] (clipped)."""
-    array = ((x.detach().cpu().float().numpy() - low) / max(high - low, 1e-12)).clip(0, 1)
-    array = (array * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
-    return array[:, :, 0] if array.shape[2] == 1 else array
-
-
-def _panel(path: Path, original: torch.Tensor, rows: dict[str, torch.Tensor], titles: dict[str, str]) -> None:
-    """``panel.png``: one row per method, the original first, then its samples (each ≥ 3 inches wide), and at the end
-    of the row the pixel histograms of the original (grey, filled) and of that row's samples (every channel pooled)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    low, high = float(original.min()), float(original.max())
-    n = max(len(samples) for samples in rows.values())
-    H, W = original.shape[-2:]
-    width = 3.2
-    fig, axes = plt.subplots(len(rows), n + 2, figsize=((n + 2) * width, len(rows) * width * H / W + 0.6), squeeze=False)
-    cmap = "gray" if original.shape[0] == 1 else None
-    values = original.flatten().numpy()
-    spread = max(float(np.ptp(values)), 1e-12)
-    bins = np.linspace(values.min() - 0.1 * spread, values.max() + 0.1 * spread, 64)
-    for r, (name, samples) in enumerate(rows.items()):
-        axes[r, 0].imshow(_to_uint8(original, low, high), cmap=cmap, vmin=0, vmax=255)
-        axes[r, 0].set_title("original", fontsize=11)
-        for i in range(n):
-            ax = axes[r, i + 1]
-            if i < len(samples):
-                ax.imshow(_to_uint8(samples[i], low, high), cmap=cmap, vmin=0, vmax=255)
-                ax.set_title(f"{titles[name]} #{i}", fontsize=11)
-        for ax in axes[r, : n + 1]:
-            ax.axis("off")
-        histogram = axes[r, n + 1]
-        histogram.hist(values, bins=bins, density=True, histtype="stepfilled", color="0.75", label="original")
-        for i, sample in enumerate(samples):
-            histogram.hist(sample.flatten().numpy().clip(bins[0], bins[-1]), bins=bins, density=True, histtype="step", lw=1.2,
-                           label=f"#{i}" if len(samples) > 1 else titles[name])
-        histogram.set_title(f"pixel histograms: {titles[name]}", fontsize=10)
-        histogram.set_xlabel("pixel value", fontsize=9)
-        histogram.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _spectra_plot(path: Path, original: torch.Tensor, rows: dict[str, torch.Tensor], titles: dict[str, str]) -> None:
-    """``spectra.png``: radially averaged power spectra (log-log) and pixel histograms, original vs each method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..stationary.metrics import radial_power_spectrum
-
-    fig, (spectra, histograms) = plt.subplots(1, 2, figsize=(12, 4.5))
-    radius = np.arange(1, min(original.shape[-2:]) // 2 + 1)
-    spectra.loglog(radius, radial_power_spectrum(original[None].double()).mean(dim=(0, 1)).numpy(), "k", lw=2, label="original")
-    values = original.flatten().cpu().numpy()
-    bins = np.linspace(values.min() - 0.1 * np.ptp(values), values.max() + 0.1 * np.ptp(values), 80)
-    histograms.hist(values, bins=bins, density=True, histtype="step", color="k", lw=2, label="original")
-    for name, samples in rows.items():
-        spectra.loglog(radius, radial_power_spectrum(samples.double()).mean(dim=(0, 1)).numpy(), label=titles[name])
-        histograms.hist(samples.flatten().cpu().numpy(), bins=bins, density=True, histtype="step", lw=1.5, label=titles[name])
-    spectra.set(xlabel="radial frequency (cycles per image side)", ylabel="power", title="radially averaged power spectrum")
-    histograms.set(xlabel="pixel value", ylabel="density", title="pixel histogram")
-    spectra.legend()
-    histograms.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def _log_wandb(cfg: DictConfig, output: Path, rows: list[dict], images: list[Path]) -> None:
     """The metrics table, the summary and the PNGs to a wandb run in ``output/wandb`` (offline unless a key is set)."""
     from ..lit.loggers import wandb_logger
@@ -325,7 +162,7 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     interrupted: int | None = None
     result = None
     if statistics is not None:
-        with _StopOnSignal() as stop:
+        with StopOnSignal() as stop:
             result = synthesize(
             original, statistics, num_samples=n, n_iter=int(cfg.synthesis.n_iter), init=str(cfg.synthesis.init),
             seed=int(cfg.seed), history_size=int(cfg.synthesis.history_size), check_every=int(cfg.synthesis.check_every),
@@ -353,14 +190,17 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     (output / "samples").mkdir(exist_ok=True)
     from PIL import Image
 
+    from ..figures.power_spectrum import spectra_figure
+    from ..figures.texture_panel import texture_panel, to_uint8
+
     low, high = float(original.min()), float(original.max())
-    Image.fromarray(_to_uint8(original, low, high)).save(output / "samples" / "original.png")
+    Image.fromarray(to_uint8(original, low, high)).save(output / "samples" / "original.png")
     for name, batch in samples.items():
         for i, sample in enumerate(batch):
-            Image.fromarray(_to_uint8(sample, low, high)).save(output / "samples" / f"{name}_{i:03d}.png")
+            Image.fromarray(to_uint8(sample, low, high)).save(output / "samples" / f"{name}_{i:03d}.png")
     save_torch_atomic({"original": original_cpu, **samples_cpu}, output / "samples.pt")
-    _panel(output / "panel.png", original_cpu, samples_cpu, titles)
-    _spectra_plot(output / "spectra.png", original_cpu, samples_cpu, titles)
+    texture_panel(original_cpu, samples_cpu, titles).savefig(output / "panel.png", dpi=100)
+    spectra_figure(original_cpu, samples_cpu, titles).savefig(output / "spectra.png", dpi=100)
     trace = {"interrupted": interrupted is not None, "loss": result.loss if result is not None else [],
              "iterations": result.iterations if result is not None else 0}
     write_text_atomic(output / "loss.json", json.dumps(trace) + "\n")

@@ -23,12 +23,13 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, check_int
-from .coarse_grain import lowpass_channels
+from ..priors.coarse_grain import lowpass_channels
+from .devices import device_for
 from .errors import user_errors
+from .generation import datamodule_for, load_generator
 from .startup import entry_point
-from .generation import datamodule_for, device_for, load_generator
 from .resolvers import register_resolvers
-from .train import CONFIG_DIR, EXIT_INTERRUPTED, _instantiate_trainer, _is_first_process, _refuse_existing_run
+from .train import EXIT_INTERRUPTED, _instantiate_trainer, _is_first_process, _refuse_existing_run
 
 __all__ = ["main", "train_prior", "embeddings_for"]
 

@@ -9,14 +9,19 @@ Pure PyTorch. Every prior follows :class:`Prior`: fitted from embeddings ``(N, C
 - :class:`FlowMatchingPrior` — a learned velocity field on the coarse grid of ``w`` (flow matching), with its
   convolutional network :class:`ConvVelocity`; optionally conditioned on the low-pass channels (multiscale:
   ``w_low`` first, then the bands given it).
+
+Sampling with a prior: :func:`coarse_grain` (draws given the low-pass channels of images' embeddings, decoded) and
+:func:`slerp` (interpolation along a prior's noise space).
 """
 
+from .coarse_grain import coarse_grain, lowpass_channels
 from .conditional_gaussian import ConditionalGaussianEmbedding
 from .flow_matching import ConditionalFlowSampler, FlowMatchingPrior
 from .gaussian import GaussianEmbedding
+from .interpolation import slerp
 from .mixture import GaussianMixturePrior
 from .prior import PRIOR_KINDS, Prior, build_prior, load_prior
 from .velocity import ConvVelocity
 
 __all__ = ["ConditionalFlowSampler", "ConditionalGaussianEmbedding", "ConvVelocity", "FlowMatchingPrior", "GaussianEmbedding", "GaussianMixturePrior", "PRIOR_KINDS", "Prior",
-           "build_prior", "load_prior"]
+           "build_prior", "coarse_grain", "load_prior", "lowpass_channels", "slerp"]

@@ -1,28 +1,12 @@
-"""The channels coarse-grain sampling keeps are the ones lowpass_image reads, for grey and colour embeddings."""
+"""``sample.py condition=…``: the values that choose the test images to condition on (the sampling itself:
+tests/priors/test_coarse_grain.py)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
-from gennet.cli.coarse_grain import condition_indices, lowpass_channels
+from gennet.cli.sample import condition_indices
 from gennet.errors import ConfigError
-from gennet.models import CNNGenerator
-
-
-@pytest.mark.parametrize("channels", [1, 3])
-def test_lowpass_channels_are_exactly_what_lowpass_image_reads(channels):
-    generator = CNNGenerator((16, 16), channels, J=2, L=4, A=4, width=8, min_width=8)
-    w = torch.randn(2, *generator.embedding_shape)
-    kept = lowpass_channels(generator.embedding_shape, channels)
-    assert len(kept) == channels
-    other = torch.randn_like(w)
-    other[:, kept] = w[:, kept]
-    torch.testing.assert_close(generator.lowpass_image(other), generator.lowpass_image(w))  # the rest does not matter
-    changed = w.clone()
-    changed[:, kept] += 1.0
-    for c in range(channels):  # each kept channel drives its image channel
-        assert (generator.lowpass_image(changed) - generator.lowpass_image(w))[:, c].abs().mean() > 0.1
 
 
 def test_condition_values():

@@ -103,7 +103,8 @@ def test_bad_keys_name_the_key():
     """The same checks in process (the entry point runs them before any work): keys, images, crops."""
     from hydra import compose, initialize_config_dir
 
-    from gennet.cli.synthesize import CONFIG_DIR, _statistics, _validate, center_crop, load_image
+    from gennet.cli.images import center_crop, load_image
+    from gennet.cli.synthesize import CONFIG_DIR, _statistics, _validate
     from gennet.errors import ConfigError
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
