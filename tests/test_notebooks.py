@@ -21,6 +21,8 @@ import nbformat
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
+pytestmark = pytest.mark.slow  # every notebook, run top to bottom
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL_NAME = "python3"

@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from ..models.embedding_inverse import EmbeddingInverse
+from ..models.generator import EmbeddingInverse
 from ..sparse.solver import solver_class
 from .classifier_module import network_class
 

@@ -2,8 +2,7 @@
 
 from .classifier_head import ClassifierHead
 from .cnn_generator import CNNGenerator
-from .embedding_inverse import EmbeddingInverse
-from .generator import SparseInverseGenerator
+from .generator import EmbeddingInverse, SparseInverseGenerator
 from .hybrid_scatnet import HybridScatteringNet
 from .resnet import ResNet18
 from .scatnet import ScatteringClassifier

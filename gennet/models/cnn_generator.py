@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .embedding_inverse import EmbeddingInverse
+from .generator import EmbeddingInverse
 from .standardization import Standardization
 
 __all__ = ["CNNGenerator"]

@@ -1,11 +1,12 @@
 """Sparse coding (DESIGN.md §4–§6b): linear operators, the Lasso, its solvers, its certificate, its derivative.
 
-The solvers share one interface, :class:`LassoSolver` (``z = solver(y, A)``): :class:`ADMM`, :class:`ISTC`,
-:class:`ActiveSetHomotopy`; :data:`SOLVERS` maps their short names to them.
+The solvers share one interface, :class:`LassoSolver` (``z = solver(y, A)``): :class:`ADMM`, :class:`FISTA`,
+:class:`ISTC`, :class:`ActiveSetHomotopy`; :data:`SOLVERS` maps their short names to them.
 """
 
 from gennet.sparse.admm import ADMM, admm_lasso
 from gennet.sparse.duality_gap import LassoCertificate, duality_gap
+from gennet.sparse.fista import FISTA
 from gennet.sparse.homotopy import ActiveSetHomotopy, homotopy_ista
 from gennet.sparse.implicit import lasso_implicit
 from gennet.sparse.istc import ISTC, istc
@@ -15,6 +16,7 @@ from gennet.sparse.solver import SOLVERS, HomotopyStats, LassoSolver, solver_cla
 
 __all__ = [
     "ADMM",
+    "FISTA",
     "ISTC",
     "SOLVERS",
     "ActiveSetHomotopy",

@@ -22,8 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..transforms.lowpass import LowPass2D
-from ..transforms.rectified import WaveletCoefficients
+from ..transforms.embedding import LowPass2D, WaveletCoefficients
 from .frequency_blocks import ColumnMap, FrequencyBlockMap, block_chain
 from .operator import LinearOperator
 

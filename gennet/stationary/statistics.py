@@ -77,7 +77,7 @@ import math
 import torch
 from torch import nn
 
-from ..transforms.rectified import check_image_shape
+from ..transforms.frame import check_image_shape
 from .catalogue import DEFAULT_SHIFTS, FAMILIES, PIXEL, Catalogue, Channel, Covariance, Mean, RectifiedMean, Statistic, harmonics
 from .covariances import FourierCovariances
 

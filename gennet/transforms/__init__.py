@@ -1,9 +1,7 @@
 """Fixed operators: Morlet filters, rectified wavelets ``U`` (with exact ``U⁻¹``), projector ``L``, ``Φ = L∘U``, scattering ``S_J``."""
 
-from .embedding import Embedding2D
+from .embedding import Embedding2D, LowPass2D, RectifiedWavelet2D, WaveletCoefficients
 from .filters import FilterBank, morlet_filter_bank, periodize_fourier
-from .lowpass import LowPass2D
-from .rectified import RectifiedWavelet2D, WaveletCoefficients
 from .scattering import Scattering2D
 
 __all__ = [

@@ -20,6 +20,8 @@ from gennet.cli.startup import check_overrides
 from gennet.errors import ConfigError
 from tests.cli.entrypoint import REPO, TINY, run_script, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 SCRIPTS = ("train", "sample", "interpolate", "evaluate", "explain", "analyze", "train_prior", "regress")
 
 

@@ -10,6 +10,8 @@ import torch
 
 from tests.cli.entrypoint import TINY, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 
 RUN = ["trainer=ddp_cpu", "trainer.max_epochs=2", "trainer.limit_train_batches=4", "trainer.limit_val_batches=1",
        "trainer.limit_test_batches=1", "data.batch_size=32"]

@@ -16,6 +16,8 @@ from PIL import Image
 from gennet.data import MNIST5kDataModule
 from tests.cli.entrypoint import TINY, run_script, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:

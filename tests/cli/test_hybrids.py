@@ -16,6 +16,8 @@ from gennet.errors import ConfigError
 from gennet.lit import ClassifierModule
 from tests.cli.entrypoint import REPO, TINY, run_script, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 MODELS = {
     "hybrid": ["+experiment=mnist_hybrid"],
     "sle": ["+experiment=mnist_digits", "model=sle", "model.network.J=2", "model.network.widths=[16]", "model.network.hidden=[16]"],

@@ -8,6 +8,8 @@ import torch
 
 from tests.cli.entrypoint import run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 # 4 epochs of 3 steps: unused atoms are replaced at the start of epoch 1 (step 3), so the stops at steps 4 and 8
 # come after a replacement, and the resumed run must make the same ones. λ* = 0.3 (sparser than the default) so
 # that some atoms go unused in the 3 steps of epoch 0: with the default every atom was used, nothing replaced.

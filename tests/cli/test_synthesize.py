@@ -12,6 +12,8 @@ from PIL import Image
 
 from tests.cli.entrypoint import run_script
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 TINY = ["synthesis.n_iter=40", "statistics.J=3", "threads=1"]
 
 

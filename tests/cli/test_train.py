@@ -9,6 +9,8 @@ import pytest
 
 from tests.cli.entrypoint import TINY, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 
 def assert_run_outputs(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())

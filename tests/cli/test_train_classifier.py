@@ -11,6 +11,8 @@ import torch
 from gennet.lit import ClassifierModule
 from tests.cli.entrypoint import TINY, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 
 def load_metrics(run_dir) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from gennet.lit.data_record import datamodule_from_record
 from tests.cli.entrypoint import REPO, TINY, run_train
 from tests.data.lsun_layout import lsun_layout, lsun_root  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
 
 
 def test_lsun_bedroom_experiment(tmp_path, lsun_root, monkeypatch):

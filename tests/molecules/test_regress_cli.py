@@ -4,14 +4,15 @@ one-line refusals: bad config values, a grid too small for a molecule, an earlie
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli.entrypoint import run_script
+
+pytestmark = pytest.mark.slow  # end-to-end runs of regress.py
+
 SMALL = ["features.J=1", "features.L=2", "features.shape=[28,20,18]", "regression.folds=2",
          "regression.alphas=[1.0e-3]", "regression.gammas=[1.0]"]
 
@@ -22,10 +23,7 @@ def cache_dir(tmp_path_factory) -> Path:
 
 
 def _run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    env.update(PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, str(REPO / "regress.py"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return run_script("regress", args, cwd, timeout)
 
 
 def test_end_to_end_and_no_overwrite(tmp_path, cache_dir):

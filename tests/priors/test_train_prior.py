@@ -12,6 +12,8 @@ import torch
 from gennet.priors import GaussianMixturePrior, load_prior
 from tests.cli.entrypoint import run_script, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
+
 FLOW = ["prior.width=16", "prior.depth=1", "prior.time_dim=16", "prior.steps=2", "fit_images=256", "batch_size=64",
         "trainer.max_epochs=2", "trainer.limit_train_batches=3", "callbacks.sample_grids.num_samples=4", "logger=csv"]
 KILL = ["+callbacks.kill._target_=tests.cli.signals.SignalAtStep", "+callbacks.kill.step=4"]

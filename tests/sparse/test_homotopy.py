@@ -261,7 +261,7 @@ def test_every_solver_shares_the_interface_and_solves_the_lasso(lasso_problem):
     """Each registered solver is a LassoSolver with the same call; with enough layers each approaches the Lasso
     solution of scikit-learn (ADMM needs a dense operator's exact shifted solve, which DenseOperator has)."""
     positive, lam, A, Y, ref = lasso_problem
-    assert set(SOLVERS) == {"admm", "istc", "active_set"}
+    assert set(SOLVERS) == {"admm", "fista", "istc", "active_set"}
     for name, cls in SOLVERS.items():
         solver = cls(lambda_star=lam, n_layers=200, positive=positive)
         assert isinstance(solver, LassoSolver) and solver.name == name

@@ -45,18 +45,18 @@ def test_exact_inverse_float32(photographs, shape, J, L, A):
 def test_dual_blocks_exact_with_several_threads():
     """The 256×256 frame-operator blocks of J = 4 are inverted correctly when torch uses several threads
     (a batched LU there races inside MKL: wrong inverses, pytorch/pytorch#181570 — seen on CI)."""
-    from gennet.transforms.rectified import _dual_operator
+    from gennet.transforms.frame import dual_operator
 
     threads = torch.get_num_threads()
     torch.set_num_threads(4)
     try:
-        _dual_operator.cache_clear()
+        dual_operator.cache_clear()
         U = RectifiedWavelet2D((64, 64), 4, 8, 4)
         x = torch.randn(2, 1, 64, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
         error = (U.inverse(U(x)) - x).norm() / x.norm()
     finally:
         torch.set_num_threads(threads)
-        _dual_operator.cache_clear()
+        dual_operator.cache_clear()
     assert error <= 1e-10
 
 
