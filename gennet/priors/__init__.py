@@ -15,12 +15,12 @@ Sampling with a prior: :func:`coarse_grain` (draws given the low-pass channels o
 """
 
 from .coarse_grain import coarse_grain, lowpass_channels
-from .conditional_gaussian import ConditionalGaussianEmbedding
 from .flow_matching import ConditionalFlowSampler, FlowMatchingPrior
-from .gaussian import GaussianEmbedding
+from .gaussian import ConditionalGaussianEmbedding, GaussianEmbedding
 from .interpolation import slerp
 from .mixture import GaussianMixturePrior
-from .prior import PRIOR_KINDS, Prior, build_prior, load_prior
+from .loading import build_prior, load_prior
+from .prior import PRIOR_KINDS, Prior
 from .velocity import ConvVelocity
 
 __all__ = ["ConditionalFlowSampler", "ConditionalGaussianEmbedding", "ConvVelocity", "FlowMatchingPrior", "GaussianEmbedding", "GaussianMixturePrior", "PRIOR_KINDS", "Prior",

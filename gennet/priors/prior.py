@@ -11,21 +11,20 @@ A prior is an ``nn.Module`` over embeddings of one shape ``(C_w, h, w)``:
 - optionally :meth:`Prior.condition` — the prior conditioned on some channels of ``w`` (coarse-grain sampling).
 
 :meth:`Prior.save` writes ``{"format", "kind", "config", "state_dict"}`` (plain tensors and types: loads with
-``weights_only=True``); :func:`load_prior` reads it back, building only the kinds registered in
+``weights_only=True``); :func:`~gennet.priors.loading.load_prior` reads it back, building only the kinds registered in
 :data:`PRIOR_KINDS` (never an arbitrary class named by a file).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from ..files import save_torch_atomic
 
-__all__ = ["Prior", "load_prior", "PRIOR_KINDS", "FORMAT"]
+__all__ = ["Prior", "PRIOR_KINDS", "FORMAT", "register_prior"]
 
 FORMAT = "gennet.prior/1"
 
@@ -90,36 +89,3 @@ class Prior(nn.Module):
         """Write the fitted prior to ``path`` through a temporary file and a rename (never a half-written file)."""
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
         save_torch_atomic({"format": FORMAT, "kind": self.kind, "config": self.config(), "state_dict": state}, path)
-
-
-def build_prior(kind: str, config: dict) -> Prior:
-    """An unfitted prior of a registered ``kind`` from its :meth:`Prior.config`.
-
-    Raises:
-        ValueError: an unknown kind, or arguments its constructor refuses.
-    """
-    from . import flow_matching, gaussian, mixture  # noqa: F401  (register the kinds)
-
-    if kind not in PRIOR_KINDS:
-        raise ValueError(f"unknown prior kind {kind!r} (known: {', '.join(sorted(PRIOR_KINDS))})")
-    return PRIOR_KINDS[kind](**config)
-
-
-def load_prior(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Prior:
-    """Read a prior written by :meth:`Prior.save` (``torch.load(weights_only=True)``), in eval mode.
-
-    Raises:
-        ValueError: a missing or unreadable file, or one that is not a gennet prior (the path is named).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"no prior file at '{path}'")
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # any file torch cannot read with weights_only=True (bad pickle, zip, truncated bytes…)
-        raise ValueError(f"'{path}' is not a readable prior file ({type(error).__name__})") from None
-    if not isinstance(content, dict) or content.get("format") != FORMAT:
-        raise ValueError(f"'{path}' is not a gennet prior file (format {FORMAT})")
-    prior = build_prior(content["kind"], content["config"])
-    prior.load_state_dict(content["state_dict"], strict=False)
-    return prior.to(map_location).eval()
