@@ -1,4 +1,4 @@
-"""``python train_prior.py generator_ckpt=CKPT [prior=flow|mixture|gaussian] [+experiment=prior_digits]`` / ``gennet-train-prior``.
+"""``python train_prior.py generator_ckpt=CKPT [prior=flow|pca_flow|mixture|gaussian] [+experiment=prior_digits]`` / ``gennet-train-prior``.
 
 The second stage of generation from noise (DESIGN §12): a prior over ``w = Φ(x)`` of a trained generator.
 

@@ -1,4 +1,5 @@
-"""The network of the flow-matching prior: a small convolutional velocity field on the coarse grid of ``w``.
+"""The networks of the flow-matching priors: a small convolutional velocity field on the coarse grid of ``w``
+(:class:`ConvVelocity`) and a residual MLP on principal coordinates of ``w`` (:class:`MLPVelocity`).
 
 ``v_θ(x_t, t, c)``: ``x_t: (B, C_w, h, w)`` (the point on the path at time ``t``), ``t: (B,)`` in [0, 1], and the
 conditioning ``c: (B, C_c + 1, h, w)`` (the clean conditioned channels, e.g. the low-pass channel of ``w``, and a
@@ -15,7 +16,16 @@ import math
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ConvVelocity"]
+__all__ = ["ConvVelocity", "MLPVelocity", "time_embedding"]
+
+
+def time_embedding(t: Tensor, dim: int) -> Tensor:
+    """Sinusoidal features of ``1000·t`` (Vaswani et al. 2017): ``t: (B,)`` in [0, 1] → ``(B, dim)`` float32."""
+    half = dim // 2
+    frequencies = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    angles = 1000 * t.float()[:, None] * frequencies[None]
+    embedding = torch.cat([angles.sin(), angles.cos()], dim=1)
+    return nn.functional.pad(embedding, (0, dim - 2 * half))
 
 
 def _groups(width: int) -> int:
@@ -66,15 +76,45 @@ class ConvVelocity(nn.Module):
 
     def time_embedding(self, t: Tensor) -> Tensor:
         """Sinusoidal features of ``1000·t``: ``(B,)`` → ``(B, time_dim)``."""
-        half = self.time_dim // 2
-        frequencies = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-        angles = 1000 * t.float()[:, None] * frequencies[None]
-        embedding = torch.cat([angles.sin(), angles.cos()], dim=1)
-        return nn.functional.pad(embedding, (0, self.time_dim - 2 * half))
+        return time_embedding(t, self.time_dim)
 
     def forward(self, x: Tensor, t: Tensor, condition: Tensor) -> Tensor:
         time = self.embed(self.time_embedding(t))
         h = self.head(torch.cat([x, condition], dim=1))
         for block in self.blocks:
             h = block(h, time)
+        return self.out(h)
+
+
+class MLPVelocity(nn.Module):
+    """``v_θ(x_t, t)`` for points ``x_t: (B, d)`` (principal coordinates of ``w``), ``t: (B,)`` → ``(B, d)``.
+
+    An input layer on ``[x_t, e(t)]`` (``e`` the sinusoidal embedding), ``depth`` pre-norm residual blocks
+    ``h + W₂ SiLU(W₁ LayerNorm(h))`` (hidden size ``2·width``), then LayerNorm and an output layer that starts at zero
+    (the initial field is 0).
+
+    Args:
+        dim: ``d``. width: size of the residual stream. depth: residual blocks. time_dim: size of the time embedding.
+
+    Raises:
+        ValueError: non-positive sizes.
+    """
+
+    def __init__(self, dim: int, width: int = 512, depth: int = 4, time_dim: int = 128) -> None:
+        super().__init__()
+        if min(dim, width, depth, time_dim) < 1:
+            raise ValueError(f"need dim, width, depth, time_dim >= 1, got {dim}, {width}, {depth}, {time_dim}")
+        self.dim, self.time_dim = dim, time_dim
+        self.head = nn.Linear(dim + time_dim, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * width), nn.SiLU(), nn.Linear(2 * width, width))
+            for _ in range(depth))
+        self.out = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, dim))
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
+
+    def forward(self, x: Tensor, t: Tensor, condition: Tensor | None = None) -> Tensor:
+        h = self.head(torch.cat([x, time_embedding(t, self.time_dim)], dim=1))
+        for block in self.blocks:
+            h = h + block(h)
         return self.out(h)

@@ -66,19 +66,23 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def prior_files(tiny_checkpoint, tmp_path_factory) -> dict[str, Path]:
-    """``prior.pt`` of train_prior.py on a checkpoint: a small mixture and a tiny flow prior (conditioned on the low-pass)."""
+    """``prior.pt`` of train_prior.py on a checkpoint: a small mixture, a tiny flow prior (conditioned on the low-pass) and a
+    tiny flow on principal coordinates."""
     checkpoint = tiny_checkpoint
     root = tmp_path_factory.mktemp("priors")
     runs = {"mixture": ["prior=mixture", "prior.num_components=4", "prior.dim=16", "fit_images=400"],
             "flow": ["prior=flow", "prior.width=16", "prior.depth=1", "prior.time_dim=16", "prior.steps=2", "fit_images=256",
-                     "trainer.max_epochs=1", "trainer.limit_train_batches=2", "callbacks.sample_grids.num_samples=4"]}
+                     "trainer.max_epochs=1", "trainer.limit_train_batches=2", "callbacks.sample_grids.num_samples=4"],
+            "pca_flow": ["prior=pca_flow", "prior.dim=8", "prior.width=16", "prior.depth=1", "prior.time_dim=16", "prior.steps=2",
+                         "fit_images=256", "trainer.max_epochs=1", "trainer.limit_train_batches=2",
+                         "callbacks.sample_grids.num_samples=4"]}
     for name, args in runs.items():
         result = run_script("train_prior", [f"generator_ckpt={checkpoint}", "logger=csv", *args, f"hydra.run.dir={root / name}"], root)
         assert result.returncode == 0, result.stderr[-3000:]
     return {name: root / name / "prior.pt" for name in runs}
 
 
-@pytest.mark.parametrize("prior", ["mixture", "flow"])
+@pytest.mark.parametrize("prior", ["mixture", "flow", "pca_flow"])
 def test_sample_with_a_trained_prior(tiny_checkpoint, prior_files, tmp_path, prior):
     checkpoint = tiny_checkpoint
     result = run_script("sample", [f"ckpt_path={checkpoint}", f"prior_file={prior_files[prior]}", "num_samples=16", "output=s.png"], tmp_path)
@@ -98,6 +102,14 @@ def test_coarse_grain_and_interpolation_with_the_flow_prior(tiny_checkpoint, pri
     strip = run_script("interpolate", [f"ckpt_path={checkpoint}", f"prior_file={prior_files['flow']}", "num_steps=5", "output=i.png"], tmp_path)
     assert strip.returncode == 0, strip.stderr[-3000:]
     assert "noise space" in strip.stdout and Image.open(tmp_path / "i.png").size == (5 * 66 + 2, 66 + 2)
+    # the flow on principal coordinates: its noise space has d = 8 numbers; it cannot be conditioned
+    strip = run_script("interpolate", [f"ckpt_path={checkpoint}", f"prior_file={prior_files['pca_flow']}", "num_steps=5",
+                                       "output=p.png"], tmp_path)
+    assert strip.returncode == 0, strip.stderr[-3000:]
+    assert "noise space" in strip.stdout and Image.open(tmp_path / "p.png").size == (5 * 66 + 2, 66 + 2)
+    line = one_error_line(run_script("sample", [f"ckpt_path={checkpoint}", f"prior_file={prior_files['pca_flow']}", "condition=2"],
+                                     tmp_path))
+    assert line.startswith("error: prior_file:") and "cannot be conditioned" in line
     # a mixture cannot be conditioned; a file that is no prior is named
     line = one_error_line(run_script("sample", [f"ckpt_path={checkpoint}", f"prior_file={prior_files['mixture']}", "condition=2"], tmp_path))
     assert line.startswith("error: prior_file:") and "cannot be conditioned" in line
