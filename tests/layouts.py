@@ -24,15 +24,18 @@ def lfw_faces(count: int) -> list[Image.Image]:
     return [Image.fromarray(_uint8(face)) for face in faces]
 
 
-def write_celeba(root: Path) -> Path:
+def write_celeba(root: Path, partition: dict[str, int] | None = None) -> Path:
     """A CelebA aligned layout with 100 real faces (LFW subset of scikit-image, upscaled to 178×218 RGB
     JPEG): ``root/celeba/img_align_celeba/000001.jpg … 000100.jpg`` and
-    ``root/celeba/list_eval_partition.txt`` with 80 train (0), 10 val (1), 10 test (2), in file order
-    as in the official file. No annotation files, so torchvision's CelebA rejects it (fallback reader).
-    Returns ``root``."""
+    ``root/celeba/list_eval_partition.txt`` with ``partition`` (default :data:`CELEBA_PARTITION`: 80 train (0),
+    10 val (1), 10 test (2); at most 100 in all), in file order as in the official file. No annotation files, so
+    torchvision's CelebA rejects it (fallback reader). Returns ``root``."""
+    partition = CELEBA_PARTITION if partition is None else partition
+    if sum(partition.values()) > 100 or set(partition) != set(CELEBA_PARTITION):
+        raise ValueError(f"partition: counts of {sorted(CELEBA_PARTITION)} summing to at most 100, got {partition}")
     image_dir = root / "celeba" / "img_align_celeba"
     image_dir.mkdir(parents=True)
-    codes = [code for code, count in enumerate(CELEBA_PARTITION.values()) for _ in range(count)]
+    codes = [code for code, count in enumerate(partition[k] for k in CELEBA_PARTITION) for _ in range(count)]
     lines = []
     for number, (face, code) in enumerate(zip(lfw_faces(len(codes)), codes), start=1):
         name = f"{number:06d}.jpg"
