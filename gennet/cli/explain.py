@@ -52,7 +52,7 @@ def explain(cfg: DictConfig) -> CodeExplanation:
     x = dataset[index][0].to(device)
     e = explain_code(module.generator, x)
     title = (f"{cfg.split} image {index}: {len(e.weights)} nonzero code coefficients "
-             f"({len(e.weights) / x.numel():.2f} per pixel), G(Φ(x)) {psnr(e.reconstruction, x):.1f} dB")
+             f"({len(e.weights) / x.numel():.2f} per pixel), G(Φ(x)) {psnr(e.reconstruction, x):.2f} dB")
     fig = explanation_figure(e, top_k, title)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as temporary:

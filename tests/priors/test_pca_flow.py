@@ -108,6 +108,6 @@ def test_randomized_directions_capture_the_variance_of_exact_ones():
     x = w.flatten(1).double() - w.flatten(1).double().mean(0)
     exact = torch.linalg.svd(x, full_matrices=False)[2][:8]
     captured = (x @ model.basis.double().T).square().sum() / (x @ exact.T).square().sum()
-    assert 0.999 < float(captured) <= 1 + 1e-9
+    assert 0.999 < float(captured) <= 1 + 1e-6  # the basis is stored in float32: orthonormal to ~1e-7
     again = PCAFlowPrior((2, 8, 8), dim=8).fit_statistics_(w)
     assert torch.equal(again.basis, model.basis)  # seeded: the same directions every time
