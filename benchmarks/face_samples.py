@@ -40,6 +40,7 @@ from gennet.data import CelebADataModule  # noqa: E402
 from gennet.figures.image_grid import save_image_grid  # noqa: E402
 from gennet.lit import GeneratorModule  # noqa: E402
 from gennet.metrics.frechet import frechet_distance  # noqa: E402
+from gennet.metrics.memorization import nearest_training_distances  # noqa: E402
 from gennet.metrics.scattering_statistics import ScatteringStatistics  # noqa: E402
 from gennet.models.decoding import decode_batches  # noqa: E402
 from gennet.priors import GaussianEmbedding, GaussianMixturePrior, PCAFlowPrior  # noqa: E402
@@ -62,14 +63,8 @@ def copies(samples: torch.Tensor, train: torch.Tensor, test: torch.Tensor, featu
     """Nearest-training distances of the samples against the test faces', in pixels and in scattering features."""
     out = {}
     feats = {name: features(((gray(x) + 1) / 2).clamp(0, 1)) for name, x in (("train", train), ("test", test), ("samples", samples))}
-    for space, (a, b, c) in {"pixels": (samples.flatten(1), train.flatten(1), test.flatten(1)),
-                             "features": (feats["samples"], feats["train"], feats["test"])}.items():
-        a, b, c = a.double(), b.double(), c.double()
-        d_samples = torch.cdist(a, b).min(1).values
-        d_test = torch.cdist(c, b).min(1).values
-        q05 = torch.quantile(d_test, 0.05)
-        out[space] = {"copies": float((d_samples < q05).float().mean()), "median_sample": float(d_samples.median()),
-                      "median_test": float(d_test.median())}
+    out["pixels"] = nearest_training_distances(samples.flatten(1), train.flatten(1), test.flatten(1))
+    out["features"] = nearest_training_distances(feats["samples"], feats["train"], feats["test"])
     return out
 
 

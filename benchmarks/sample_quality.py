@@ -41,6 +41,7 @@ from gennet.cli.generation import datamodule_for, load_generator  # noqa: E402
 from gennet.figures.image_grid import save_image_grid  # noqa: E402
 from gennet.metrics import load_digit_classifier  # noqa: E402
 from gennet.metrics.digit_quality import DigitFeatures, digit_sample_quality, first_images  # noqa: E402
+from gennet.metrics.memorization import nearest_training_distances  # noqa: E402
 from gennet.models.decoding import decode_batches  # noqa: E402
 from gennet.priors import FlowMatchingPrior, GaussianEmbedding, GaussianMixturePrior, load_prior  # noqa: E402
 
@@ -56,14 +57,8 @@ def memorization(samples: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
     feats = {}
     for name, x in (("train", train), ("test", test), ("samples", samples)):
         feats[name] = torch.cat([features(b.to(device)) for b in x.split(500)])
-    for space, (a, b, c) in {"pixels": (samples.flatten(1), train.flatten(1), test.flatten(1)),
-                             "features": (feats["samples"], feats["train"], feats["test"])}.items():
-        a, b, c = a.to(device).double(), b.to(device).double(), c.to(device).double()
-        d_samples = torch.cdist(a, b).min(1).values
-        d_test = torch.cdist(c, b).min(1).values
-        q05 = torch.quantile(d_test, 0.05)
-        out[space] = {"copies": float((d_samples < q05).float().mean()), "median_sample": float(d_samples.median()),
-                      "median_test": float(d_test.median())}
+    out["pixels"] = nearest_training_distances(samples.flatten(1).to(device), train.flatten(1).to(device), test.flatten(1).to(device))
+    out["features"] = nearest_training_distances(feats["samples"], feats["train"], feats["test"])
     return out
 
 
