@@ -19,6 +19,7 @@ import torch
 from omegaconf import DictConfig
 
 from ..errors import ConfigError, check_bool, check_int
+from ..files import save_image_atomic
 from ..figures.image_grid import grid_to_pil, image_grid, save_image_grid
 from ..models.decoding import decode_batches
 from ..priors.interpolation import slerp
@@ -86,7 +87,7 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
         frames = [grid_to_pil(image_grid(images[:, k], nrow=1)) for k in range(steps)]
         frames = frames + frames[-2:0:-1]  # there and back
         gif = output.with_suffix(".gif")
-        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=int(cfg.frame_ms), loop=0)
+        save_image_atomic(frames[0], gif, save_all=True, append_images=frames[1:], duration=int(cfg.frame_ms), loop=0)
         print(f"animation: {gif.resolve()}")
     return images
 

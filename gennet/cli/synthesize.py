@@ -28,7 +28,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..errors import ConfigError, check_bool, check_int
-from ..files import save_torch_atomic, write_text_atomic
+from ..files import save_figure_atomic, save_image_atomic, save_torch_atomic, write_text_atomic
 from .devices import device_for
 from .errors import user_errors
 from .images import center_crop, load_image
@@ -194,13 +194,13 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     from ..figures.texture_panel import texture_panel, to_uint8
 
     low, high = float(original.min()), float(original.max())
-    Image.fromarray(to_uint8(original, low, high)).save(output / "samples" / "original.png")
+    save_image_atomic(Image.fromarray(to_uint8(original, low, high)), output / "samples" / "original.png")
     for name, batch in samples.items():
         for i, sample in enumerate(batch):
-            Image.fromarray(to_uint8(sample, low, high)).save(output / "samples" / f"{name}_{i:03d}.png")
+            save_image_atomic(Image.fromarray(to_uint8(sample, low, high)), output / "samples" / f"{name}_{i:03d}.png")
     save_torch_atomic({"original": original_cpu, **samples_cpu}, output / "samples.pt")
-    texture_panel(original_cpu, samples_cpu, titles).savefig(output / "panel.png", dpi=100)
-    spectra_figure(original_cpu, samples_cpu, titles).savefig(output / "spectra.png", dpi=100)
+    save_figure_atomic(texture_panel(original_cpu, samples_cpu, titles), output / "panel.png", dpi=100)
+    save_figure_atomic(spectra_figure(original_cpu, samples_cpu, titles), output / "spectra.png", dpi=100)
     trace = {"interrupted": interrupted is not None, "loss": result.loss if result is not None else [],
              "iterations": result.iterations if result is not None else 0}
     write_text_atomic(output / "loss.json", json.dumps(trace) + "\n")
