@@ -40,7 +40,7 @@ from ..analysis import (
 )
 from ..errors import ConfigError, check_bool, check_int, check_number
 from ..figures.analysis import angular_figure, lipschitz_figure, separation_figure, thresholding_figure
-from ..files import atomic_path, write_text_atomic
+from ..files import save_figure_atomic, write_text_atomic
 from ..lit.classifier_module import ClassifierModule
 from .analysis_report import markdown_report
 from .checkpoints import load_module
@@ -212,9 +212,7 @@ def analyze(cfg: DictConfig) -> dict:
     paths = []
     for name, figure in figures.items():
         path = output / f"{name}.png"
-        with atomic_path(path) as temporary:
-            figure.savefig(temporary)
-        paths.append(path)
+        paths.append(save_figure_atomic(figure, path))
     write_text_atomic(output / "analysis.json", json.dumps(result, indent=2, default=_plain) + "\n")
     report = markdown_report(result)
     write_text_atomic(output / "analysis.md", report)

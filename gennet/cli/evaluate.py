@@ -128,6 +128,9 @@ def evaluate(cfg: DictConfig) -> dict:
             raise ConfigError("fid.feature", f"digits features need 1×32×32 digits (data=mnist5k), this checkpoint's images are {shape}")
         datamodule.setup("fit")
         datamodule.setup("test")
+        # the Gaussian model of w, read (a damaged file is one line) or fitted before the reconstruction pass
+        model = None if feature == "none" else gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance,
+                                                            cfg.fit_images, cfg.refit)
     result: dict = {"checkpoint": str(Path(str(cfg.ckpt_path)).resolve())}
     for split in ("train", "test"):
         dataset = getattr(datamodule, f"{split}_dataset")
@@ -141,8 +144,6 @@ def evaluate(cfg: DictConfig) -> dict:
            "status": "not computed (fid.feature=none)"}
     pr = {"feature": feature, "k": 3, "precision": None, "recall": None, "status": "computed with fid.feature=digits only"}
     if feature != "none":
-        with user_errors():
-            model = gaussian_for(module, cfg.ckpt_path, datamodule, device, cfg.covariance, cfg.fit_images, cfg.refit)
         n_fake = int(cfg.fid.num_samples or real_count)
         fid["num_samples"] = n_fake
     if feature == "digits":

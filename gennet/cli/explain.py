@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from ..errors import ConfigError, check_bool, check_int
 from ..figures.code_explanation import explanation_figure, partial_counts
-from ..files import atomic_path
+from ..files import save_figure_atomic
 from ..metrics.psnr import psnr
 from ..models.explanation import CodeExplanation, explain_code
 from ..models.generator import SparseInverseGenerator
@@ -55,8 +55,7 @@ def explain(cfg: DictConfig) -> CodeExplanation:
              f"({len(e.weights) / x.numel():.2f} per pixel), G(Φ(x)) {psnr(e.reconstruction, x):.2f} dB")
     fig = explanation_figure(e, top_k, title)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(output) as temporary:
-        fig.savefig(temporary)
+    save_figure_atomic(fig, output)
     print(title)
     print("partial reconstructions: " + ", ".join(f"{m} terms {psnr(e.partial(m), x):.2f} dB" for m in partial_counts(len(e.weights))))
     print(f"written: {output.resolve()}")

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from ..errors import ConfigError, check_bool, check_int
+from ..errors import ConfigError, check_bool, check_int, check_number
+from ..files import save_image_atomic
 from ..figures.image_grid import grid_to_pil, image_grid, save_image_grid
 from ..models.decoding import decode_batches
 from ..priors.interpolation import slerp
@@ -60,8 +61,9 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
     with user_errors():
         steps = check_int("num_steps", cfg.num_steps, 2)
         pairs = check_int("num_pairs", cfg.num_pairs, 1)
-        for key in ("gif", "from_noise"):
+        for key in ("gif", "from_noise", "refit"):
             check_bool(key, cfg[key])
+        check_number("temperature", cfg.temperature, 0)
         output = check_output_file("output", cfg.output, allowed_suffixes=IMAGE_SUFFIXES)
         if cfg.gif:
             check_int("frame_ms", cfg.frame_ms, 1, why=" milliseconds per GIF frame")
@@ -86,7 +88,7 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
         frames = [grid_to_pil(image_grid(images[:, k], nrow=1)) for k in range(steps)]
         frames = frames + frames[-2:0:-1]  # there and back
         gif = output.with_suffix(".gif")
-        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=int(cfg.frame_ms), loop=0)
+        save_image_atomic(frames[0], gif, save_all=True, append_images=frames[1:], duration=int(cfg.frame_ms), loop=0)
         print(f"animation: {gif.resolve()}")
     return images
 

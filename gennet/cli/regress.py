@@ -29,6 +29,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..errors import ConfigError, check_int
+from ..files import write_text_atomic
 from .devices import device_for
 from .errors import user_errors
 from .startup import entry_point
@@ -162,10 +163,10 @@ def regress(cfg: DictConfig) -> dict:
         "features/cpu_seconds_per_molecule": timing["cpu_s"] / computed if computed else None,
         "features/count": X.shape[1],
     })
-    (run_dir / "learning_curve.json").write_text(json.dumps(records, indent=1) + "\n")
+    write_text_atomic(run_dir / "learning_curve.json", json.dumps(records, indent=1) + "\n")
     plot_learning_curve(records, run_dir / "learning_curve.png")
     plot_predictions(y_test, predictions, run_dir / "predictions.png")
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
 
     print(f"\n{'descriptor':<11} {'model':<7} {'N_train':>8} {'MAE':>8} {'RMSE':>8}  (kcal/mol, {len(y_test)} test molecules)")
     for r in records:

@@ -28,11 +28,11 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..errors import ConfigError, check_bool, check_int
-from ..files import save_torch_atomic, write_text_atomic
+from ..files import save_figure_atomic, save_image_atomic, save_torch_atomic, write_text_atomic
 from .devices import device_for
 from .errors import user_errors
 from .images import center_crop, load_image
-from .signals import StopOnSignal
+from .signals import Interrupted, StopOnSignal, exit_status
 from .startup import check_output_dir, entry_point
 
 __all__ = ["main", "run_synthesis"]
@@ -129,10 +129,25 @@ def _log_wandb(cfg: DictConfig, output: Path, rows: list[dict], images: list[Pat
 def run_synthesis(cfg: DictConfig) -> list[dict]:
     """Run one synthesis from a composed config; returns the rows written to ``metrics.json``.
 
+    SIGTERM / SIGINT are handled from the start: during the set-up (checks, image, statistics) the command ends at once
+    with one line, nothing written; during the synthesis the current evaluation ends and the best samples so far, their
+    metrics and the loss trace (``interrupted: true``) are written. Either way the exit status is 143 / 130.
+
     Raises:
         SystemExit: code 2 with one ``error: <key>: …`` line for a bad image, size, key or output directory
-            (:class:`~gennet.errors.ConfigError` through :func:`~gennet.cli.errors.user_errors`).
+            (:class:`~gennet.errors.ConfigError` through :func:`~gennet.cli.errors.user_errors`); 143 / 130 after
+            SIGTERM / SIGINT.
     """
+    with StopOnSignal() as stop:
+        try:
+            return _run_synthesis(cfg, stop)
+        except Interrupted as interrupted:
+            print(f"interrupted (signal {interrupted.signum}) during the set-up: nothing was computed or written",
+                  file=sys.stderr)
+            sys.exit(exit_status(interrupted.signum))
+
+
+def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
     from ..stationary import gaussian_samples, synthesize
     from ..stationary.metrics import validation_metrics
     from ..stationary.report import markdown_table
@@ -148,6 +163,7 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
         if float(original.std()) == 0:
             raise ConfigError("image", "the crop is constant: there is no texture to model")
         statistics = _statistics(cfg, size, original.shape[0]).to(device) if cfg.model == "phase_harmonic" else None
+    stop.defer()  # from here on a signal ends the work at its next evaluation and the results so far are written
     C, H, W = original.shape
     print(f"{cfg.image}: {C} channel(s), crop {H}×{W}; {n} sample(s) per model on {device}")
     samples: dict[str, torch.Tensor] = {}
@@ -159,18 +175,15 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     # the Gaussian model keeps the periodogram and the cross-spectra: C² real numbers per bin of the half plane
     rows.append({"method": "gaussian", "image": str(cfg.image), "M": C * C * H * (W // 2 + 1), "seconds": seconds,
                  "seconds_per_sample": seconds / n})
-    interrupted: int | None = None
     result = None
     if statistics is not None:
-        with StopOnSignal() as stop:
-            result = synthesize(
+        result = synthesize(
             original, statistics, num_samples=n, n_iter=int(cfg.synthesis.n_iter), init=str(cfg.synthesis.init),
             seed=int(cfg.seed), history_size=int(cfg.synthesis.history_size), check_every=int(cfg.synthesis.check_every),
             plateau=float(cfg.synthesis.plateau), patience=int(cfg.synthesis.patience),
             match_histogram=bool(cfg.synthesis.match_histogram), progress=True,
             should_stop=lambda: stop.received is not None,
-            )
-        interrupted = stop.received
+        )
         samples["phase_harmonic"] = result.samples
         rows.append({
             "method": "phase_harmonic", "image": str(cfg.image), "M": statistics.M, "seconds": result.seconds,
@@ -180,6 +193,7 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
             "loss_reduction": result.loss[0] / max(result.loss[-1], 1e-300) if result.loss else None,
             "interrupted": result.interrupted, "statistics": statistics.describe(),
         })
+    interrupted = stop.received  # a signal before the synthesis ended (also during the Gaussian samples)
     original_cpu, samples_cpu = original.cpu(), {name: batch.cpu() for name, batch in samples.items()}
     if cfg.metrics:
         for row in rows:
@@ -194,13 +208,13 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     from ..figures.texture_panel import texture_panel, to_uint8
 
     low, high = float(original.min()), float(original.max())
-    Image.fromarray(to_uint8(original, low, high)).save(output / "samples" / "original.png")
+    save_image_atomic(Image.fromarray(to_uint8(original, low, high)), output / "samples" / "original.png")
     for name, batch in samples.items():
         for i, sample in enumerate(batch):
-            Image.fromarray(to_uint8(sample, low, high)).save(output / "samples" / f"{name}_{i:03d}.png")
+            save_image_atomic(Image.fromarray(to_uint8(sample, low, high)), output / "samples" / f"{name}_{i:03d}.png")
     save_torch_atomic({"original": original_cpu, **samples_cpu}, output / "samples.pt")
-    texture_panel(original_cpu, samples_cpu, titles).savefig(output / "panel.png", dpi=100)
-    spectra_figure(original_cpu, samples_cpu, titles).savefig(output / "spectra.png", dpi=100)
+    save_figure_atomic(texture_panel(original_cpu, samples_cpu, titles), output / "panel.png", dpi=100)
+    save_figure_atomic(spectra_figure(original_cpu, samples_cpu, titles), output / "spectra.png", dpi=100)
     trace = {"interrupted": interrupted is not None, "loss": result.loss if result is not None else [],
              "iterations": result.iterations if result is not None else 0}
     write_text_atomic(output / "loss.json", json.dumps(trace) + "\n")
@@ -212,11 +226,13 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     print(markdown_table(rows))
     print(f"written: {output.resolve()}/ (panel.png, spectra.png, samples/, samples.pt, metrics.json, metrics.md, loss.json)")
     if interrupted is not None:
-        import signal
-
-        print(f"interrupted after {result.iterations} iterations: the best samples so far are in {output} "
+        iterations = result.iterations if result is not None else 0
+        print(f"interrupted after {iterations} iterations: the best samples so far are in {output} "
               "(loss.json: interrupted=true); run again with another output= to start over", file=sys.stderr)
-        sys.exit(130 if interrupted == signal.SIGINT else 143)
+        sys.exit(exit_status(interrupted))
+    if stop.received is not None:  # a signal while the results were written: they are complete
+        print(f"received signal {stop.received} after the synthesis: the results in {output} are complete", file=sys.stderr)
+        sys.exit(exit_status(stop.received))
     return rows
 
 

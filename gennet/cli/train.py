@@ -25,6 +25,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
+from ..files import write_text_atomic
 from ..lit.divergence import NonFiniteLossError
 from .checkpoints import load_checkpoint
 from .errors import user_errors
@@ -189,7 +190,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics["time/fit_seconds"] = fit_seconds
 
     if trainer.is_global_zero:
-        (run_dir / "metrics.json").write_text(json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+        write_text_atomic(run_dir / "metrics.json", json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
         _report(run_dir, metrics, checkpoint)
     _finish_wandb(logger)
     return metrics

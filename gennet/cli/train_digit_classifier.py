@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..data.mnist5k import MNIST5kDataModule
+from ..files import write_text_atomic
 from ..metrics.digit_classifier import METADATA_PATH, DigitClassifier, round_to_stored, save_digit_classifier
 
 __all__ = ["main", "train_digit_classifier"]
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     model, metadata = train_digit_classifier(args.seed, args.epochs)
     args.output.mkdir(parents=True, exist_ok=True)
     save_digit_classifier(model, args.output / "digit_classifier.pt")
-    (args.output / "digit_classifier.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(args.output / "digit_classifier.json", json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
     print(f"test accuracy {metadata['test_accuracy']:.4f} ({metadata['data']['test_images']} test digits), "
           f"{metadata['seconds']} s: {(args.output / 'digit_classifier.pt').resolve()}")
     return metadata

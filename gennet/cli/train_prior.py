@@ -23,6 +23,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, check_int
+from ..files import save_torch_atomic, write_text_atomic
 from ..priors.coarse_grain import lowpass_channels
 from .devices import device_for
 from .errors import user_errors
@@ -99,7 +100,7 @@ def train_prior(cfg: DictConfig) -> dict:
             datamodule = datamodule_for(checkpoint, None, cfg.generator_ckpt)
             embeddings = embeddings_for(module, datamodule, device, cfg.fit_images)
             run_dir.mkdir(parents=True, exist_ok=True)
-            torch.save({**embeddings, "generator_ckpt": str(Path(str(cfg.generator_ckpt)).resolve())}, cache)
+            save_torch_atomic({**embeddings, "generator_ckpt": str(Path(str(cfg.generator_ckpt)).resolve())}, cache)
     start = time.perf_counter()
     metrics: dict = {}
     if not any(True for _ in prior.parameters()):  # closed form: no Lightning
@@ -155,7 +156,7 @@ def train_prior(cfg: DictConfig) -> dict:
             return metrics
     metrics["time/fit_seconds"] = time.perf_counter() - start
     prior.save(run_dir / "prior.pt")
-    (run_dir / "metrics.json").write_text(json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+    write_text_atomic(run_dir / "metrics.json", json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
     print(f"{prior.kind} prior of w {tuple(shape)} fitted in {metrics['time/fit_seconds']:.1f} s: {(run_dir / 'prior.pt').resolve()}")
     print(f"sample with: python sample.py ckpt_path={cfg.generator_ckpt} prior_file={run_dir / 'prior.pt'}")
     return metrics

@@ -17,6 +17,8 @@ from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from ..files import save_image_atomic
+
 __all__ = ["MIN_IMAGE_SIZE", "grid_to_pil", "image_grid", "save_image_grid", "upscale_nearest"]
 
 MIN_IMAGE_SIZE = 64  #: pixels: the shorter side of every image in a grid written by gennet is at least this
@@ -70,7 +72,7 @@ def image_grid(
 def save_image_grid(images: Tensor, path: str | os.PathLike, **kwargs) -> Tensor:
     """:func:`image_grid` of ``images`` (keywords as there) written as a PNG to ``path``; returns the grid."""
     grid = image_grid(images, **kwargs)
-    grid_to_pil(grid).save(path, format="PNG")
+    save_image_atomic(grid_to_pil(grid), path, format="PNG")
     return grid
 
 

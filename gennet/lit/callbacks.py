@@ -9,6 +9,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from ..figures.image_grid import grid_to_pil, image_grid
+from ..files import save_image_atomic
 
 __all__ = ["ReconstructionGrids", "log_image_grid"]
 
@@ -74,5 +75,5 @@ class ReconstructionGrids(pl.Callback):
             grids["atoms"] = image_grid(atoms, nrow=self.nrow, value_range=None, scale_each=True, pad_value=1.0)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         for name, grid in grids.items():
-            grid_to_pil(grid).save(self.dirpath / f"epoch_{trainer.current_epoch:03d}_{name}.png")
+            save_image_atomic(grid_to_pil(grid), self.dirpath / f"epoch_{trainer.current_epoch:03d}_{name}.png")
             log_image_grid(trainer, f"val/{name}", grid)

@@ -24,6 +24,7 @@ import lightning.pytorch as pl
 import torch
 
 from ..figures.image_grid import grid_to_pil, image_grid
+from ..files import save_image_atomic
 from ..priors import PRIOR_KINDS, Prior, build_prior
 from .callbacks import log_image_grid
 
@@ -155,5 +156,5 @@ class PriorSampleGrids(pl.Callback):
         images = self.generator.to(pl_module.device).decode(w.to(pl_module.device)).float().clamp(-1, 1)
         grid = image_grid(images, nrow=self.nrow)
         self.dirpath.mkdir(parents=True, exist_ok=True)
-        grid_to_pil(grid).save(self.dirpath / f"epoch_{trainer.current_epoch:03d}_samples.png")
+        save_image_atomic(grid_to_pil(grid), self.dirpath / f"epoch_{trainer.current_epoch:03d}_samples.png")
         log_image_grid(trainer, "val/samples", grid)

@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ..files import save_torch_atomic
+
 __all__ = ["DigitClassifier", "WEIGHTS_PATH", "METADATA_PATH", "load_digit_classifier", "round_to_stored", "save_digit_classifier", "digit_classifier_metadata"]
 
 WEIGHTS_PATH = Path(__file__).with_name("digit_classifier.pt")  #: the shipped state_dict (float32 tensors only)
@@ -92,7 +94,7 @@ def save_digit_classifier(model: DigitClassifier, path: str | Path) -> None:
     (half the size; :func:`load_digit_classifier` casts them back to float32: call :func:`round_to_stored`
     first so that what is measured is what is shipped)."""
     state = {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    torch.save({"format": _FORMAT, "state_dict": state}, path)
+    save_torch_atomic({"format": _FORMAT, "state_dict": state}, path)
 
 
 @torch.no_grad()

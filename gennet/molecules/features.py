@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..files import atomic_path, write_text_atomic
 from .density import CHANNELS, align_principal_axes, charge_channels, check_fits, density_fourier
 from .harmonic_scattering import HarmonicScattering3D
 from .qm9 import QM9
@@ -41,12 +42,19 @@ def _ordered_unique(rows: np.ndarray) -> np.ndarray:
     return rows[np.sort(first)]
 
 
+def _save_mask(path: Path, done: np.ndarray) -> None:
+    """The cache's record of the rows computed so far (``done.npy``), written through a temporary file and a rename: an
+    interruption leaves the earlier record whole, so a row is never marked done before its features were flushed."""
+    with atomic_path(path) as temporary:
+        np.save(temporary, done)
+
+
 def _add_timing(path: Path, timing: dict) -> None:
     """Accumulate the molecules and seconds spent computing a cache's rows in ``timing.json``."""
     total = json.loads(path.read_text()) if path.is_file() else {"molecules": 0, "wall_s": 0.0, "cpu_s": 0.0}
     for key in total:
         total[key] += timing[key]
-    path.write_text(json.dumps(total, indent=1))
+    write_text_atomic(path, json.dumps(total, indent=1))
 
 
 @dataclass
@@ -224,12 +232,18 @@ class ScatteringFeatures:
         if cache_dir is not None:
             folder = Path(cache_dir) / f"scattering-{self._key(data)}"
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "parameters.json").write_text(json.dumps(self.parameters(), indent=1))
+            write_text_atomic(folder / "parameters.json", json.dumps(self.parameters(), indent=1))
             path, mask_path = folder / "features.npy", folder / "done.npy"
+            table = done = None
             if path.is_file() and mask_path.is_file():
-                table = np.load(path, mmap_mode="r+")
-                done = np.load(mask_path)
-            else:
+                try:
+                    table = np.load(path, mmap_mode="r+")
+                    done = np.load(mask_path)
+                    if table.shape != (len(data), n_features) or done.shape != (len(data),):
+                        raise ValueError("cache of another shape")
+                except (OSError, ValueError, EOFError):  # a damaged cache (e.g. a killed first write): computed again
+                    table = done = None
+            if table is None:
                 table = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(data), n_features))
                 done = np.zeros(len(data), dtype=bool)
             todo = _ordered_unique(rows[~done[rows]])
@@ -246,7 +260,7 @@ class ScatteringFeatures:
                 done[batch] = True
                 if (start // int(self.batch_size)) % 20 == 0 or start + len(batch) >= len(todo):
                     table.flush()
-                    np.save(mask_path, done)
+                    _save_mask(mask_path, done)
             else:
                 results.update(zip(batch.tolist(), values))
             bar.update(len(batch))
@@ -255,7 +269,7 @@ class ScatteringFeatures:
         self.last_timing = {"molecules": int(len(todo)), "wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
         if table is not None:
             table.flush()
-            np.save(mask_path, done)
+            _save_mask(mask_path, done)
             _add_timing(folder / "timing.json", self.last_timing)
             return np.asarray(table[rows], dtype=np.float64)
         return np.stack([results[int(r)] for r in rows]) if len(rows) else np.zeros((0, n_features))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import save_figure_atomic
+
 __all__ = ["plot_learning_curve", "plot_predictions"]
 
 
@@ -38,7 +40,7 @@ def plot_learning_curve(records: Sequence[dict], path: str | Path, quoted: Seque
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure_atomic(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -61,6 +63,6 @@ def plot_predictions(y_true: np.ndarray, predictions: Mapping[str, np.ndarray], 
         ax.set_xlabel("true (kcal/mol)")
         ax.set_ylabel("predicted (kcal/mol)")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure_atomic(fig, path)
     plt.close(fig)
     return Path(path)

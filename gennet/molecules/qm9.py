@@ -14,12 +14,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib.util
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..files import atomic_path
 
 __all__ = [
     "ATOMIC_NUMBERS",
@@ -190,14 +192,16 @@ def load_qm9(cache_dir: str | Path | None = None, files: list[Path] | None = Non
     if cache_dir is not None:
         cached = Path(cache_dir) / f"qm9_{_fingerprint(files)}.npz"
         if cached.is_file():
-            with np.load(cached) as arrays:
-                return QM9(**{k: arrays[k] for k in ("index", "charges", "positions", "u0", "energy")})
+            try:
+                with np.load(cached) as arrays:
+                    return QM9(**{k: arrays[k] for k in ("index", "charges", "positions", "u0", "energy")})
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a damaged copy: parsed again
+                pass
     data = _read_csv(files)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial.npz")
-        np.savez(partial, **data.__dict__)
-        partial.replace(cached)
+        with atomic_path(cached) as temporary:  # concurrent runs never read half a file
+            np.savez(temporary, **data.__dict__)
     return data
 
 
@@ -205,8 +209,9 @@ def save_compact(data: QM9, path: str | Path) -> Path:
     """Write ``data`` as a compressed ``.npz`` (int8 charges, float32 positions, float64 energies; ~40 MB for
     all of QM9): a copy to carry where qm9pack (a 100 MB wheel) cannot be installed. Returns the path."""
     path = Path(path)
-    np.savez_compressed(path, index=data.index, charges=data.charges.astype(np.int8),
-                        positions=data.positions.astype(np.float32), u0=data.u0)
+    with atomic_path(path) as temporary:
+        np.savez_compressed(temporary, index=data.index, charges=data.charges.astype(np.int8),
+                            positions=data.positions.astype(np.float32), u0=data.u0)
     return path
 
 

@@ -105,6 +105,16 @@ def _run(script: str, args: list[str], cwd: Path, timeout: int, isolated: bool) 
         return subprocess.CompletedProcess([path, *args], process.exitcode, read(out), read(err))
 
 
+def assert_no_temporaries(*folders: Path) -> None:
+    """No temporary file of :func:`gennet.files.atomic_path` (hidden, ``.<stem>.<random><suffix>``) nor of the checkpoint
+    writer (``<name>.tmp-<pid>``) is left under ``folders`` after a run: every result was renamed into place (Hydra's
+    ``.hydra/`` folder and wandb's run folder are their own records)."""
+    left = [str(p) for folder in folders for p in Path(folder).rglob("*")
+            if p.is_file() and (p.name.startswith(".") or ".tmp-" in p.name)
+            and not {".hydra", "wandb"} & set(p.relative_to(folder).parts)]
+    assert not left, left
+
+
 def run_train(args: list[str], run_dir: Path, timeout: int = 600, isolated: bool = False) -> subprocess.CompletedProcess:
     """``python train.py ARGS hydra.run.dir=RUN_DIR`` from the parent of ``RUN_DIR``, with wandb kept offline and away
     from the network."""

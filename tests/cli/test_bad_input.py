@@ -10,6 +10,7 @@ or value named); the few that need a trained run use the real ``python train.py`
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,7 @@ def _cases(earlier: Path):
     from gennet.cli.sample import sample
 
     missing = "ckpt_path=missing.ckpt"
-    return [
+    cases = [
         # family 1: an existing file, a path under a file, a place that cannot be written
         (explain, "explain", [missing, f"output={earlier / 'explain.png'}"], "output"),
         (explain, "explain", [missing, f"output={earlier / 'a_file' / 'x.png'}"], "output"),
@@ -140,10 +141,23 @@ def _cases(earlier: Path):
         (evaluate, "evaluate", [missing, "refit=off"], "refit"),
         (sample, "sample", [missing, "temperature=-1"], "temperature"),
         (sample, "sample", [missing, "temperature=nan"], "temperature"),
+        (sample, "sample", [missing, "refit=maybe"], "refit"),
         (interpolate, "interpolate", [missing, f"output={earlier / 'new.png'}", "gif=true", "frame_ms=-5"], "frame_ms"),
         (interpolate, "interpolate", [missing, f"output={earlier / 'grid.png'}".replace("grid.png", "new.png"), "gif=yes"], "gif"),
         (analyze, "analyze", [missing, f"output={earlier / 'an2'}", "lipschitz.lr=nan"], "lipschitz.lr"),
+        (interpolate, "interpolate", [missing, f"output={earlier / 'new.png'}", "temperature=-1"], "temperature"),
+        (interpolate, "interpolate", [missing, f"output={earlier / 'new.png'}", "temperature=inf"], "temperature"),
+        (interpolate, "interpolate", [missing, f"output={earlier / 'new.png'}", "refit=maybe"], "refit"),
+        # family 1, siblings: a place no one can write (also root: /proc takes no new files)
+        (analyze, "analyze", [missing, "output=/proc/gennet_an"], "output"),
+        (interpolate, "interpolate", [missing, "output=/proc/gennet_strip.png"], "output"),
     ]
+    if not torch.cuda.is_available():  # family 5, every entry point with a device key
+        cases += [(function, config, [missing, f"output={earlier / output}", "device=cuda"], "device")
+                  for function, config, output in ((sample, "sample", "new.png"), (interpolate, "interpolate", "new.png"),
+                                                   (evaluate, "evaluate", "new_ev"), (explain, "explain", "new.png"),
+                                                   (analyze, "analyze", "new_an"))]
+    return cases
 
 
 def test_outputs_and_values_are_checked_before_any_work(earlier, capsys, monkeypatch, tmp_path):
@@ -155,6 +169,40 @@ def test_outputs_and_values_are_checked_before_any_work(earlier, capsys, monkeyp
         assert "ckpt_path" not in line.split(":")[1]  # named before the (missing) checkpoint was looked at
     assert checksums(earlier) == before
     assert not (earlier.parent / "earlier.png").exists()  # family 2: nothing written beside the directory
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder: /proc and paths under a file cover it")
+def test_a_read_only_folder_is_refused_before_any_work(earlier, capsys, monkeypatch, tmp_path):
+    from gennet.cli.analyze import analyze
+    from gennet.cli.explain import explain
+    from gennet.cli.interpolate import interpolate
+    from gennet.cli.sample import sample
+
+    monkeypatch.chdir(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        for function, config, output in ((sample, "sample", "s.png"), (interpolate, "interpolate", "i.png"),
+                                         (explain, "explain", "e.png"), (analyze, "analyze", "an")):
+            line = _in_process(function, config, ["ckpt_path=missing.ckpt", f"output={locked / output}"], capsys)
+            assert line.startswith("error: output: cannot write into"), line
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_a_missing_gpu_is_one_line_for_the_training_entry_points(tmp_path):
+    """train.py (trainer=gpu), train_prior.py and regress.py (device=cuda): one line, exit 2, no run directory filled."""
+    cases = [("train", ["trainer=gpu", "logger=csv", f"hydra.run.dir={tmp_path / 'train'}"], "trainer"),
+             ("train_prior", ["generator_ckpt=missing.ckpt", "device=cuda", f"hydra.run.dir={tmp_path / 'prior'}"], "device"),
+             ("regress", ["device=cuda", f"hydra.run.dir={tmp_path / 'regress'}"], "device")]
+    for script, args, key in cases:
+        line = one_line(run_script(script, args, tmp_path))
+        assert line.startswith(f"error: {key}:") and ("gpu" in line.lower() or "cuda" in line.lower()), line
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and ".hydra" not in p.parts and p.suffix != ".log"]
+    assert not written, written  # nothing but Hydra's record and its (empty) job log
 
 
 # ------------------------------------------------------------------ families 9, 10: train.py
@@ -185,8 +233,33 @@ def test_a_failed_factorization_takes_the_divergence_path(tmp_path):
     result = run_train(["model.lr=1e308", "trainer.max_epochs=1", "trainer.limit_train_batches=3",
                         "trainer.limit_val_batches=1", "test=false", "logger=csv"], run_dir)
     line = one_line(result, status=3)
-    assert line.startswith("error: training:") and "step" in line and ("last good checkpoint" in line or "no checkpoint" in line)
-    assert not (run_dir / "metrics.json").exists()
+    assert line.startswith("error: training:") and "solver failed at step" in line and "no checkpoint had been written" in line
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "checkpoints" / "last.ckpt").exists()
+
+
+def test_a_divergence_after_a_checkpoint_keeps_it_loadable_and_finite(tiny_run, tmp_path):
+    """A run resumed from a good ``last.ckpt`` whose learning rate (optimizer and schedule state) is huge: the first update
+    of the new epoch overflows the atoms, the next step's factorization fails; exit 3 names the step and the checkpoint,
+    which is the one from before (same bytes), loads with ``weights_only=True`` and holds finite weights."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=True)
+    for group in checkpoint["optimizer_states"][0]["param_groups"]:
+        group["lr"] = group["initial_lr"] = 1e308
+    for scheduler in checkpoint.get("lr_schedulers", []):
+        scheduler["base_lrs"] = [1e308] * len(scheduler["base_lrs"])
+    torch.save(checkpoint, last)
+    before = checksums(run_dir / "checkpoints")
+    result = run_train(["ckpt_path=last", "trainer.max_epochs=2", "trainer.limit_train_batches=3", "trainer.limit_val_batches=1",
+                        "test=false", "logger=csv"], run_dir)
+    line = one_line(result, status=3)
+    assert line.startswith("error: training:") and "step" in line and f"the last good checkpoint is {last}" in line, line
+    assert checksums(run_dir / "checkpoints") == before
+    weights = torch.load(last, weights_only=True)["state_dict"]
+    assert weights and all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
 
 
 # ------------------------------------------------------------------ families 4, 7: synthesize.py
@@ -235,6 +308,46 @@ def test_an_interrupted_synthesis_keeps_its_best_samples_and_loss_trace(tmp_path
     assert (output / "panel.png").stat().st_size > 1000
 
 
+def _catches_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a handler for SIGTERM (``SigCgt`` in ``/proc/PID/status``; bit ``signum - 1``)."""
+    import signal
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads the handlers from /proc")
+@pytest.mark.parametrize("signum, status", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_during_the_synthesis_set_up_is_one_line(tmp_path, signum, status):
+    """The handlers are installed before the set-up (the 256² statistics take seconds to build): a signal then ends the
+    command at once, one line, no traceback, nothing written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    output = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "synthesize.py"), "image=skimage:brick", "size=256", "num_samples=1", "metrics=false",
+         "logger=none", f"output={output}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not _catches_sigterm(process.pid):  # Python itself only handles SIGINT: this is gennet's handler
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    process.send_signal(getattr(signal, signum))
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == status and "Traceback" not in stderr, stderr[-3000:]
+    assert "sample(s) per model" not in stdout  # stopped during the set-up, before the synthesis
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "during the set-up" in lines[0], stderr
+    assert not output.exists()
+
+
 # ------------------------------------------------------------------ family 8: a damaged Gaussian model beside a checkpoint
 def test_a_damaged_gaussian_model_is_one_line(tiny_run, tmp_path):
     import shutil
@@ -242,12 +355,18 @@ def test_a_damaged_gaussian_model_is_one_line(tiny_run, tmp_path):
     checkpoint = tmp_path / "last.ckpt"
     shutil.copy(tiny_run / "checkpoints" / "last.ckpt", checkpoint)
     gaussian = tmp_path / "last.gaussian.pt"
-    for content in (b"", b"PK\x03\x04 truncated zip"):
+    # sample.py (both kinds of damage), and its siblings that read the same model: evaluate.py (before its
+    # reconstruction pass) and interpolate.py between draws of the prior
+    cases = [("sample", b"", ["output=grid.png"], "grid.png"), ("sample", b"PK\x03\x04 truncated zip", ["output=grid.png"], "grid.png"),
+             ("evaluate", b"", ["output=ev", "max_images=8"], "ev.json"),
+             ("interpolate", b"PK\x03\x04 truncated zip", ["output=strip.png", "from_noise=true"], "strip.png")]
+    for script, content, args, written in cases:
         gaussian.write_bytes(content)
-        result = run_script("sample", [f"ckpt_path={checkpoint}", "output=grid.png"], tmp_path)
+        result = run_script(script, [f"ckpt_path={checkpoint}", *args], tmp_path)
         line = one_line(result)
-        assert line.startswith("error: ckpt_path: cannot read the Gaussian model") and "refit=true" in line
-        assert not (tmp_path / "grid.png").exists() and gaussian.read_bytes() == content
+        assert line.startswith("error: ckpt_path: cannot read the Gaussian model") and "refit=true" in line, (script, line)
+        assert "evaluating" not in result.stderr  # evaluate.py: refused before its reconstruction pass
+        assert not (tmp_path / written).exists() and gaussian.read_bytes() == content
 
 
 def test_a_run_directory_that_is_a_file_is_one_line(tmp_path):

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from gennet.data import MNIST5kDataModule
-from tests.cli.entrypoint import TINY, run_script, run_train
+from tests.cli.entrypoint import TINY, assert_no_temporaries, run_script, run_train
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
 
@@ -51,7 +51,7 @@ def test_sample_writes_a_non_degenerate_grid_and_reuses_its_gaussian_model(check
     samples = torch.load(tmp_path / "grid.pt", weights_only=True)  # the images beside the PNG
     assert samples.shape == (64, 1, 32, 32) and samples.dtype == torch.float32
     assert samples.min() >= -1 and samples.max() <= 1 and samples.std() > 0.1
-    assert not list(tmp_path.glob("*.tmp-*"))
+    assert_no_temporaries(tmp_path, checkpoint.parent)  # the grids, the tensors, the Gaussian model beside the checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +130,7 @@ def test_interpolate_writes_a_strip_and_a_gif(checkpoint, tmp_path):
     noise = run_script("interpolate", [f"ckpt_path={checkpoint}", "from_noise=true", "num_pairs=3", "output=n.png"], tmp_path)
     assert noise.returncode == 0, noise.stderr[-3000:]
     assert Image.open(tmp_path / "n.png").size == (8 * 66 + 2, 3 * 66 + 2)
+    assert_no_temporaries(tmp_path)
 
 
 def test_evaluate_writes_json_and_table(checkpoint, tmp_path):
@@ -149,6 +150,7 @@ def test_evaluate_writes_json_and_table(checkpoint, tmp_path):
     assert inception.returncode == 0, inception.stderr[-3000:]
     fid = json.loads((tmp_path / "inception.json").read_text())["fid"]
     assert fid["value"] is not None or ("skipped" in fid["status"] and "fid.weights_path" in fid["status"])
+    assert_no_temporaries(tmp_path)
 
 
 def test_coarse_grain_rows_share_the_test_images_lowpass(checkpoint, tmp_path):
@@ -225,6 +227,7 @@ def test_explain_draws_the_terms_of_one_code(checkpoint, cnn_checkpoint, tmp_pat
     assert line.startswith("error: index:") and "500" in line
     line = one_error_line(run_script("explain", [f"ckpt_path={cnn_checkpoint}", "output=cnn.png"], tmp_path))
     assert line.startswith("error: ckpt_path:") and "CNN" in line
+    assert_no_temporaries(tmp_path)
 
 
 @pytest.mark.parametrize("script", ["sample", "interpolate", "evaluate", "explain"])

@@ -14,7 +14,7 @@ from gennet.cli.analyze import analyze
 from gennet.cli.validate import validate_train_config
 from gennet.errors import ConfigError
 from gennet.lit import ClassifierModule
-from tests.cli.entrypoint import REPO, TINY, run_script, run_train
+from tests.cli.entrypoint import REPO, TINY, assert_no_temporaries, run_script, run_train
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
 
@@ -151,6 +151,7 @@ def test_analyze_writes_every_plot_and_table(runs, tmp_path, name):
     assert lipschitz["empirical"]["final"] >= lipschitz["empirical"]["initial"] > 0
     for figure in ("lipschitz", "separation"):
         assert (output / f"{figure}.png").stat().st_size > 10_000
+    assert_no_temporaries(output)
     if name == "resnet":  # no scattering front end: no angular analysis
         assert "angular" not in analysis and not (output / "angular_spectrum.png").exists()
         assert lipschitz["product"] >= lipschitz["empirical"]["final"]

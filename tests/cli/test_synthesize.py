@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.cli.entrypoint import run_script
+from tests.cli.entrypoint import assert_no_temporaries, run_script
 
 pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
 
@@ -50,6 +50,7 @@ def test_grayscale_texture_end_to_end_with_wandb(tmp_path):
     assert np.asarray(panel.convert("L")).std() > 10
     assert Image.open(out / "spectra.png").width >= 1000
     assert list((out / "wandb").glob("offline-run-*/run-*.wandb"))  # the offline run was written
+    assert_no_temporaries(out)
 
     again = run_script("synthesize", ["image=skimage:brick", "size=64", "output=out", "logger=none", *TINY], tmp_path)
     one_error_line(again, "output")  # an earlier synthesis is never overwritten

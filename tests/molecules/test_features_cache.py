@@ -56,3 +56,19 @@ def test_bad_parameters_name_the_key():
 def test_grid_too_small_is_refused_before_any_work(data):
     with pytest.raises(ValueError, match="grid: molecule #"):
         ScatteringFeatures(**{**SMALL, "shape": (8, 8, 8)}).compute(data, np.arange(10), progress=False)
+
+
+def test_a_damaged_cache_is_computed_again(data, tmp_path):
+    """A cache whose record of done rows is truncated (a first write killed before the atomic writers) is not read: the
+    rows are computed again and the record rewritten whole, with no temporary file left beside it."""
+    features = ScatteringFeatures(**SMALL)
+    expected = features.compute(data, np.arange(4), progress=False)
+    features.compute(data, np.arange(4), cache_dir=tmp_path, progress=False)
+    (folder,) = tmp_path.glob("scattering-*")
+    (folder / "done.npy").write_bytes((folder / "done.npy").read_bytes()[:20])
+    again = features.compute(data, np.arange(4), cache_dir=tmp_path, progress=False)
+    assert features.last_timing["molecules"] == 4
+    np.testing.assert_allclose(again, expected, rtol=1e-6)
+    assert sorted(p.name for p in folder.iterdir()) == ["done.npy", "features.npy", "parameters.json", "timing.json"]
+    features.compute(data, np.arange(4), cache_dir=tmp_path, progress=False)
+    assert features.last_timing["molecules"] == 0  # the rewritten record is read back
