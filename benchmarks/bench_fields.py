@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--plateau", type=float, default=DEFAULTS["plateau"])
     parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
     parser.add_argument("--match-histogram", type=int, default=1, help="1 (default): project onto the original's histogram at the end (as synthesize.py)")
+    parser.add_argument("--histogram-levels", type=int, default=16,
+                        help="n: the loss also matches E[(x − t)_+] at 2n pixel thresholds (0: off; synthesize(histogram_levels=n))")
+    parser.add_argument("--histogram-weight", type=float, default=DEFAULTS["histogram_weight"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
@@ -72,7 +75,8 @@ def main() -> None:
 
     rows, checks = [], []
     settings = dict(n_iter=args.iters, check_every=args.check_every, plateau=args.plateau, patience=args.patience,
-                    match_histogram=bool(args.match_histogram))
+                    match_histogram=bool(args.match_histogram), histogram_levels=args.histogram_levels,
+                    histogram_weight=args.histogram_weight)
     for name in args.fields:
         original = field(name, (args.size, args.size), seed=args.seed).float()
         print(f"[{name}] …", file=sys.stderr, flush=True)
