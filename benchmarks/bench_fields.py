@@ -9,7 +9,8 @@ original (and the order-0 term apart), the pixel-histogram W1 (÷ the original's
 error (S_q, q = 1..5), the radially averaged spectrum error and the copy check; with the iterations, the loss
 reduction, the seconds and the seconds per loss+gradient. Acceptance (issue 20), printed per field:
 Gaussian/ours ≥ 2 on the scattering error and on W1, ours' S(q) error below the Gaussian's, copy check < 0.9,
-one 256² synthesis ≤ 150 s.
+one 256² synthesis ≤ 150 s. With the histogram projection (the default), W1 is judged on the samples *before* it
+(after it the histogram is imposed and W1 is 0 by construction); the other lines on the projected samples.
 
     python benchmarks/bench_fields.py --threads 2 --output fields.md --save-samples fields_samples
     python benchmarks/bench_fields.py --fields disks_uniform --size 128 --iters 200      # quick look
@@ -57,6 +58,9 @@ def main() -> None:
     parser.add_argument("--plateau", type=float, default=DEFAULTS["plateau"])
     parser.add_argument("--patience", type=int, default=DEFAULTS["patience"])
     parser.add_argument("--match-histogram", type=int, default=1, help="1 (default): project onto the original's histogram at the end (as synthesize.py)")
+    parser.add_argument("--histogram-levels", type=int, default=16,
+                        help="n: the loss also matches E[(x − t)_+] at 2n pixel thresholds (0: off; synthesize(histogram_levels=n))")
+    parser.add_argument("--histogram-weight", type=float, default=DEFAULTS["histogram_weight"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
@@ -71,7 +75,8 @@ def main() -> None:
 
     rows, checks = [], []
     settings = dict(n_iter=args.iters, check_every=args.check_every, plateau=args.plateau, patience=args.patience,
-                    match_histogram=bool(args.match_histogram))
+                    match_histogram=bool(args.match_histogram), histogram_levels=args.histogram_levels,
+                    histogram_weight=args.histogram_weight)
     for name in args.fields:
         original = field(name, (args.size, args.size), seed=args.seed).float()
         print(f"[{name}] …", file=sys.stderr, flush=True)
@@ -100,12 +105,16 @@ def main() -> None:
                 save_png(args.save_samples / f"{name}_{key}.png", samples[key][0], original[0])
             save_png(args.save_samples / f"{name}_original.png", original[0], original[0])
         ratio = lambda key: gaussian[key] / max(ours[key], 1e-12)  # noqa: E731
-        passed = (ratio("scattering_error") >= 2 and ratio("histogram_w1") >= 2 and ours["structure_error"] < gaussian["structure_error"]
-                  and ours["copy_check_max"] < 0.9 and (args.size != 256 or ours["seconds_per_sample"] <= 150))
+        # W1 is judged on the samples before the projection: after it, the histogram is imposed (W1 = 0 by construction)
+        unprojected = raw if "raw" in samples else ours
+        w1_ratio = gaussian["histogram_w1"] / max(unprojected["histogram_w1"], 1e-12)
+        passed = (ratio("scattering_error") >= 2 and w1_ratio >= 2 and ours["structure_error"] < gaussian["structure_error"]
+                  and max(ours["copy_check_max"], unprojected["copy_check_max"]) < 0.9
+                  and (args.size != 256 or ours["seconds_per_sample"] <= 150))
         w1 = f"{ratio('histogram_w1'):.2f}× (≥ 2)"
         if "raw" in samples:
-            w1 = (f"imposed by the projection (before it: scattering {gaussian['scattering_error'] / max(raw['scattering_error'], 1e-12):.2f}×, "
-                  f"W1 {gaussian['histogram_w1'] / max(raw['histogram_w1'], 1e-12):.2f}×, S(q) {raw['structure_error']:.3f})")
+            w1 = (f"{w1_ratio:.2f}× before the projection (≥ 2; imposed after it; before it: scattering "
+                  f"{gaussian['scattering_error'] / max(raw['scattering_error'], 1e-12):.2f}×, S(q) {raw['structure_error']:.3f})")
         checks.append(f"{name}: Gaussian/ours scattering error {ratio('scattering_error'):.2f}× (≥ 2), histogram W1 "
                       f"{w1}; S(q) error {ours['structure_error']:.3f} vs {gaussian['structure_error']:.3f} "
                       f"(below); copy check {ours['copy_check_max']:.2f} (< 0.9); {ours['seconds_per_sample']:.0f} s per sample, "
