@@ -54,9 +54,13 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
         ``v: (B, *code_shape)`` (Hestenes & Stiefel 1952; exact in at most ``|S|`` iterations in exact arithmetic).
 
     The iterations run without host synchronization: every sample does ``n_iter`` of them, the frozen ones with
-    zero steps. The inner products carry a ``tiny`` offset (``pᵀAᵀAp + tiny``, ``‖r‖² + tiny``) so that a
-    sample with ``P_S b = 0`` stays at ``v = 0`` without dividing 0 by 0; the state ``(v, r)`` and ``(p, q)``,
-    ``q = −P_S AᵀA p``, is stacked so that one operation updates each pair.
+    zero steps. The system is solved for ``P_S b / ‖P_S b‖`` and the solution scaled back (CG is linear in ``b``), so
+    that the stop is one scalar threshold for all samples (``‖r‖² ≤ rtol²``, ``F.threshold`` on ``‖r‖²``: a frozen
+    sample's step numerator is 0). The inner products carry a ``tiny`` offset (``pᵀAᵀAp + tiny``, ``‖r‖² + tiny``)
+    so that a sample with ``P_S b = 0`` stays at ``v = 0`` without dividing 0 by 0; the state ``(v, r)`` and
+    ``(p, q)``, ``q = −P_S AᵀA p``, is stacked so that one operation updates each pair. Per iteration: the three
+    products of ``AᵀA``, the mask, two inner products, two divisions, the curvature guard, the threshold and two
+    fused updates — twelve operations (issue 16).
     """
     B = b.shape[0]
     G = op.column_map(B, "gram")
@@ -67,7 +71,6 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
     v, r, p, q = vr[0], vr[1], pq[0], pq[1]
     torch.mul(G.to_columns(b), mask, out=r)
     mask.neg_()
-    p.copy_(r)
     vr_cols, pq_cols = vr.view(2, -1, B), pq.view(2, -1, B)
     r_cols, p_cols, q_cols = vr_cols[1], pq_cols[0], pq_cols[1]
     # per-sample inner products as (B, 1, N) @ (B, N, 1) products with an offset
@@ -75,23 +78,27 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
     p_row, q_col = p_cols.T.unsqueeze(1), q_cols.T.unsqueeze(2)
     tiny = torch.full((1, 1, 1), torch.finfo(mask.dtype).tiny, dtype=mask.dtype, device=mask.device)
     minus_tiny = -tiny
-    rs, rs_new, curvature, step, beta = (torch.empty(B, dtype=mask.dtype, device=mask.device) for _ in range(5))
+    rs, rs_new, live, curvature, step, beta = (torch.empty(B, dtype=mask.dtype, device=mask.device) for _ in range(6))
     rs3, rs_new3, curvature3 = rs.view(B, 1, 1), rs_new.view(B, 1, 1), curvature.view(B, 1, 1)
+    norm = torch.baddbmm(tiny, r_row, r_col).view(B).sqrt_()  # ‖P_S b‖ (√tiny for P_S b = 0)
+    r_cols.div_(norm)  # r = P_S b / ‖P_S b‖: ‖r‖² = 1, the stop is ‖r‖² ≤ rtol²
+    p.copy_(r)
     torch.baddbmm(tiny, r_row, r_col, out=rs3)
-    stop = rs * rtol**2
-    live = torch.ones_like(rs)  # 0 once the sample's residual is below rtol: its iterate is frozen from then on
+    live.copy_(rs)  # ‖r‖² of a sample still iterating, 0 once it is below rtol²: its iterate is frozen from then on
+    threshold = float(rtol) ** 2
     for _ in range(n_iter):
         G.apply(p, out=q)
         q.mul_(mask)  # q = −P_S AᵀA p
         torch.baddbmm(minus_tiny, p_row, q_col, out=curvature3)  # −pᵀAᵀAp − tiny
-        torch.div(rs, curvature, out=step)  # −(CG step)
-        step.clamp_(max=0).mul_(live)
+        torch.div(live, curvature, out=step)  # −(CG step), 0 for a frozen sample
+        step.clamp_(max=0)
         vr_cols.addcmul_(pq_cols, step, value=-1)  # v += step·p, r −= step·AᵀAp
         torch.baddbmm(tiny, r_row, r_col, out=rs_new3)
-        torch.gt(rs_new, stop, out=live)  # a frozen sample's residual no longer changes: it stays frozen
+        torch.threshold(rs_new, threshold, 0.0, out=live)  # a frozen sample's residual no longer changes: it stays frozen
         torch.div(rs_new, rs, out=beta)
         torch.addcmul(r_cols, p_cols, beta, out=p_cols)  # p = r + β p
         rs, rs_new, rs3, rs_new3 = rs_new, rs, rs_new3, rs3
+    vr_cols[0].mul_(norm)
     return G.to_codes(v).to(b.dtype)
 
 
