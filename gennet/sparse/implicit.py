@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gennet.sparse.frequency_blocks import _scaled_eye
 from gennet.sparse.lasso import _per_sample
 from gennet.sparse.operator import LinearOperator, as_operator
 
@@ -65,24 +66,24 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
     B = b.shape[0]
     G = op.column_map(B, "gram")
     mask = G.to_columns(support.to(b.dtype))
-    shape = mask.shape
-    vr = torch.zeros(2, *shape, dtype=mask.dtype, device=mask.device)  # (v, r)
+    vr = torch.zeros(2, *mask.shape, dtype=mask.dtype, device=mask.device)  # (v, r)
     pq = torch.empty_like(vr)  # (p, −P_S AᵀA p)
-    v, r, p, q = vr[0], vr[1], pq[0], pq[1]
-    torch.mul(G.to_columns(b), mask, out=r)
+    r_out, p, q = vr[1], *pq.unbind()
+    torch.mul(G.to_columns(b), mask, out=r_out)
     mask.neg_()
     vr_cols, pq_cols = vr.view(2, -1, B), pq.view(2, -1, B)
-    r_cols, p_cols, q_cols = vr_cols[1], pq_cols[0], pq_cols[1]
-    # per-sample inner products as (B, 1, N) @ (B, N, 1) products with an offset
-    r_row, r_col = r_cols.T.unsqueeze(1), r_cols.T.unsqueeze(2)
-    p_row, q_col = p_cols.T.unsqueeze(1), q_cols.T.unsqueeze(2)
-    tiny = torch.full((1, 1, 1), torch.finfo(mask.dtype).tiny, dtype=mask.dtype, device=mask.device)
-    minus_tiny = -tiny
-    rs, rs_new, live, curvature, step, beta = (torch.empty(B, dtype=mask.dtype, device=mask.device) for _ in range(6))
-    rs3, rs_new3, curvature3 = rs.view(B, 1, 1), rs_new.view(B, 1, 1), curvature.view(B, 1, 1)
-    norm = torch.baddbmm(tiny, r_row, r_col).view(B).sqrt_()  # ‖P_S b‖ (√tiny for P_S b = 0)
+    (v_cols, r_cols), (p_cols, q_cols) = vr_cols.unbind(), pq_cols.unbind()
+    # per-sample inner products as (B, 1, N) @ (B, N, 1) products with an offset; the columns are (N, B), contiguous
+    N = r_cols.shape[0]
+    r_row, r_col = r_cols.as_strided((B, 1, N), (1, 1, B)), r_cols.as_strided((B, N, 1), (1, B, 1))
+    p_row, q_col = p_cols.as_strided((B, 1, N), (1, 1, B)), q_cols.as_strided((B, N, 1), (1, B, 1))
+    tiny, minus_tiny = (_scaled_eye(1, sign * torch.finfo(mask.dtype).tiny, mask.dtype, mask.device) for sign in (1, -1))
+    scalars = torch.empty(6, B, dtype=mask.dtype, device=mask.device)
+    rs, rs_new, curvature, live, step, beta = scalars.unbind()  # the first three also as (B, 1, 1):
+    rs3, rs_new3, curvature3 = scalars[:3].view(3, B, 1, 1).unbind()
+    norm = torch.baddbmm(tiny, r_row, r_col).sqrt_().view(B)  # ‖P_S b‖ (√tiny for P_S b = 0)
     r_cols.div_(norm)  # r = P_S b / ‖P_S b‖: ‖r‖² = 1, the stop is ‖r‖² ≤ rtol²
-    p.copy_(r)
+    p.copy_(r_out)
     torch.baddbmm(tiny, r_row, r_col, out=rs3)
     live.copy_(rs)  # ‖r‖² of a sample still iterating, 0 once it is below rtol²: its iterate is frozen from then on
     threshold = float(rtol) ** 2
@@ -98,8 +99,9 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
         torch.div(rs_new, rs, out=beta)
         torch.addcmul(r_cols, p_cols, beta, out=p_cols)  # p = r + β p
         rs, rs_new, rs3, rs_new3 = rs_new, rs, rs_new3, rs3
-    vr_cols[0].mul_(norm)
-    return G.to_codes(v).to(b.dtype)
+    v_cols.mul_(norm)
+    v = G.to_codes(vr[0])
+    return v if v.dtype == b.dtype else v.to(b.dtype)
 
 
 class _SupportInverse(torch.autograd.Function):
