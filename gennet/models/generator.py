@@ -219,8 +219,8 @@ class SparseInverseGenerator(EmbeddingInverse):
             return z
         with torch.no_grad():
             lam = self.lasso.lambda_star.detach().to(y.dtype)
-            used = (z_bar != 0).to(y.dtype)
-            nonzeros = used.sum((1, 2, 3))
+            used = z_bar != 0
+            nonzeros = used.sum((1, 2, 3), dtype=y.dtype)
             mean = nonzeros.mean()
             stats = CodeStatistics(
                 nonzeros_per_pixel=mean / (self.channels * self.rectified.H * self.rectified.W),
@@ -229,7 +229,7 @@ class SparseInverseGenerator(EmbeddingInverse):
                 relative_residual=certificate.relative_residual.mean(),
                 duality_gap=certificate.gap.mean(),
                 lambda_star=lam,
-                atom_usage=used.sum((0, 2, 3)),
+                atom_usage=used.sum((0, 2, 3), dtype=y.dtype),
             )
         return z, stats
 

@@ -173,4 +173,4 @@ class ADMM(LassoSolver, name="admm"):
         z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True)
         if not want_certificate:
             return z, None
-        return z, certificate(y.detach(), residual, correlation, z.detach(), lam.detach(), self.positive)
+        return z, certificate(y, residual, correlation, z, lam, self.positive)  # (no_grad: no detach needed)

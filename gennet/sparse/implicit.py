@@ -14,8 +14,8 @@ iteration one product with the Gram matrix ``AᵀA``), then one ordinary backwar
 Bertrand et al., "Implicit differentiation of Lasso-type models for hyperparameter optimization",
 ICML 2020, §3.
 
-:func:`lasso_implicit` returns ``z*`` itself (same values) carrying that derivative: ``z* + S(F)`` where
-``S`` is the identity's zero in the forward pass and ``M⁻¹`` in the backward pass.
+:func:`lasso_implicit` returns ``z*`` itself (same values) carrying that derivative: ``z*`` in the forward pass,
+``M⁻¹`` into ``F`` in the backward pass (one autograd function).
 """
 
 from __future__ import annotations
@@ -105,18 +105,19 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
 
 
 class _SupportInverse(torch.autograd.Function):
-    """Zero in the forward pass; ``grad ↦ M⁻¹ grad`` on the support in the backward pass."""
+    """``z`` itself in the forward pass (``z*``'s values); ``grad ↦ M⁻¹ grad`` on the support, into ``F``, in the
+    backward pass (``z`` is detached: it gets no gradient)."""
 
     @staticmethod
-    def forward(ctx, F: Tensor, support: Tensor, op: LinearOperator, n_iter: int, rtol: float) -> Tensor:
+    def forward(ctx, F: Tensor, z: Tensor, support: Tensor, op: LinearOperator, n_iter: int, rtol: float) -> Tensor:
         ctx.save_for_backward(support)
         ctx.op, ctx.n_iter, ctx.rtol = op, n_iter, rtol
-        return torch.zeros_like(F)
+        return z.view_as(z)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (support,) = ctx.saved_tensors
-        return support_solve(ctx.op, support, grad, ctx.n_iter, ctx.rtol), None, None, None, None
+        return support_solve(ctx.op, support, grad, ctx.n_iter, ctx.rtol), None, None, None, None, None
 
 
 def lasso_implicit(
@@ -150,6 +151,6 @@ def lasso_implicit(
     residual = y - op.forward(z)
     correlation = op.adjoint(residual)
     # F off the support is never used: the backward solve returns 0 there (sign(z) is 0 there too).
-    F = correlation - lam * torch.sign(z)
-    out = z + _SupportInverse.apply(F, support, op, cg_iter, cg_rtol)
+    F = torch.addcmul(correlation, lam, torch.sign(z), value=-1)
+    out = _SupportInverse.apply(F, z, support, op, cg_iter, cg_rtol)
     return (out, residual.detach(), correlation.detach()) if return_residual else out
