@@ -95,3 +95,11 @@ def test_one_vector_recursion_is_textbook_admm_on_a_coarse_convolution(positive)
     batch = admm_lasso(y, op, lam, n, positive, rho=rho, alpha=alpha)
     assert torch.allclose(batch.reshape(3, -1), z, atol=1e-12)
     assert torch.allclose(admm_lasso(y[1:2], op, lam, n, positive, rho=rho, alpha=alpha), batch[1:2], atol=1e-12)
+
+
+def test_real_blocks_are_the_embedding_of_the_complex_blocks():
+    from gennet.sparse.frequency_blocks import embed
+
+    torch.manual_seed(0)
+    op = CoarseConvOperator(torch.randn(7, 5, 6, 5, dtype=torch.float64))
+    assert torch.equal(op.real_blocks(), embed(op.complex_blocks()))
