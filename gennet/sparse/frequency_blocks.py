@@ -84,7 +84,8 @@ def embed_columns(kernel_hat: Tensor) -> Tensor:
     K, C, h, w = kernel_hat.shape
     parts = torch.view_as_real(kernel_hat)  # (K, C, h, w', 2)
     pattern = _embedding_pattern(parts.dtype, parts.device)
-    return torch.einsum("kchwt,tij->hwicjk", parts, pattern).reshape(h * w, 2 * C, 2 * K)
+    with torch.autocast(device_type=parts.device.type, enabled=False):  # exact copy: no reduced-precision product
+        return torch.einsum("kchwt,tij->hwicjk", parts, pattern).reshape(h * w, 2 * C, 2 * K)
 
 
 @torch.no_grad()
@@ -96,8 +97,14 @@ def block_chain(e: Tensor, kind: str, rho: float | None, gain: float, identity: 
     (``"solve"`` by Woodbury). All in the embedding, which maps products, adjoints and inverses of complex matrices to
     those of real ones (``embed(AB) = embed(A) embed(B)``, ``embed(Aᴴ) = embed(A)ᵀ``): a batched real Cholesky of the
     symmetric positive definite embedded systems, in ``e``'s dtype (float32 for a float32 dictionary), a handful of
-    operations in all (issue 16).
+    operations in all (issue 16). Autocast is off here: the factorizations stay in ``e``'s dtype (a complex input, as
+    before, was never autocast; its real embedding would be).
     """
+    with torch.autocast(device_type=e.device.type, enabled=False):
+        return _block_chain(e, kind, rho, gain, identity)
+
+
+def _block_chain(e: Tensor, kind: str, rho: float | None, gain: float, identity: float) -> list[Tensor]:
     C, K = e.shape[1] // 2, e.shape[2] // 2
     adjoint = e.transpose(1, 2)
     dtype, device = e.dtype, e.device
