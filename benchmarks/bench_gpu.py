@@ -152,7 +152,7 @@ def generator_step(architecture: str, batch: int, device: torch.device, bf16: bo
     """``(step, module)``: one training step of the celeba-config generator; ``step()`` returns the code statistics
     (``None`` for the CNN decoder). The sparse dictionary starts from data patches (``atom_init: data``), the CNN's
     whitening from the batch's statistics — as ``GeneratorModule.on_fit_start`` does."""
-    from gennet.lit.optimization import OPTIMIZERS
+    from gennet.lit.optimization import make_optimizer
     from gennet.models.generator import SparseInverseGenerator
 
     module = generator_module(architecture, image_size=image_size, overrides=overrides).to(device)
@@ -164,7 +164,7 @@ def generator_step(architecture: str, batch: int, device: torch.device, bf16: bo
         elif generator.whitening is not None:
             generator.whitening.reset_()
             generator.whitening.update_(generator.encode(x))
-    optimizer = OPTIMIZERS[hp.optimizer](module.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+    optimizer = make_optimizer(hp.optimizer, module.parameters(), device, lr=hp.lr, weight_decay=hp.weight_decay)  # as training builds it
     sparse = isinstance(generator, SparseInverseGenerator)
 
     def step():

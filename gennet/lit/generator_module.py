@@ -22,7 +22,7 @@ from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 from .decoder_description import build_decoder, decoder_description
 from .dictionary_learning import ATOM_INITS, DictionaryLearning
-from .optimization import OPTIMIZERS, cosine_per_step
+from .optimization import OPTIMIZERS, cosine_per_step, make_optimizer
 
 __all__ = ["LOSSES", "LR_SCHEDULES", "GeneratorModule"]
 
@@ -216,10 +216,8 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         self.generator.after_optimizer_step_()  # e.g. the atoms back on the unit sphere (DESIGN §4)
 
     def configure_optimizers(self):
-        cls = OPTIMIZERS[self.hparams.optimizer]
-        # Adam and AdamW as one fused kernel over all parameters (CPU and CUDA): one operation per step, not ~10 per tensor
-        fused = {"fused": True} if self.hparams.optimizer in ("adam", "adamw") and self.device.type in ("cpu", "cuda") else {}
-        optimizer = cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay, **fused)
+        optimizer = make_optimizer(self.hparams.optimizer, self.parameters(), self.device, lr=self.hparams.lr,
+                                   weight_decay=self.hparams.weight_decay)
         if self.hparams.lr_schedule == "constant":
             return optimizer
         return cosine_per_step(optimizer, self.trainer)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import torch
 
-__all__ = ["OPTIMIZERS", "cosine_per_step"]
+__all__ = ["OPTIMIZERS", "cosine_per_step", "make_optimizer"]
 
 #: ``model.optimizer`` → the torch optimizer class.
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def make_optimizer(name: str, parameters, device: torch.device, **kwargs) -> torch.optim.Optimizer:
+    """``OPTIMIZERS[name](parameters, **kwargs)``; Adam and AdamW as one fused kernel over all parameters on CPU and
+    CUDA devices (``fused=True``: one operation per step, not ~10 per tensor). ``device``: the parameters' device."""
+    fused = {"fused": True} if name in ("adam", "adamw") and torch.device(device).type in ("cpu", "cuda") else {}
+    return OPTIMIZERS[name](parameters, **kwargs, **fused)
 
 
 def cosine_per_step(optimizer: torch.optim.Optimizer, trainer: pl.Trainer) -> dict:

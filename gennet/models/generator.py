@@ -18,7 +18,6 @@ from torch import nn
 
 from ..sparse.admm import ADMM
 from ..sparse.dictionary import CoarseConvOperator, ConvDictionary
-from ..sparse.lasso import max_correlation
 from ..sparse.solver import SOLVERS, LassoSolver
 from ..transforms.embedding import Embedding2D, WaveletCoefficients
 
@@ -197,9 +196,10 @@ class SparseInverseGenerator(EmbeddingInverse):
         _, band = self.split(w)
         op, norms = self.operator()
         correlation = op.adjoint(band)  # Ãᵀ w_band: λ_max and, rescaled, the solver's Ãᵀȳ
-        scale = max_correlation(correlation, self.positive)  # (B,): λ_max(w)
-        live = (scale > 0).view(-1, 1, 1, 1)  # λ_max = 0: the zero code is the solution
-        scale = torch.where(live, scale.view(-1, 1, 1, 1), 1.0)
+        # λ_max(w) as (B, 1, 1, 1) (max_correlation without its floor at 0: a λ_max ≤ 0 is replaced by 1 below anyway)
+        scale = (correlation if self.positive else correlation.abs()).amax((1, 2, 3), keepdim=True)
+        live = scale > 0  # λ_max = 0: the zero code is the solution
+        scale = torch.where(live, scale, 1.0)
         y = torch.where(live, band / scale, 0.0)
         if not return_correlation:
             return y, op, norms, scale
@@ -219,8 +219,8 @@ class SparseInverseGenerator(EmbeddingInverse):
             return z
         with torch.no_grad():
             lam = self.lasso.lambda_star.detach().to(y.dtype)
-            used = (z_bar != 0).to(y.dtype)
-            nonzeros = used.sum((1, 2, 3))
+            used = z_bar != 0
+            nonzeros = used.sum((1, 2, 3), dtype=y.dtype)
             mean = nonzeros.mean()
             stats = CodeStatistics(
                 nonzeros_per_pixel=mean / (self.channels * self.rectified.H * self.rectified.W),
@@ -229,7 +229,7 @@ class SparseInverseGenerator(EmbeddingInverse):
                 relative_residual=certificate.relative_residual.mean(),
                 duality_gap=certificate.gap.mean(),
                 lambda_star=lam,
-                atom_usage=used.sum((0, 2, 3)),
+                atom_usage=used.sum((0, 2, 3), dtype=y.dtype),
             )
         return z, stats
 

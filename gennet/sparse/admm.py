@@ -110,15 +110,15 @@ def admm_iterations(
     :meth:`~gennet.sparse.operator.LinearOperator.column_map` (three matrix products for a coarse convolution,
     the constant riding on them): an iteration is the map plus one (positive) or two elementwise operations.
     """
-    aty = op.adjoint(y.detach()) if aty is None else aty.detach()
+    aty = op.adjoint(y) if aty is None else aty  # (no graph is built here: no detach needed)
     B = aty.shape[0]
     T = op.column_map(B, "solve", rho=rho, gain=alpha * rho, identity=-alpha / 2)
-    lam = lam.detach().to(aty.dtype)
+    if lam.dtype != aty.dtype:
+        lam = lam.to(aty.dtype)
     v = T.to_columns(aty)
     if positive:
         T.per_sample(v).sub_(lam)
-    b = T.apply(v).add_(v, alpha=alpha / 2).div_(rho)  # α S v
-    T.set_bias(b)
+    T.set_bias_from(v, 1 / rho, alpha / (2 * rho))  # (T v + (α/2) v)/ρ = α S v
     theta = lam / rho
     keep = 1 - alpha / 2
     if positive:
@@ -128,7 +128,8 @@ def admm_iterations(
         for _ in range(n_iter):
             torch.abs(r, out=magnitude)
             T.apply(magnitude, out=r, beta=keep)
-        return T.to_codes(r.relu_()).to(y.dtype)
+        z = T.to_codes(r.relu_())
+        return z if z.dtype == y.dtype else z.to(y.dtype)
     s = torch.zeros_like(v)
     c, d = torch.empty_like(s), torch.empty_like(s)
     s_cols, c_cols, low = T.per_sample(s), T.per_sample(c), -theta
@@ -137,7 +138,8 @@ def admm_iterations(
         torch.add(s, c, alpha=-2, out=d)
         T.apply(d, out=s, beta=keep)
     torch.clamp(s_cols, low, theta, out=c_cols)
-    return T.to_codes(s.sub_(c)).to(y.dtype)
+    z = T.to_codes(s.sub_(c))
+    return z if z.dtype == y.dtype else z.to(y.dtype)
 
 
 class ADMM(LassoSolver, name="admm"):
@@ -171,4 +173,4 @@ class ADMM(LassoSolver, name="admm"):
         z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True)
         if not want_certificate:
             return z, None
-        return z, certificate(y.detach(), residual, correlation, z.detach(), lam.detach(), self.positive)
+        return z, certificate(y, residual, correlation, z, lam, self.positive)  # (no_grad: no detach needed)

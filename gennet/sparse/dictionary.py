@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..transforms.embedding import LowPass2D, WaveletCoefficients
-from .frequency_blocks import ColumnMap, FrequencyBlockMap, block_chain
+from .frequency_blocks import ColumnMap, FrequencyBlockMap, block_chain, embed_columns
 from .operator import LinearOperator
 
 __all__ = ["ConvDictionary", "CoarseConvOperator"]
@@ -54,6 +54,7 @@ class CoarseConvOperator(LinearOperator):
         self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
         self._dtype = k_hat.real.dtype
         self._chains: dict[tuple, list[torch.Tensor]] = {}
+        self._real_blocks: torch.Tensor | None = None
         self._maps: dict[tuple, ColumnMap] = {}
 
     @property
@@ -82,11 +83,19 @@ class CoarseConvOperator(LinearOperator):
         K, C = self.code_shape[0], self.signal_shape[0]
         return self.kernel_hat.detach().permute(2, 3, 1, 0).reshape(-1, C, K)
 
+    def real_blocks(self) -> torch.Tensor:
+        """``embed(Â(Ω))``: ``(F, 2C_w, 2K)`` real, detached, built once per operator
+        (:func:`~gennet.sparse.frequency_blocks.embed_columns`)."""
+        if self._real_blocks is None:
+            self._real_blocks = embed_columns(self.kernel_hat.detach())
+        return self._real_blocks
+
     def block_chain(self, kind: str, rho: float | None, gain: float, identity: float) -> list[torch.Tensor]:
-        """The cached block products of :func:`~gennet.sparse.frequency_blocks.block_chain` (factorized once per setting)."""
+        """The cached block products of :func:`~gennet.sparse.frequency_blocks.block_chain` (factorized once per setting,
+        all from one :meth:`real_blocks`)."""
         key = (kind, rho, gain, identity)
         if key not in self._chains:
-            self._chains[key] = block_chain(self.complex_blocks(), kind, rho, gain, identity)
+            self._chains[key] = block_chain(self.real_blocks(), kind, rho, gain, identity)
         return self._chains[key]
 
     def column_map(self, batch: int, kind: str, rho: float | None = None, gain: float = 1.0, identity: float = 0.0) -> ColumnMap:

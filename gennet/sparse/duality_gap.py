@@ -75,14 +75,16 @@ def duality_gap(
 def certificate(y: Tensor, r: Tensor, correlation: Tensor, z: Tensor, lam: Tensor, positive: bool = False) -> LassoCertificate:
     """:func:`duality_gap` from the residual ``r = y − A z`` and ``Aᵀr`` already at hand (no check of ``λ > 0``).
 
-    ``D(θ) = ½‖y‖² − ½‖y − r/s‖² = (y·r)/s − ‖r‖²/(2s²)`` with ``s = max(1, c/λ)``: three inner products per sample.
+    ``D(θ) = ½‖y‖² − ½‖y − r/s‖² = (y·r − ‖r‖²/(2s))/s`` with ``s = max(1, c/λ)``: three inner products per sample,
+    then a few elementwise operations on ``(B,)`` (0/0 — ``P = 0``, ``y = 0`` — gives 0 by ``nan_to_num``).
     """
-    scale = torch.clamp(max_correlation(correlation, positive) / lam, min=1.0)
+    dims = tuple(range(1, correlation.dim()))
+    largest = correlation.amax(dims) if positive else correlation.abs().amax(dims)  # (the positive 0 floor: below 1)
+    scale = torch.div(largest, lam).clamp_(min=1.0)
     rf, yf = r.flatten(1), y.flatten(1)
     r2, yr, y2 = torch.linalg.vecdot(rf, rf), torch.linalg.vecdot(yf, rf), torch.linalg.vecdot(yf, yf)
-    primal = torch.addcmul(0.5 * r2, lam, z.flatten(1).abs().sum(1))
-    dual = yr / scale - 0.5 * r2 / scale.square()
-    tiny = torch.finfo(y.dtype).tiny
-    gap = torch.where(primal > 0, (primal - dual) / primal.clamp_min(tiny), 0.0)
-    relative_residual = torch.where(y2 > 0, (r2 / y2.clamp_min(tiny)).sqrt(), 0.0)
+    primal = torch.addcmul(r2, lam, torch.linalg.vector_norm(z, 1, dim=tuple(range(1, z.dim()))), value=2.0).mul_(0.5)
+    dual = torch.sub(yr, torch.div(r2, scale), alpha=0.5).div_(scale)
+    gap = torch.sub(primal, dual).div_(primal).nan_to_num_(nan=0.0)
+    relative_residual = torch.div(r2, y2).sqrt_().nan_to_num_(nan=0.0, posinf=0.0)
     return LassoCertificate(primal=primal, dual=dual, gap=gap, relative_residual=relative_residual)

@@ -65,29 +65,62 @@ def embed(matrix: Tensor) -> Tensor:
     return torch.cat([torch.cat([re, -im], -1), torch.cat([im, re], -1)], -2)
 
 
-def _shifted_inverse(gram: Tensor, rho: float) -> Tensor:
-    """``(gram + ρI)⁻¹`` for Hermitian positive semi-definite ``(…, n, n)`` (batched Cholesky, gram's dtype)."""
-    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-    return torch.cholesky_inverse(torch.linalg.cholesky(gram + rho * eye))
+@functools.lru_cache(maxsize=32)
+def _scaled_eye(n: int, value: float, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """``value·I_n`` (cached: a constant of the block products)."""
+    return value * torch.eye(n, dtype=dtype, device=device)
+
+
+@functools.lru_cache(maxsize=16)
+def _embedding_pattern(dtype: torch.dtype, device: torch.device) -> Tensor:
+    """``(2, 2, 2)``: ``[t, i, j]``, the ``(i, j)`` block of :func:`embed` that the real (``t = 0``) or imaginary
+    (``t = 1``) part fills: ``[[Re, −Im], [Im, Re]]``."""
+    return torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[0.0, -1.0], [1.0, 0.0]]], dtype=dtype, device=device)
+
+
+def embed_columns(kernel_hat: Tensor) -> Tensor:
+    """``embed(Â(Ω))``, ``(F, 2C, 2K)`` real, straight from the real-DFT kernel ``k̂: (K, C, h, w')`` complex
+    (``Â(Ω) = k̂[:, :, Ω]ᵀ``, frequencies in ``(h, w')`` order): one product with the ``[[Re, −Im], [Im, Re]]`` pattern."""
+    K, C, h, w = kernel_hat.shape
+    parts = torch.view_as_real(kernel_hat)  # (K, C, h, w', 2)
+    pattern = _embedding_pattern(parts.dtype, parts.device)
+    with torch.autocast(device_type=parts.device.type, enabled=False):  # exact copy: no reduced-precision product
+        return torch.einsum("kchwt,tij->hwicjk", parts, pattern).reshape(h * w, 2 * C, 2 * K)
 
 
 @torch.no_grad()
-def block_chain(a: Tensor, kind: str, rho: float | None, gain: float, identity: float) -> list[Tensor]:
-    """The real block products of a map, from the complex ``Â(Ω)`` blocks ``a: (F, C, K)`` (acting on columns).
+def block_chain(e: Tensor, kind: str, rho: float | None, gain: float, identity: float) -> list[Tensor]:
+    """The real block products of a map, from the real embedding ``e = embed(Â(Ω)): (F, 2C, 2K)`` (acting on columns).
 
     One ``(F, 2K, 2K)`` block: ``gain·ÂᴴÂ + identity·I`` (``"gram"``, ``K ≤ 2C``) or ``gain·(ÂᴴÂ + ρI)⁻¹ + identity·I``
     (``"solve"``, ``2KC + C² ≥ K²``); two, ``[Â, Âᴴ]`` (``"gram"``, large ``K``); three, ``[Â, (ρI + ÂÂᴴ)⁻¹, Âᴴ]``
-    (``"solve"`` by Woodbury). Products and factorizations in ``a``'s complex dtype (complex64 for a float32
-    dictionary), then embedded (:func:`embed`).
+    (``"solve"`` by Woodbury). All in the embedding, which maps products, adjoints and inverses of complex matrices to
+    those of real ones (``embed(AB) = embed(A) embed(B)``, ``embed(Aᴴ) = embed(A)ᵀ``): a batched real Cholesky of the
+    symmetric positive definite embedded systems, in ``e``'s dtype (float32 for a float32 dictionary), a handful of
+    operations in all (issue 16). Autocast is off here: the factorizations stay in ``e``'s dtype (a complex input, as
+    before, was never autocast; its real embedding would be).
     """
-    C, K = a.shape[1], a.shape[2]
-    adjoint = a.conj().transpose(1, 2)
-    eye = torch.eye(K, dtype=a.dtype, device=a.device)
+    with torch.autocast(device_type=e.device.type, enabled=False):
+        return _block_chain(e, kind, rho, gain, identity)
+
+
+def _block_chain(e: Tensor, kind: str, rho: float | None, gain: float, identity: float) -> list[Tensor]:
+    C, K = e.shape[1] // 2, e.shape[2] // 2
+    adjoint = e.transpose(1, 2)
+    dtype, device = e.dtype, e.device
+
+    def affine(block: Tensor) -> Tensor:  # gain·block + identity·I
+        if identity != 0:
+            return torch.add(_scaled_eye(block.shape[-1], identity, dtype, device), block, alpha=gain)
+        return block if gain == 1 else block.mul_(gain)
+
     if kind == "gram":
-        return [embed(gain * (adjoint @ a) + identity * eye).contiguous()] if K <= 2 * C else [embed(a).contiguous(), embed(adjoint).contiguous()]
+        return [affine(torch.bmm(adjoint, e))] if K <= 2 * C else [e, adjoint.contiguous()]
     if 2 * K * C + C * C >= K * K:
-        return [embed(gain * _shifted_inverse(adjoint @ a, rho) + identity * eye).contiguous()]
-    return [embed(a).contiguous(), embed(_shifted_inverse(a @ adjoint, rho)).contiguous(), embed(adjoint).contiguous()]
+        shifted = torch.baddbmm(_scaled_eye(2 * K, rho, dtype, device), adjoint, e)
+        return [affine(torch.cholesky_inverse(torch.linalg.cholesky(shifted)))]
+    shifted = torch.baddbmm(_scaled_eye(2 * C, rho, dtype, device), e, adjoint)
+    return [e, torch.cholesky_inverse(torch.linalg.cholesky(shifted)), adjoint.contiguous()]
 
 
 class ColumnMap:
@@ -126,6 +159,11 @@ class ColumnMap:
     def set_bias(self, bias: Tensor | None) -> None:
         """Add the columns ``bias`` to every later :meth:`apply` (``None``: no bias)."""
         self.bias = bias
+
+    def set_bias_from(self, v: Tensor, scale: float, shift: float) -> None:
+        """Set the bias to ``scale·T v + shift·v`` for columns ``v`` (``T`` without bias)."""
+        self.set_bias(None)
+        self.set_bias(self.apply(v).mul_(scale).add_(v, alpha=shift))
 
     def _map(self, codes: Tensor) -> Tensor:
         mapped = self.op.solve_shifted(codes, self.rho) if self.kind == "solve" else self.op.gram(codes)
@@ -170,8 +208,10 @@ class FrequencyBlockMap(ColumnMap):
             self._shifted = torch.empty_like(self._x3)
 
     def to_columns(self, codes: Tensor) -> Tensor:
-        columns = codes.to(self.spectrum.dtype).permute(2, 3, 1, 0).reshape(self.h * self.w, self.K * self.batch)
-        return columns.contiguous()  # reshape returns a strided view when B = 1
+        if codes.dtype != self.spectrum.dtype:
+            codes = codes.to(self.spectrum.dtype)
+        columns = codes.permute(2, 3, 1, 0).reshape(self.h * self.w, self.K * self.batch)
+        return columns if columns.is_contiguous() else columns.contiguous()  # reshape returns a strided view when B = 1
 
     def to_codes(self, columns: Tensor) -> Tensor:
         return columns.view(self.h, self.w, self.K, self.batch).permute(3, 2, 0, 1)
@@ -180,6 +220,14 @@ class FrequencyBlockMap(ColumnMap):
         """The bias as a spectrum (one DFT now; added in the spectral domain by every later :meth:`apply`)."""
         self.bias = bias
         self._bias3 = None if bias is None else (self.dft @ bias).view_as(self._x3)
+
+    def set_bias_from(self, v: Tensor, scale: float, shift: float) -> None:
+        """``scale·T v + shift·v`` as a spectrum, without a trip through space: one DFT and one ``baddbmm`` (one block)."""
+        if len(self.chain) != 1:
+            return super().set_bias_from(v, scale, shift)
+        torch.mm(self.dft, v, out=self.spectrum)
+        self._bias3 = torch.baddbmm(self._x3, self.chain[0], self._x3, beta=shift, alpha=scale)
+        self.bias = self._bias3  # (not as columns: :meth:`apply` adds it to the spectrum)
 
     def apply(self, x: Tensor, out: Tensor | None = None, beta: float = 0.0) -> Tensor:
         torch.mm(self.dft, x, out=self.spectrum)

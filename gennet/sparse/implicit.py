@@ -14,8 +14,8 @@ iteration one product with the Gram matrix ``AᵀA``), then one ordinary backwar
 Bertrand et al., "Implicit differentiation of Lasso-type models for hyperparameter optimization",
 ICML 2020, §3.
 
-:func:`lasso_implicit` returns ``z*`` itself (same values) carrying that derivative: ``z* + S(F)`` where
-``S`` is the identity's zero in the forward pass and ``M⁻¹`` in the backward pass.
+:func:`lasso_implicit` returns ``z*`` itself (same values) carrying that derivative: ``z*`` in the forward pass,
+``M⁻¹`` into ``F`` in the backward pass (one autograd function).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gennet.sparse.frequency_blocks import _scaled_eye
 from gennet.sparse.lasso import _per_sample
 from gennet.sparse.operator import LinearOperator, as_operator
 
@@ -54,60 +55,69 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
         ``v: (B, *code_shape)`` (Hestenes & Stiefel 1952; exact in at most ``|S|`` iterations in exact arithmetic).
 
     The iterations run without host synchronization: every sample does ``n_iter`` of them, the frozen ones with
-    zero steps. The inner products carry a ``tiny`` offset (``pᵀAᵀAp + tiny``, ``‖r‖² + tiny``) so that a
-    sample with ``P_S b = 0`` stays at ``v = 0`` without dividing 0 by 0; the state ``(v, r)`` and ``(p, q)``,
-    ``q = −P_S AᵀA p``, is stacked so that one operation updates each pair.
+    zero steps. The system is solved for ``P_S b / ‖P_S b‖`` and the solution scaled back (CG is linear in ``b``), so
+    that the stop is one scalar threshold for all samples (``‖r‖² ≤ rtol²``, ``F.threshold`` on ``‖r‖²``: a frozen
+    sample's step numerator is 0). The inner products carry a ``tiny`` offset (``pᵀAᵀAp + tiny``, ``‖r‖² + tiny``)
+    so that a sample with ``P_S b = 0`` stays at ``v = 0`` without dividing 0 by 0; the state ``(v, r)`` and
+    ``(p, q)``, ``q = −P_S AᵀA p``, is stacked so that one operation updates each pair. Per iteration: the three
+    products of ``AᵀA``, the mask, two inner products, two divisions, the curvature guard, the threshold and two
+    fused updates — twelve operations (issue 16).
     """
     B = b.shape[0]
     G = op.column_map(B, "gram")
     mask = G.to_columns(support.to(b.dtype))
-    shape = mask.shape
-    vr = torch.zeros(2, *shape, dtype=mask.dtype, device=mask.device)  # (v, r)
+    vr = torch.zeros(2, *mask.shape, dtype=mask.dtype, device=mask.device)  # (v, r)
     pq = torch.empty_like(vr)  # (p, −P_S AᵀA p)
-    v, r, p, q = vr[0], vr[1], pq[0], pq[1]
-    torch.mul(G.to_columns(b), mask, out=r)
+    r_out, p, q = vr[1], *pq.unbind()
+    torch.mul(G.to_columns(b), mask, out=r_out)
     mask.neg_()
-    p.copy_(r)
     vr_cols, pq_cols = vr.view(2, -1, B), pq.view(2, -1, B)
-    r_cols, p_cols, q_cols = vr_cols[1], pq_cols[0], pq_cols[1]
-    # per-sample inner products as (B, 1, N) @ (B, N, 1) products with an offset
-    r_row, r_col = r_cols.T.unsqueeze(1), r_cols.T.unsqueeze(2)
-    p_row, q_col = p_cols.T.unsqueeze(1), q_cols.T.unsqueeze(2)
-    tiny = torch.full((1, 1, 1), torch.finfo(mask.dtype).tiny, dtype=mask.dtype, device=mask.device)
-    minus_tiny = -tiny
-    rs, rs_new, curvature, step, beta = (torch.empty(B, dtype=mask.dtype, device=mask.device) for _ in range(5))
-    rs3, rs_new3, curvature3 = rs.view(B, 1, 1), rs_new.view(B, 1, 1), curvature.view(B, 1, 1)
+    (v_cols, r_cols), (p_cols, q_cols) = vr_cols.unbind(), pq_cols.unbind()
+    # per-sample inner products as (B, 1, N) @ (B, N, 1) products with an offset; the columns are (N, B), contiguous
+    N = r_cols.shape[0]
+    r_row, r_col = r_cols.as_strided((B, 1, N), (1, 1, B)), r_cols.as_strided((B, N, 1), (1, B, 1))
+    p_row, q_col = p_cols.as_strided((B, 1, N), (1, 1, B)), q_cols.as_strided((B, N, 1), (1, B, 1))
+    tiny, minus_tiny = (_scaled_eye(1, sign * torch.finfo(mask.dtype).tiny, mask.dtype, mask.device) for sign in (1, -1))
+    scalars = torch.empty(6, B, dtype=mask.dtype, device=mask.device)
+    rs, rs_new, curvature, live, step, beta = scalars.unbind()  # the first three also as (B, 1, 1):
+    rs3, rs_new3, curvature3 = scalars[:3].view(3, B, 1, 1).unbind()
+    norm = torch.baddbmm(tiny, r_row, r_col).sqrt_().view(B)  # ‖P_S b‖ (√tiny for P_S b = 0)
+    r_cols.div_(norm)  # r = P_S b / ‖P_S b‖: ‖r‖² = 1, the stop is ‖r‖² ≤ rtol²
+    p.copy_(r_out)
     torch.baddbmm(tiny, r_row, r_col, out=rs3)
-    stop = rs * rtol**2
-    live = torch.ones_like(rs)  # 0 once the sample's residual is below rtol: its iterate is frozen from then on
+    live.copy_(rs)  # ‖r‖² of a sample still iterating, 0 once it is below rtol²: its iterate is frozen from then on
+    threshold = float(rtol) ** 2
     for _ in range(n_iter):
         G.apply(p, out=q)
         q.mul_(mask)  # q = −P_S AᵀA p
         torch.baddbmm(minus_tiny, p_row, q_col, out=curvature3)  # −pᵀAᵀAp − tiny
-        torch.div(rs, curvature, out=step)  # −(CG step)
-        step.clamp_(max=0).mul_(live)
+        torch.div(live, curvature, out=step)  # −(CG step), 0 for a frozen sample
+        step.clamp_(max=0)
         vr_cols.addcmul_(pq_cols, step, value=-1)  # v += step·p, r −= step·AᵀAp
         torch.baddbmm(tiny, r_row, r_col, out=rs_new3)
-        torch.gt(rs_new, stop, out=live)  # a frozen sample's residual no longer changes: it stays frozen
+        torch.threshold(rs_new, threshold, 0.0, out=live)  # a frozen sample's residual no longer changes: it stays frozen
         torch.div(rs_new, rs, out=beta)
         torch.addcmul(r_cols, p_cols, beta, out=p_cols)  # p = r + β p
         rs, rs_new, rs3, rs_new3 = rs_new, rs, rs_new3, rs3
-    return G.to_codes(v).to(b.dtype)
+    v_cols.mul_(norm)
+    v = G.to_codes(vr[0])
+    return v if v.dtype == b.dtype else v.to(b.dtype)
 
 
 class _SupportInverse(torch.autograd.Function):
-    """Zero in the forward pass; ``grad ↦ M⁻¹ grad`` on the support in the backward pass."""
+    """``z`` itself in the forward pass (``z*``'s values); ``grad ↦ M⁻¹ grad`` on the support, into ``F``, in the
+    backward pass (``z`` is detached: it gets no gradient)."""
 
     @staticmethod
-    def forward(ctx, F: Tensor, support: Tensor, op: LinearOperator, n_iter: int, rtol: float) -> Tensor:
+    def forward(ctx, F: Tensor, z: Tensor, support: Tensor, op: LinearOperator, n_iter: int, rtol: float) -> Tensor:
         ctx.save_for_backward(support)
         ctx.op, ctx.n_iter, ctx.rtol = op, n_iter, rtol
-        return torch.zeros_like(F)
+        return z.view_as(z)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (support,) = ctx.saved_tensors
-        return support_solve(ctx.op, support, grad, ctx.n_iter, ctx.rtol), None, None, None, None
+        return support_solve(ctx.op, support, grad, ctx.n_iter, ctx.rtol), None, None, None, None, None
 
 
 def lasso_implicit(
@@ -141,6 +151,6 @@ def lasso_implicit(
     residual = y - op.forward(z)
     correlation = op.adjoint(residual)
     # F off the support is never used: the backward solve returns 0 there (sign(z) is 0 there too).
-    F = correlation - lam * torch.sign(z)
-    out = z + _SupportInverse.apply(F, support, op, cg_iter, cg_rtol)
+    F = torch.addcmul(correlation, lam, torch.sign(z), value=-1)
+    out = _SupportInverse.apply(F, z, support, op, cg_iter, cg_rtol)
     return (out, residual.detach(), correlation.detach()) if return_residual else out

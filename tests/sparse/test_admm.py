@@ -95,3 +95,21 @@ def test_one_vector_recursion_is_textbook_admm_on_a_coarse_convolution(positive)
     batch = admm_lasso(y, op, lam, n, positive, rho=rho, alpha=alpha)
     assert torch.allclose(batch.reshape(3, -1), z, atol=1e-12)
     assert torch.allclose(admm_lasso(y[1:2], op, lam, n, positive, rho=rho, alpha=alpha), batch[1:2], atol=1e-12)
+
+
+def test_real_blocks_are_the_embedding_of_the_complex_blocks():
+    from gennet.sparse.frequency_blocks import embed
+
+    torch.manual_seed(0)
+    op = CoarseConvOperator(torch.randn(7, 5, 6, 5, dtype=torch.float64))
+    assert torch.equal(op.real_blocks(), embed(op.complex_blocks()))
+
+
+def test_block_factorizations_ignore_autocast():
+    """The real embedding is autocast-eligible where the complex blocks were not: the factorizations switch it off."""
+    torch.manual_seed(0)
+    kernel = torch.randn(16, 24, 4, 4)
+    reference = CoarseConvOperator(kernel).block_chain("solve", 3.0, 5.4, -0.9)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        chain = CoarseConvOperator(kernel).block_chain("solve", 3.0, 5.4, -0.9)
+    assert chain[0].dtype == torch.float32 and torch.equal(chain[0], reference[0])

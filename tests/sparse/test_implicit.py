@@ -50,3 +50,18 @@ def test_support_solve_is_the_restricted_inverse_on_a_convolution():
     S = support[0].flatten()
     expected = torch.linalg.solve(matrix[:, S].T @ matrix[:, S], b[0].flatten()[S])
     assert torch.allclose(v[0].flatten()[S], expected, atol=1e-8)
+
+
+def test_support_solve_keeps_a_zero_right_hand_side_at_zero_and_freezes_at_rtol():
+    """A sample with P_S b = 0 stays exactly 0 beside others (no 0/0); a loose rtol stops a sample early, and a frozen
+    sample's residual stays below rtol·‖P_S b‖."""
+    torch.manual_seed(0)
+    op = CoarseConvOperator(torch.randn(6, 10, 4, 4, dtype=torch.float64))
+    support = torch.rand(3, 6, 4, 4) < 0.4
+    b = torch.randn(3, 6, 4, 4, dtype=torch.float64)
+    b[1] = 0
+    v = support_solve(op, support, b, n_iter=50, rtol=1e-3)
+    assert bool(torch.isfinite(v).all()) and bool((v[1] == 0).all())
+    residual = torch.where(support, op.adjoint(op.forward(v)) - b, torch.zeros_like(b))
+    for i in (0, 2):
+        assert residual[i].norm() <= 1e-3 * torch.where(support[i], b[i], 0).norm()
