@@ -19,6 +19,7 @@ Keys: ``gennet/conf/synthesize/synthesize.yaml``. Bad input (path, image, size, 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,10 @@ def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
     check_int("synthesis.history_size", cfg.synthesis.history_size, 1)
     check_int("synthesis.check_every", cfg.synthesis.check_every, 1)
     check_int("synthesis.patience", cfg.synthesis.patience, 1)
+    check_int("synthesis.histogram_levels", cfg.synthesis.histogram_levels, 0)
+    weight = cfg.synthesis.histogram_weight
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
+        raise ConfigError("synthesis.histogram_weight", f"must be a finite number > 0, got {weight!r}")
     for key in ("synthesis.match_histogram", "grayscale", "metrics"):
         check_bool(key, OmegaConf.select(cfg, key))
     from ..stationary.synthesis import INITS
@@ -181,7 +186,8 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
             original, statistics, num_samples=n, n_iter=int(cfg.synthesis.n_iter), init=str(cfg.synthesis.init),
             seed=int(cfg.seed), history_size=int(cfg.synthesis.history_size), check_every=int(cfg.synthesis.check_every),
             plateau=float(cfg.synthesis.plateau), patience=int(cfg.synthesis.patience),
-            match_histogram=bool(cfg.synthesis.match_histogram), progress=True,
+            match_histogram=bool(cfg.synthesis.match_histogram), histogram_levels=int(cfg.synthesis.histogram_levels),
+            histogram_weight=float(cfg.synthesis.histogram_weight), progress=True,
             should_stop=lambda: stop.received is not None,
         )
         samples["phase_harmonic"] = result.samples

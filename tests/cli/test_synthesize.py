@@ -61,7 +61,7 @@ def test_colour_non_square_crop_from_a_file(tmp_path):
     from skimage import data
 
     Image.fromarray(data.coffee()).save(tmp_path / "coffee.png")  # RGB 400×600
-    args = ["image=coffee.png", "size=[64,48]", "num_samples=1", "output=rgb", "logger=none", *TINY]
+    args = ["image=coffee.png", "size=[64,48]", "num_samples=1", "output=rgb", "logger=none", "synthesis.histogram_levels=4", *TINY]
     result = run_script("synthesize", args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     samples = torch.load(tmp_path / "rgb" / "samples.pt")
@@ -116,6 +116,9 @@ def test_bad_keys_name_the_key():
             (["size=[64]"], "size"),
             (["synthesis.init=zeros"], "synthesis.init"),
             (["synthesis.plateau=1.5"], "synthesis.plateau"),
+            (["synthesis.histogram_levels=-1"], "synthesis.histogram_levels"),
+            (["synthesis.histogram_weight=0"], "synthesis.histogram_weight"),
+            (["synthesis.histogram_weight=inf"], "synthesis.histogram_weight"),
             (["logger=tensorboard"], "logger"),
         ]:
             with pytest.raises(ConfigError) as error:
