@@ -51,23 +51,27 @@ def install_labels() -> None:
     import gennet.transforms.embedding as embedding
     from gennet.models.generator import SparseInverseGenerator as G
 
-    _wrap(G, "encode", "encode Φ (transforms)")
-    _wrap(G, "operator", "operator Ã (norms, rfft)")
-    _wrap(G, "lasso_problem", "lasso problem (Aᵀy, λ_max, ȳ)")
-    _wrap(G, "sparse_code", "code scaling and statistics")
-    _wrap(G, "synthesize", "synthesis (rest)")
-    _wrap(G, "normalize_atoms_", "atom renormalization")
-    _wrap(embedding.RectifiedWavelet2D, "inverse", "U⁻¹ (transforms)")
-    _wrap(dictionary.ConvDictionary, "forward", "dictionary D z")
-    _wrap(dictionary.ConvDictionary, "coarse_kernel", "coarse kernel L∘D")
-    _wrap(dictionary.CoarseConvOperator, "block_chain", "block factorizations")
-    _wrap(admm, "admm_iterations", "ADMM iterations")
-    _wrap(admm, "lasso_implicit", "implicit forward (residual, F)")
-    _wrap(admm, "certificate", "certificate (duality gap)")
-    _wrap(implicit, "support_solve", "implicit backward (CG)")
-    _wrap(solver.LassoSolver, "forward", "solver (rest)")
-    _wrap(generator_module.GeneratorModule, "_loss", "loss")
-    _wrap(torch.optim.Optimizer, "zero_grad", "zero_grad")
+    phases = (
+        (G, "encode", "encode Φ (transforms)"),
+        (G, "operator", "operator Ã (norms, rfft)"),
+        (G, "lasso_problem", "lasso problem (Aᵀy, λ_max, ȳ)"),
+        (G, "sparse_code", "code scaling and statistics"),
+        (G, "synthesize", "synthesis (rest)"),
+        (G, "normalize_atoms_", "atom renormalization"),
+        (embedding.RectifiedWavelet2D, "inverse", "U⁻¹ (transforms)"),
+        (dictionary.ConvDictionary, "forward", "dictionary D z"),
+        (dictionary.ConvDictionary, "coarse_kernel", "coarse kernel L∘D"),
+        (dictionary.CoarseConvOperator, "block_chain", "block factorizations"),
+        (admm, "admm_iterations", "ADMM iterations"),
+        (admm, "lasso_implicit", "implicit forward (residual, F)"),
+        (admm, "certificate", "certificate (duality gap)"),
+        (implicit, "support_solve", "implicit backward (CG)"),
+        (solver.LassoSolver, "forward", "solver (rest)"),
+        (generator_module.GeneratorModule, "_loss", "loss"),
+        (torch.optim.Optimizer, "zero_grad", "zero_grad"),
+    )
+    for owner, name, label in phases:
+        _wrap(owner, name, label)
     for cls in (torch.optim.Adam, torch.optim.AdamW):
         _wrap(cls, "step", "optimizer step")
 
