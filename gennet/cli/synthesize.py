@@ -19,7 +19,6 @@ Keys: ``gennet/conf/synthesize/synthesize.yaml``. Bad input (path, image, size, 
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from ..errors import ConfigError, check_bool, check_int
+from ..errors import ConfigError, check_bool, check_int, check_number
 from ..files import save_figure_atomic, save_image_atomic, save_torch_atomic, write_text_atomic
 from .devices import device_for
 from .errors import user_errors
@@ -88,9 +87,7 @@ def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
     check_int("synthesis.check_every", cfg.synthesis.check_every, 1)
     check_int("synthesis.patience", cfg.synthesis.patience, 1)
     check_int("synthesis.histogram_levels", cfg.synthesis.histogram_levels, 0)
-    weight = cfg.synthesis.histogram_weight
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight <= 0:
-        raise ConfigError("synthesis.histogram_weight", f"must be a finite number > 0, got {weight!r}")
+    check_number("synthesis.histogram_weight", cfg.synthesis.histogram_weight, 0, strict=True)
     for key in ("synthesis.match_histogram", "grayscale", "metrics"):
         check_bool(key, OmegaConf.select(cfg, key))
     from ..stationary.synthesis import INITS
