@@ -18,6 +18,7 @@ from torch import nn
 
 from ..sparse.admm import ADMM
 from ..sparse.dictionary import CoarseConvOperator, ConvDictionary
+from ..sparse.lasso import max_correlation
 from ..sparse.solver import SOLVERS, LassoSolver
 from ..transforms.embedding import Embedding2D, WaveletCoefficients
 
@@ -196,8 +197,8 @@ class SparseInverseGenerator(EmbeddingInverse):
         _, band = self.split(w)
         op, norms = self.operator()
         correlation = op.adjoint(band)  # Ãᵀ w_band: λ_max and, rescaled, the solver's Ãᵀȳ
-        # λ_max(w) as (B, 1, 1, 1) (max_correlation without its floor at 0: a λ_max ≤ 0 is replaced by 1 below anyway)
-        scale = (correlation if self.positive else correlation.abs()).amax((1, 2, 3), keepdim=True)
+        # λ_max(w) as (B, 1, 1, 1), without the floor at 0: a λ_max ≤ 0 is replaced by 1 below anyway
+        scale = max_correlation(correlation, self.positive, keepdim=True, floor=False)
         live = scale > 0  # λ_max = 0: the zero code is the solution
         scale = torch.where(live, scale, 1.0)
         y = torch.where(live, band / scale, 0.0)

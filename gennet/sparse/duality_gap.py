@@ -78,8 +78,7 @@ def certificate(y: Tensor, r: Tensor, correlation: Tensor, z: Tensor, lam: Tenso
     ``D(θ) = ½‖y‖² − ½‖y − r/s‖² = (y·r − ‖r‖²/(2s))/s`` with ``s = max(1, c/λ)``: three inner products per sample,
     then a few elementwise operations on ``(B,)`` (0/0 — ``P = 0``, ``y = 0`` — gives 0 by ``nan_to_num``).
     """
-    dims = tuple(range(1, correlation.dim()))
-    largest = correlation.amax(dims) if positive else correlation.abs().amax(dims)  # (the positive 0 floor: below 1)
+    largest = max_correlation(correlation, positive, floor=False)  # (the positive 0 floor: the clamp at 1 covers it)
     scale = torch.div(largest, lam).clamp_(min=1.0)
     rf, yf = r.flatten(1), y.flatten(1)
     r2, yr, y2 = torch.linalg.vecdot(rf, rf), torch.linalg.vecdot(yf, rf), torch.linalg.vecdot(yf, yf)

@@ -41,12 +41,15 @@ def lambda_max(y: Tensor, A: Tensor | LinearOperator, positive: bool = False) ->
     return max_correlation(as_operator(A).adjoint(y), positive)
 
 
-def max_correlation(c: Tensor, positive: bool = False) -> Tensor:
-    """``λ_max`` from precomputed correlations ``c = Aᵀy: (B, *code_shape)`` → ``(B,)``."""
-    c = c.flatten(1)
-    if positive:
-        return c.amax(dim=1).clamp_min(0)
-    return c.abs().amax(dim=1)
+def max_correlation(c: Tensor, positive: bool = False, keepdim: bool = False, floor: bool = True) -> Tensor:
+    """``λ_max`` from precomputed correlations ``c = Aᵀy: (B, *code_shape)`` → ``(B,)`` (``(B, 1, …)`` with ``keepdim``).
+
+    ``λ_max = max_k c_k`` (positive codes; floored at 0 unless ``floor=False``, for callers to which a ``λ_max ≤ 0`` makes no
+    difference — they clamp or replace it — one operation fewer) or ``max_k |c_k|``.
+    """
+    dims = tuple(range(1, c.dim()))
+    largest = c.amax(dims, keepdim=keepdim) if positive else c.abs().amax(dims, keepdim=keepdim)
+    return largest.clamp_min(0) if positive and floor else largest
 
 
 def lasso_objective(y: Tensor, A: Tensor | LinearOperator, z: Tensor, lambda_star: Tensor | float) -> Tensor:
