@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 
@@ -66,8 +68,10 @@ def test_pixel_moments_are_rectified_means_at_the_levels():
     assert (pixel_moments(gaussian, levels) - pixel_moments(binary, levels)).abs().max() > 0.05
 
 
+@functools.lru_cache(maxsize=2)
 def _disk_field_synthesis(histogram_levels: int):
-    """A 64² Boolean model of disks (30% covered) and two samples of ours, before the histogram projection and after."""
+    """A 64² Boolean model of disks (30% covered) and two samples of ours, before the histogram projection and after
+    (computed once per setting: two tests read the same synthesis, neither modifies it)."""
     from gennet.stationary.fields import boolean_disks
     from gennet.stationary.synthesis import _match_histogram
 
