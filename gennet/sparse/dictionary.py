@@ -265,7 +265,7 @@ class ConvDictionary(nn.Module):
         p = self.atom_size
         # Periodic transposed convolutions: one circular padding of the code serves every piece (see _padding).
         left, right = self._padding()
-        padded = F.pad(z, (left, right, left, right), mode="circular") if left + right else z
+        padded = self._pad_circular(z, left, right) if left + right else z
         if self.has_lowpass:
             lowpass = self._place(padded, self.lowpass_atoms, 1, self.coarse_shape, left)
         else:
@@ -292,6 +292,19 @@ class ConvDictionary(nn.Module):
         right = max(math.ceil(((p * s) // 2) / s) for s in strides)
         left = max(max(0, math.ceil(p - 1 - ((p * s) // 2) / s)) for s in strides)
         return left, right
+
+    def _pad_circular(self, z: torch.Tensor, left: int, right: int) -> torch.Tensor:
+        """``F.pad(z, (left, right, left, right), mode="circular")`` as one gather of the flattened grid (cached
+        indices): its backward is one scatter-add, not a chain of slice copies."""
+        h, w = z.shape[-2:]
+        key = (h, w, left, right, z.device)
+        cache = self.__dict__.setdefault("_padding_cache", {})
+        if key not in cache:
+            rows = torch.arange(-left, h + right, device=z.device) % h
+            cols = torch.arange(-left, w + right, device=z.device) % w
+            cache[key] = (rows[:, None] * w + cols[None, :]).flatten()
+        side = (h + left + right, w + left + right)
+        return z.flatten(2).index_select(2, cache[key]).view(*z.shape[:2], *side)
 
     @staticmethod
     def _place(padded: torch.Tensor, atoms: torch.Tensor, s: int, size: tuple[int, int], left: int) -> torch.Tensor:
