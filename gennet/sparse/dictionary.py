@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..transforms.embedding import LowPass2D, WaveletCoefficients
+from .coarse_optimality import coarse_lasso_optimality
 from .frequency_blocks import ColumnMap, FrequencyBlockMap, block_chain, embed_columns
 from .operator import LinearOperator
 
@@ -77,6 +78,15 @@ class CoarseConvOperator(LinearOperator):
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         return self._apply(y, "bchw,kchw->bkhw", self.kernel_hat.conj())
+
+    def lasso_optimality(self, z: torch.Tensor, y: torch.Tensor, lam):
+        """:meth:`LinearOperator.lasso_optimality` with a hand-written backward (:mod:`gennet.sparse.coarse_optimality`)."""
+        dtype = self._dtype
+        if not isinstance(lam, torch.Tensor):
+            lam = torch.as_tensor(lam, dtype=dtype, device=y.device)
+        y, z, lam = (t if t.dtype == dtype else t.to(dtype) for t in (y, z, lam))
+        with torch.autocast(device_type=y.device.type, enabled=False):
+            return coarse_lasso_optimality(y, self.kernel, self.kernel_hat, z, lam)
 
     def complex_blocks(self) -> torch.Tensor:
         """``Â(Ω)``: ``(F, C_w, K)`` complex, detached (codes as columns, ``ŷ(Ω) = Â(Ω) ẑ(Ω)``)."""

@@ -148,9 +148,7 @@ def lasso_implicit(
     z = z.detach()
     support = z != 0
     lam = _per_sample(torch.as_tensor(lambda_, dtype=y.dtype, device=y.device) if not isinstance(lambda_, Tensor) else lambda_, z)
-    residual = y - op.forward(z)
-    correlation = op.adjoint(residual)
     # F off the support is never used: the backward solve returns 0 there (sign(z) is 0 there too).
-    F = torch.addcmul(correlation, lam, torch.sign(z), value=-1)
+    F, residual, correlation = op.lasso_optimality(z, y, lam)
     out = _SupportInverse.apply(F, z, support, op, cg_iter, cg_rtol)
-    return (out, residual.detach(), correlation.detach()) if return_residual else out
+    return (out, residual, correlation) if return_residual else out

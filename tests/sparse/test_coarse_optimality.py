@@ -1,0 +1,50 @@
+"""The hand-written backward of the coarse convolution's Lasso optimality map (gennet.sparse.coarse_optimality)."""
+
+import torch
+
+from gennet.sparse.coarse_optimality import coarse_lasso_optimality
+from gennet.sparse.dictionary import CoarseConvOperator
+from gennet.sparse.operator import LinearOperator
+
+
+def _case(lam_shape):
+    g = torch.Generator().manual_seed(0)
+    kernel = torch.randn(3, 4, 4, 3, dtype=torch.float64, generator=g)  # K=3, C=4, h=4, w=3 (odd: unpaired bins)
+    y = torch.randn(2, 4, 4, 3, dtype=torch.float64, generator=g)
+    z = torch.randn(2, 3, 4, 3, dtype=torch.float64, generator=g) * (torch.rand(2, 3, 4, 3, generator=g) < 0.5)
+    lam = torch.rand(lam_shape, dtype=torch.float64, generator=g) + 0.1
+    return kernel, y, z, lam
+
+
+def _plain(kernel, y, z, lam):
+    """Autograd through the plain formula (the base class's :meth:`LinearOperator.lasso_optimality`)."""
+    return LinearOperator.lasso_optimality(CoarseConvOperator(kernel), z, y, lam)
+
+
+def test_values_and_gradients_match_autograd_of_the_plain_formula():
+    for lam_shape in ((), (2, 1, 1, 1)):
+        kernel, y, z, lam = _case(lam_shape)
+        leaves = [t.clone().requires_grad_(True) for t in (kernel, y, lam)]
+        plain = [t.clone().requires_grad_(True) for t in (kernel, y, lam)]
+        op = CoarseConvOperator(leaves[0])
+        F, r, c = op.lasso_optimality(z, leaves[1], leaves[2])
+        F0, r0, c0 = _plain(plain[0], plain[1], z, plain[2])
+        assert torch.equal(F.detach(), F0.detach()) and torch.equal(r, r0) and torch.equal(c, c0)
+        assert not r.requires_grad and not c.requires_grad
+        v = torch.randn(F.shape, dtype=F.dtype, generator=torch.Generator().manual_seed(1))
+        (F * v).sum().backward()
+        (F0 * v).sum().backward()
+        for mine, reference in zip(leaves, plain):
+            assert mine.grad.shape == reference.grad.shape
+            torch.testing.assert_close(mine.grad, reference.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_gradcheck():
+    kernel, y, z, lam = _case((2, 1, 1, 1))
+
+    # k̂ is a constant of the pass: rebuilt from the (perturbed) kernel at every call, so that it stays its transform
+    def F_consistent(kernel, y, lam):
+        return coarse_lasso_optimality(y, kernel, torch.fft.rfft2(kernel).detach(), z, lam)[0]
+
+    inputs = tuple(t.clone().requires_grad_(True) for t in (kernel, y, lam))
+    assert torch.autograd.gradcheck(F_consistent, inputs)
