@@ -1,0 +1,117 @@
+"""``U⁻¹`` on the GPU path as one autograd function, its backward the adjoint written out (issue 16).
+
+``U⁻¹`` (:class:`~gennet.transforms.embedding.RectifiedWavelet2D`, DESIGN §2) is linear: with ``R`` the recovery of the
+complex coefficients from the ``A`` phases, ``c_j = R u_j = (4/A) Σ_a e^{iα_a} u_{j,a}``, ``T*`` the synthesis by the
+filters of the zero-inserted coefficients and ``(T*T)⁻¹`` the dual-frame solve (real symmetric blocks over the alias
+classes of the ``2^J`` grid),
+
+    x = Re F⁻¹ D ( φ̂_J·tile(F y_φ) + ½ (W + conj W(−ω)) ),     W = Σ_j Σ_θ ψ̂_{j,θ}·tile(F c_{j,θ}),
+
+(``F``: the unnormalized 2-D DFT at each resolution, ``D``: the block solve). Its adjoint, for real inner products of
+the real coefficients (``F⁻¹``'s adjoint is ``F/N``, ``F``'s is ``N_j F⁻¹``; ``D`` and the Hermitian symmetrization are
+self-adjoint, and the latter is the identity on the Hermitian spectrum ``D F g`` of a real ``g``):
+
+    ĝ = D F g / N,     ∂u_{j,a} = (4/A)·(N_j/N)·(cos α_a Re + sin α_a Im) F⁻¹ S_j(ψ̂_{j,θ} ĝ),
+    ∂y_φ = (N_J/N)·Re F⁻¹ S_J(φ̂_J ĝ),
+
+with ``S_j`` the sum of the ``4^j`` aliases (the transpose of ``tile``): the analysis of the GPU path
+(:func:`~gennet.transforms.periodized.filter_subsample`, the transpose of the synthesis'
+:func:`~gennet.transforms.periodized.filter_upsample`), without the rectifier. About 45 operators where autograd through
+the synthesis' reshapes and FFTs takes about 100. The forward pass is the plain synthesis (same values).
+
+Source: S. Mallat, *A Wavelet Tour of Signal Processing* (3rd ed.), §5.1 (the dual frame ``(T*T)⁻¹T*``); the
+phase-harmonic recovery of DESIGN §2.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .fourier import fft2_real, negate_frequency, tile
+from .frame import from_classes, to_classes
+from .periodized import filter_subsample, filter_upsample
+
+__all__ = ["dual_solve", "inverse_gpu", "synthesis_gpu"]
+
+
+def dual_solve(spectrum: Tensor, blocks: Tensor, s: int) -> Tensor:
+    """``(T*T)⁻¹`` on spectra ``(B, C, H, W)`` complex: the real ``(h·w, s², s²)`` ``blocks`` applied per alias class."""
+    H, W = spectrum.shape[-2:]
+    grouped = torch.view_as_real(to_classes(spectrum, s))  # (B, C, n, s², 2)
+    solved = torch.einsum("npq,bcnqt->bcnpt", blocks, grouped)
+    return from_classes(torch.view_as_complex(solved.contiguous()), s, H, W)
+
+
+def synthesis_gpu(U, lowpass: Tensor, bands, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """``T*`` of the GPU path: ``(φ̂_J · tile(ŷ_φ), Σ_j Σ_θ ψ̂_{j,θ} · tile(ĉ_{j,θ}))``, both ``(B, C, H, W)`` complex.
+
+    Scale 0 is one broadcast product summed over θ; scales ``j ≥ 1`` one batched matmul over the alias blocks
+    where the filters live (:func:`~gennet.transforms.periodized.filter_upsample`), accumulated in one spectrum.
+    ``U``: the :class:`~gennet.transforms.embedding.RectifiedWavelet2D`.
+    """
+    B, C = lowpass.shape[:2]
+    plan = U._gpu_plan(lowpass.device, dtype)
+    synthesis = tile(fft2_real(lowpass), 2**U.J) * plan["phi"]
+
+    def recovered(band: Tensor) -> Tensor:  # recover_complex as one product over the A phases
+        band = band if band.dtype == dtype else band.to(dtype)
+        re_im = plan["recover"] @ band.flatten(-2)  # (B, C, L, 2, h·w)
+        return torch.complex(re_im[..., 0, :], re_im[..., 1, :]).view(*band.shape[:3], *band.shape[-2:])
+
+    c0 = torch.fft.fft2(recovered(bands[0]))  # (B, C, L, H, W)
+    wavelet_part = (c0 * plan["psi0"]).sum(2)
+    for j in range(1, U.J):
+        c = torch.fft.fft2(recovered(bands[j])).flatten(0, 1)  # (B·C, L, H_j, W_j)
+        wavelet_part = wavelet_part + filter_upsample(c, plan[f"index_{j}"], plan[f"synthesis_{j}"], (U.H, U.W)).view(B, C, U.H, U.W)
+    return synthesis, wavelet_part
+
+
+def _inverse_plain(U, lowpass: Tensor, bands, dtype: torch.dtype) -> Tensor:
+    """The GPU path of ``U⁻¹`` by the formula (differentiable by autograd): the reference of the hand-written backward."""
+    synthesis, wavelet_part = synthesis_gpu(U, lowpass, bands, dtype)
+    synthesis = synthesis + 0.5 * (wavelet_part + negate_frequency(wavelet_part).conj())  # real part in space
+    spectrum = dual_solve(synthesis, U._gpu_plan(lowpass.device, dtype)["dual"], 2**U.J)
+    return torch.fft.ifft2(spectrum).real
+
+
+class _InverseGPU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, U, dtype, lowpass: Tensor, *bands: Tensor) -> Tensor:
+        ctx.U, ctx.dtype = U, dtype
+        ctx.band_dtypes = [b.dtype for b in bands]
+        ctx.lowpass_dtype = lowpass.dtype
+        return _inverse_plain(U, lowpass, bands, dtype)
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        U, dtype = ctx.U, ctx.dtype
+        B, C, H, W = g.shape
+        plan = U._gpu_plan(g.device, dtype)
+        g = g if g.dtype == dtype else g.to(dtype)
+        spectrum = dual_solve(torch.fft.fft2(g), plan["dual"], 2**U.J)  # D F g (the 1/N is in the projections)
+        grads: list[Tensor | None] = [None, None]
+        if ctx.needs_input_grad[2]:
+            low = filter_subsample(spectrum.view(B * C, H, W), plan[f"index_{U.J}"], plan[f"synthesis_{U.J}"], U.coarse_shape)
+            low = torch.fft.ifft2(low).real.view(B, C, *U.coarse_shape).mul_(4.0**-U.J)  # N_J/N = 4^-J
+            grads.append(low if low.dtype == ctx.lowpass_dtype else low.to(ctx.lowpass_dtype))
+        else:
+            grads.append(None)
+        for j in range(U.J):
+            if not ctx.needs_input_grad[3 + j]:
+                grads.append(None)
+                continue
+            if j == 0:
+                c = torch.fft.ifft2(spectrum.unsqueeze(2) * plan["psi0"])  # (B, C, L, H, W)
+            else:
+                c = filter_subsample(spectrum.view(B * C, H, W), plan[f"index_{j}"], plan[f"synthesis_{j}"], U.band_shape(j))
+                c = torch.fft.ifft2(c).view(B, C, U.L, *U.band_shape(j))
+            band = torch.matmul(torch.view_as_real(c), plan[f"project_{j}"]).movedim(-1, 3)  # (B, C, L, A, H_j, W_j)
+            grads.append(band if band.dtype == ctx.band_dtypes[j] else band.to(ctx.band_dtypes[j]))
+        return tuple(grads)
+
+
+def inverse_gpu(U, lowpass: Tensor, bands, dtype: torch.dtype) -> Tensor:
+    """``U⁻¹(lowpass, bands)`` on the GPU path, ``(B, C, H, W)`` in ``dtype`` (``lowpass`` already in it), with the
+    hand-written adjoint as its backward (module docstring)."""
+    return _InverseGPU.apply(U, dtype, lowpass, *bands)
