@@ -150,8 +150,11 @@ class RectifiedWavelet2D(nn.Module):
                 plan[f"synthesis_{j}"] = plan[f"weights_{j}"] * 4**j
             plan["cos"], plan["sin"] = self.cos_alpha.view(-1, 1, 1), self.sin_alpha.view(-1, 1, 1)
             plan["recover"] = torch.stack((self.cos_alpha, self.sin_alpha)) * (4.0 / self.A)  # (2, A), recover_complex
+            plan["recover_t"] = plan["recover"].T
             for j in range(self.J):  # (2, A): the adjoint of recover_complex at scale j, times N_j/N (synthesis_gpu)
                 plan[f"project_{j}"] = plan["recover"] / 4**j
+            for j in range(1, self.J):
+                plan[f"synthesis_t_{j}"] = plan[f"synthesis_{j}"].transpose(1, 2)
             plan["phi"], plan["dual"] = bank.phi, self.dual_blocks()  # T* of the low-pass, (T*T)⁻¹ (U⁻¹)
             plan = {
                 k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
