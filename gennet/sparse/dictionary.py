@@ -24,6 +24,7 @@ from torch import nn
 
 from ..transforms.embedding import LowPass2D, WaveletCoefficients
 from .coarse_optimality import coarse_lasso_optimality
+from .coarse_products import coarse_conv
 from .frequency_blocks import ColumnMap, FrequencyBlockMap, block_chain, embed_columns
 from .operator import LinearOperator
 
@@ -37,7 +38,7 @@ class CoarseConvOperator(LinearOperator):
     transpose. Computed per frequency ``Ω`` of the 2-D real DFT, where the operator is the complex ``C_w × K``
     matrix ``Â(Ω) = k̂[:, :, Ω]ᵀ`` acting on the column of the code's coefficients (``Âᴴ`` for the adjoint):
     ``rfft2``, one complex ``einsum`` over the frequencies, ``irfft2`` — three operations, differentiable in the
-    input and the kernel. The solvers' repeated maps (``(AᵀA + ρI)⁻¹``, ``AᵀA``) go through
+    input and the kernel (a hand-written backward, :mod:`gennet.sparse.coarse_products`; ``k̂`` itself is a constant). The solvers' repeated maps (``(AᵀA + ρI)⁻¹``, ``AᵀA``) go through
     :meth:`column_map` (:mod:`gennet.sparse.frequency_blocks`). ``norm_squared`` is exact: the largest squared
     singular value of ``Â(Ω)`` over frequencies.
 
@@ -50,8 +51,9 @@ class CoarseConvOperator(LinearOperator):
         K, C_w, h, w = kernel.shape
         self.code_shape = (K, h, w)
         self.signal_shape = (C_w, h, w)
-        with torch.autocast(device_type=kernel.device.type, enabled=False):
-            k_hat = torch.fft.rfft2(kernel if kernel.dtype == torch.float64 else kernel.float())
+        with torch.autocast(device_type=kernel.device.type, enabled=False), torch.no_grad():
+            # a constant of the products: their gradients reach the kernel itself (gennet.sparse.coarse_products)
+            k_hat = torch.fft.rfft2(kernel if kernel.dtype in (torch.float32, torch.float64) else kernel.float())
         self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
         self._dtype = k_hat.real.dtype
         self._chains: dict[tuple, list[torch.Tensor]] = {}
@@ -66,18 +68,17 @@ class CoarseConvOperator(LinearOperator):
     def device(self) -> torch.device:
         return self.kernel_hat.device
 
-    def _apply(self, x: torch.Tensor, equation: str, kernel_hat: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
+    def _apply(self, x: torch.Tensor, adjoint: bool) -> torch.Tensor:
         with torch.autocast(device_type=x.device.type, enabled=False):
             if x.dtype != self._dtype:
                 x = x.to(self._dtype)
-            return torch.fft.irfft2(torch.einsum(equation, torch.fft.rfft2(x), kernel_hat), s=(h, w))
+            return coarse_conv(x, self.kernel, self.kernel_hat, adjoint)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self._apply(z, "bkhw,kchw->bchw", self.kernel_hat)
+        return self._apply(z, False)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        return self._apply(y, "bchw,kchw->bkhw", self.kernel_hat.conj())
+        return self._apply(y, True)
 
     def lasso_optimality(self, z: torch.Tensor, y: torch.Tensor, lam):
         """:meth:`LinearOperator.lasso_optimality` with a hand-written backward (:mod:`gennet.sparse.coarse_optimality`)."""
