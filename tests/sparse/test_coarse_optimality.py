@@ -71,3 +71,32 @@ def test_coarse_products_match_autograd_of_the_plain_products_and_gradcheck():
             torch.testing.assert_close(a.grad, b.grad, rtol=1e-10, atol=1e-12)
         inputs = tuple(t.clone().requires_grad_(True) for t in (x, kernel))
         assert torch.autograd.gradcheck(lambda x, k: coarse_conv(x, k, torch.fft.rfft2(k).detach(), adjoint), inputs)
+
+
+def test_unit_columns_match_autograd_of_the_plain_normalization_and_gradcheck():
+    from gennet.sparse.unit_columns import unit_columns
+
+    g = torch.Generator().manual_seed(4)
+    atoms = torch.randn(5, 3, 2, 2, dtype=torch.float64, generator=g)
+    atoms[2] = 0  # a zero atom: the clamp's branch
+    g_unit = torch.randn(atoms.shape, dtype=torch.float64, generator=g)
+    g_norms = torch.randn(5, dtype=torch.float64, generator=g)
+    mine, plain = atoms.clone().requires_grad_(True), atoms.clone().requires_grad_(True)
+    unit, norms = unit_columns(mine)
+    ref_norms = torch.linalg.vector_norm(plain, dim=(1, 2, 3)).clamp_min(1e-12)
+    ref_unit = plain / ref_norms.view(-1, 1, 1, 1)
+    assert torch.equal(unit, ref_unit) and torch.equal(norms, ref_norms)
+    ((unit * g_unit).sum() + (norms * g_norms).sum()).backward()
+    ((ref_unit * g_unit).sum() + (ref_norms * g_norms).sum()).backward()
+    torch.testing.assert_close(mine.grad, plain.grad, rtol=1e-12, atol=1e-12)
+    # one of the two outputs alone
+    for use_unit in (True, False):
+        mine.grad, plain.grad = None, None
+        out, ref = (unit_columns(mine)[0], plain / torch.linalg.vector_norm(plain, dim=(1, 2, 3)).clamp_min(1e-12).view(-1, 1, 1, 1)) \
+            if use_unit else (unit_columns(mine)[1], torch.linalg.vector_norm(plain, dim=(1, 2, 3)).clamp_min(1e-12))
+        weight = g_unit if use_unit else g_norms
+        (out * weight).sum().backward()
+        (ref * weight).sum().backward()
+        torch.testing.assert_close(mine.grad, plain.grad, rtol=1e-12, atol=1e-12)
+    nonzero = torch.randn(4, 3, 2, 2, dtype=torch.float64, generator=g).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a: unit_columns(a), (nonzero,))
