@@ -160,6 +160,7 @@ class RectifiedWavelet2D(nn.Module):
                 k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
                 for k, v in plan.items()
             }
+            plan["phases"] = torch.complex(plan["cos"], -plan["sin"])  # e^{-iα_a}, (A, 1, 1), rectify_phases' product
             self._plans[key] = plan
         return plan
 
@@ -175,7 +176,8 @@ class RectifiedWavelet2D(nn.Module):
         """
         self._check_image(x)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            x = x.to(self._work_dtype(x))
+            if x.dtype != self._work_dtype(x):
+                x = x.to(self._work_dtype(x))
             if self.resolved_path(x) == "gpu":
                 B, C, H, W = x.shape
                 plan = self._gpu_plan(x.device, x.dtype)
@@ -197,12 +199,11 @@ class RectifiedWavelet2D(nn.Module):
     def forward(self, x: torch.Tensor) -> WaveletCoefficients:
         """``U x`` for images ``x: (B, C, H, W)`` (any memory format); see :class:`WaveletCoefficients` for the layout."""
         lowpass, complex_bands = self.complex_coefficients(x)
-        if self.resolved_path(lowpass) == "gpu":
-            plan = self._gpu_plan(lowpass.device, lowpass.dtype)
-            cos, sin = plan["cos"], plan["sin"]
+        if self.resolved_path(lowpass) == "gpu":  # ρ(Re(e^{-iα_a} c)) as one complex product: four operators a band
+            phases = self._gpu_plan(lowpass.device, lowpass.dtype)["phases"]
+            bands = tuple(torch.relu(torch.mul(c.unsqueeze(-3), phases).real) for c in complex_bands)
         else:
-            cos, sin = self.cos_alpha, self.sin_alpha
-        bands = tuple(rectify_phases(c, cos, sin) for c in complex_bands)
+            bands = tuple(rectify_phases(c, self.cos_alpha, self.sin_alpha) for c in complex_bands)
         return WaveletCoefficients(lowpass, bands)
 
     # -- U⁻¹ ------------------------------------------------------------------------------------
@@ -300,6 +301,7 @@ class LowPass2D(nn.Module):
             # Half spectrum for rfft2, and the same filter in space (for composing L with atoms).
             self.register_buffer(f"phi_hat_{j}", phi_j[:, : phi_j.shape[-1] // 2 + 1].clone(), persistent=False)
             self.register_buffer(f"phi_spatial_{j}", torch.fft.ifft2(phi_j).real.clone(), persistent=False)
+        self._phi_cache: dict[tuple, torch.Tensor] = {}
 
     @property
     def coarse_shape(self) -> tuple[int, int]:
@@ -318,9 +320,14 @@ class LowPass2D(nn.Module):
         """``(u ⋆ φ_J)(2^J n)`` for ``band: (..., H/2^j, W/2^j)`` at resolution ``j`` → ``(..., H/2^J, W/2^J)``."""
         dtype = torch.float64 if band.dtype == torch.float64 else torch.float32
         with torch.autocast(device_type=band.device.type, enabled=False):
-            band = band.to(dtype)
+            if band.dtype != dtype:
+                band = band.to(dtype)
             size = band.shape[-2:]
-            filtered = torch.fft.irfft2(torch.fft.rfft2(band) * getattr(self, f"phi_hat_{j}").to(dtype), s=size)
+            phi = getattr(self, f"phi_hat_{j}")
+            key = (j, phi.device, dtype)
+            if key not in self._phi_cache:  # φ̂ in the work dtype, once (no conversion operator per call)
+                self._phi_cache[key] = phi.to(dtype)
+            filtered = torch.fft.irfft2(torch.fft.rfft2(band) * self._phi_cache[key], s=size)
             s = 2 ** (self.J - j)
             return filtered[..., ::s, ::s]
 
@@ -332,7 +339,9 @@ class LowPass2D(nn.Module):
         B, C, h, w = lowpass.shape
         if (h, w) != self.coarse_shape:
             raise ValueError(f"lowpass: expected spatial shape {self.coarse_shape}, got {(h, w)}")
-        parts = [lowpass.unsqueeze(2).to(torch.float64 if lowpass.dtype == torch.float64 else torch.float32)]
+        parts = [lowpass.unsqueeze(2)]
+        if lowpass.dtype not in (torch.float32, torch.float64):
+            parts[0] = parts[0].float()
         for j, band in enumerate(bands):
             if tuple(band.shape[-2:]) != (self.H // 2**j, self.W // 2**j):
                 raise ValueError(f"band {j}: expected spatial shape {(self.H // 2**j, self.W // 2**j)}, got {tuple(band.shape[-2:])}")
