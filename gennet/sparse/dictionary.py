@@ -338,7 +338,8 @@ class ConvDictionary(nn.Module):
                 averaged = self.lowpass_atoms.flatten(2) @ self._averaging(None, 1)
                 parts.append(averaged.unsqueeze(2))
             for j, atoms in enumerate(self.band_atoms):
-                averaged = atoms.flatten(2) @ self._averaging(lowpass, j)  # (K, C·L·A, h·w)
+                k2 = atoms.shape[-1] ** 2  # one 2-D product (a 3-D @ 2-D matmul adds reshapes to the backward)
+                averaged = torch.mm(atoms.reshape(-1, k2), self._averaging(lowpass, j))  # (K·C·L·A, h·w)
                 parts.append(averaged.view(self.K, self.C, self.L * self.A, h * w))
             return torch.cat(parts, dim=2).view(self.K, self.signal_channels, h, w)
 
