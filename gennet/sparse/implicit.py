@@ -148,7 +148,7 @@ def support_solve_splitting(op: LinearOperator, support: Tensor, b: Tensor, rho:
     inside = T.to_columns(support.to(b.dtype))
     sign = torch.mul(inside, 2).sub_(1)  # +1 on the support, −1 off it
     T.set_bias_from(T.to_columns(b), 1 / rho, alpha / (2 * rho))  # α S b
-    s = T.apply(torch.zeros_like(sign))  # the first iteration, from s = 0
+    s = T.bias_columns()  # the first iteration, from s = 0
     m = torch.empty_like(s)
     keep = 1 - alpha / 2
     for _ in range(n_iter - 1):
