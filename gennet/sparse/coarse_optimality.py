@@ -79,4 +79,4 @@ def coarse_lasso_optimality(y: Tensor, kernel: Tensor, kernel_hat: Tensor, z: Te
         ``F: (B, K, h, w)`` (differentiable in ``y``, ``kernel``, ``λ``: module docstring), and ``r: (B, C, h, w)``,
         ``Aᵀr: (B, K, h, w)`` without gradient.
     """
-    return _CoarseLassoOptimality.apply(y, kernel, lam, z, kernel_hat.detach())
+    return _CoarseLassoOptimality.apply(y, kernel, lam, z, kernel_hat.detach() if kernel_hat.requires_grad else kernel_hat)

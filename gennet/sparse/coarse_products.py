@@ -54,4 +54,4 @@ def coarse_conv(x: Tensor, kernel: Tensor, kernel_hat: Tensor, adjoint: bool = F
     """``A x`` (codes ``(B, K, h, w)`` → ``(B, C, h, w)``) or, with ``adjoint``, ``Aᵀ x`` (``(B, C, h, w)`` → ``(B, K, h, w)``)
     for the kernel ``(K, C, h, w)`` real and its ``rfft2`` ``kernel_hat`` ``(K, C, h, w//2+1)`` (a constant: the gradient
     goes to ``kernel``). ``x`` in ``kernel_hat``'s real dtype. Differentiable in ``x`` and ``kernel`` (module docstring)."""
-    return _CoarseConv.apply(x, kernel, kernel_hat.detach(), adjoint)
+    return _CoarseConv.apply(x, kernel, kernel_hat.detach() if kernel_hat.requires_grad else kernel_hat, adjoint)

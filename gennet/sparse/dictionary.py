@@ -322,6 +322,9 @@ class ConvDictionary(nn.Module):
         """The periodic ``Σ_n z[n] atom(· − s·n + offset)`` on a grid ``size`` from the padded code (:meth:`_padding`)."""
         k = atoms.shape[-1]
         start = (k // 2) + left * s  # k = p·s: the offset ⌊p·s/2⌋ of forward's centring
+        full = ((padded.shape[-2] - 1) * s + k, (padded.shape[-1] - 1) * s + k)
+        if all(n - start - m == start for n, m in zip(full, size)):  # a symmetric crop: the convolution's own padding
+            return F.conv_transpose2d(padded, atoms, stride=s, padding=start)
         out = F.conv_transpose2d(padded, atoms, stride=s)
         return out[..., start : start + size[0], start : start + size[1]]
 

@@ -210,7 +210,7 @@ def lasso_implicit(
         approximate ``z`` it is the derivative at ``z``'s support and signs. (And the residual and its correlation.)
     """
     op = as_operator(A)
-    z = z.detach()
+    z = z.detach() if z.requires_grad else z
     support = z != 0
     lam = _per_sample(torch.as_tensor(lambda_, dtype=y.dtype, device=y.device) if not isinstance(lambda_, Tensor) else lambda_, z)
     # F off the support is never used: the backward solve returns 0 there (sign(z) is 0 there too).
