@@ -43,6 +43,16 @@ def dual_solve(spectrum: Tensor, blocks: Tensor, s: int) -> Tensor:
     return from_classes(torch.view_as_complex(solved.contiguous()), s, H, W)
 
 
+def _dual_solve_lean(spectrum: Tensor, blocks: Tensor, s: int) -> Tensor:
+    """:func:`dual_solve` as one batched product over the alias classes (``(n, s², s²) @ (n, s², 2R)``), in fewer
+    operators; ``spectrum`` ``(R, H, W)`` complex → ``(R, H, W)`` complex (same values to rounding)."""
+    R, H, W = spectrum.shape
+    h, w = H // s, W // s
+    grouped = torch.view_as_real(spectrum).view(R, s, h, s, w, 2).permute(2, 4, 1, 3, 0, 5).reshape(h * w, s * s, 2 * R)
+    solved = torch.bmm(blocks, grouped).view(h, w, s, s, R, 2).permute(4, 2, 0, 3, 1, 5).reshape(R, H, W, 2)
+    return torch.view_as_complex(solved)
+
+
 def synthesis_gpu(U, lowpass: Tensor, bands, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
     """``T*`` of the GPU path: ``(φ̂_J · tile(ŷ_φ), Σ_j Σ_θ ψ̂_{j,θ} · tile(ĉ_{j,θ}))``, both ``(B, C, H, W)`` complex.
 
@@ -99,7 +109,8 @@ def _inverse_lean(U, lowpass: Tensor, bands, dtype: torch.dtype) -> Tensor:
         rows = torch.view_as_real(c).permute(3, 4, 0, 1, 2, 5).reshape(P, R, -1)  # (P, R, 2T)
         products = torch.bmm(rows, weights).view(P, R, K, 2).transpose(0, 1).reshape(R, P * K, 2)
         flat.index_add_(1, plan[f"index_{j}"], products)  # filter_upsample, accumulated
-    return torch.fft.ifft2(dual_solve(spectrum, plan["dual"], 2**U.J)).real
+    spectrum = _dual_solve_lean(spectrum.view(R, H, W), plan["dual"], 2**U.J)
+    return torch.fft.ifft2(spectrum).real.view(B, C, H, W)
 
 
 class _InverseGPU(torch.autograd.Function):
@@ -116,10 +127,10 @@ class _InverseGPU(torch.autograd.Function):
         B, C, H, W = g.shape
         plan = U._gpu_plan(g.device, dtype)
         g = g if g.dtype == dtype else g.to(dtype)
-        spectrum = dual_solve(torch.fft.fft2(g), plan["dual"], 2**U.J)  # D F g (the 1/N is in the projections)
+        spectrum = _dual_solve_lean(torch.fft.fft2(g.reshape(B * C, H, W)), plan["dual"], 2**U.J)  # D F g (1/N: below)
         grads: list[Tensor | None] = [None, None]
         if ctx.needs_input_grad[2]:
-            low = filter_subsample(spectrum.view(B * C, H, W), plan[f"index_{U.J}"], plan[f"synthesis_{U.J}"], U.coarse_shape)
+            low = filter_subsample(spectrum, plan[f"index_{U.J}"], plan[f"synthesis_{U.J}"], U.coarse_shape)
             low = torch.fft.ifft2(low).real.view(B, C, *U.coarse_shape).mul_(4.0**-U.J)  # N_J/N = 4^-J
             grads.append(low if low.dtype == ctx.lowpass_dtype else low.to(ctx.lowpass_dtype))
         else:
@@ -129,11 +140,12 @@ class _InverseGPU(torch.autograd.Function):
                 grads.append(None)
                 continue
             if j == 0:
-                c = torch.fft.ifft2(spectrum.unsqueeze(2) * plan["psi0"])  # (B, C, L, H, W)
-            else:
-                c = filter_subsample(spectrum.view(B * C, H, W), plan[f"index_{j}"], plan[f"synthesis_{j}"], U.band_shape(j))
-                c = torch.fft.ifft2(c).view(B, C, U.L, *U.band_shape(j))
-            band = torch.matmul(torch.view_as_real(c), plan[f"project_{j}"]).movedim(-1, 3)  # (B, C, L, A, H_j, W_j)
+                c = torch.fft.ifft2(spectrum.view(B, C, 1, H, W) * plan["psi0"])  # (B, C, L, H, W)
+                band = torch.matmul(torch.view_as_real(c), plan["project_0"]).movedim(-1, 3)  # (B, C, L, A, H, W)
+            else:  # frequency-major (H_j, W_j, B·C, L): no transposing copy
+                c = filter_subsample(spectrum, plan[f"index_{j}"], plan[f"synthesis_{j}"], U.band_shape(j), batch_major=False)
+                band = torch.matmul(torch.view_as_real(torch.fft.ifft2(c, dim=(0, 1))), plan[f"project_{j}"])
+                band = band.permute(2, 3, 4, 0, 1).view(B, C, U.L, U.A, *U.band_shape(j))
             grads.append(band if band.dtype == ctx.band_dtypes[j] else band.to(ctx.band_dtypes[j]))
         return tuple(grads)
 
