@@ -66,6 +66,7 @@ def install_labels() -> None:
         (admm, "lasso_implicit", "implicit forward (residual, F)"),
         (admm, "certificate", "certificate (duality gap)"),
         (implicit, "support_solve", "implicit backward (CG)"),
+        (implicit, "support_solve_splitting", "implicit backward (ADMM on the support)"),
         (solver.LassoSolver, "forward", "solver (rest)"),
         (generator_module.GeneratorModule, "_loss", "loss"),
         (torch.optim.Optimizer, "zero_grad", "zero_grad"),

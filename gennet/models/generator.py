@@ -20,6 +20,7 @@ from ..sparse.admm import ADMM
 from ..sparse.dictionary import CoarseConvOperator, ConvDictionary
 from ..sparse.lasso import max_correlation
 from ..sparse.solver import SOLVERS, LassoSolver
+from ..sparse.unit_columns import unit_columns
 from ..transforms.embedding import Embedding2D, WaveletCoefficients
 
 __all__ = ["CodeStatistics", "EmbeddingInverse", "SparseInverseGenerator"]
@@ -182,9 +183,8 @@ class SparseInverseGenerator(EmbeddingInverse):
 
     def operator(self) -> tuple[CoarseConvOperator, torch.Tensor]:
         """``(Ã, column_norms)``: the band part of ``A = L∘D`` with unit-norm columns, and the norms ``‖a_k‖`` ``(K,)``."""
-        kernel = self.dictionary.coarse_kernel(self.lowpass)
-        norms = torch.linalg.vector_norm(kernel, dim=(1, 2, 3)).clamp_min(1e-12)
-        return CoarseConvOperator(kernel / norms.view(-1, 1, 1, 1)), norms
+        kernel, norms = unit_columns(self.dictionary.coarse_kernel(self.lowpass), 1e-12)
+        return CoarseConvOperator(kernel), norms
 
     def lasso_problem(self, w: torch.Tensor, return_correlation: bool = False):
         """The normalized Lasso of the class docstring for embeddings ``w``: ``(ȳ, Ã, norms, scale)``.

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from gennet.sparse.duality_gap import LassoCertificate, certificate
-from gennet.sparse.implicit import lasso_implicit
+from gennet.sparse.implicit import SPLITTING_ALPHA, SPLITTING_RHO, lasso_implicit
 from gennet.sparse.operator import LinearOperator, as_operator
 from gennet.sparse.solver import LassoSolver
 
@@ -145,8 +145,9 @@ def admm_iterations(
 class ADMM(LassoSolver, name="admm"):
     """ADMM as a solver module (module docstring): ``n_layers`` iterations without a graph, then, when gradients are
     on, the derivative of the Lasso solution map by implicit differentiation on its support
-    (:func:`~gennet.sparse.implicit.lasso_implicit`; a backward pass costs up to 20 ``(A, Aᵀ)`` passes whatever
-    ``n_layers``), whose residual also gives the certificate. Needs ``A.solve_shifted``; uses ``aty`` (detached)
+    (:func:`~gennet.sparse.implicit.lasso_implicit`; the backward solve on the support is itself ADMM with the
+    exact shifted solve, :func:`~gennet.sparse.implicit.support_solve_splitting`: 40 of these, whatever ``n_layers``),
+    whose residual also gives the certificate. Needs ``A.solve_shifted``; uses ``aty`` (detached)
     instead of one ``Aᵀ`` pass.
 
     Args: those of :class:`~gennet.sparse.solver.LassoSolver`, and ``rho`` (penalty ``> 0``), ``alpha``
@@ -170,7 +171,7 @@ class ADMM(LassoSolver, name="admm"):
         z = admm_iterations(y, op, lam, self.n_layers, self.positive, self.rho, self.alpha, aty=aty)
         if not torch.is_grad_enabled():
             return z, None
-        z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True)
+        z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True, splitting=(SPLITTING_RHO, SPLITTING_ALPHA))
         if not want_certificate:
             return z, None
         return z, certificate(y, residual, correlation, z, lam, self.positive)  # (no_grad: no detach needed)

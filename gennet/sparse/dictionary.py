@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..transforms.embedding import LowPass2D, WaveletCoefficients
+from .coarse_optimality import coarse_lasso_optimality
+from .coarse_products import coarse_conv
 from .frequency_blocks import ColumnMap, FrequencyBlockMap, block_chain, embed_columns
 from .operator import LinearOperator
 
@@ -36,7 +38,7 @@ class CoarseConvOperator(LinearOperator):
     transpose. Computed per frequency ``Ω`` of the 2-D real DFT, where the operator is the complex ``C_w × K``
     matrix ``Â(Ω) = k̂[:, :, Ω]ᵀ`` acting on the column of the code's coefficients (``Âᴴ`` for the adjoint):
     ``rfft2``, one complex ``einsum`` over the frequencies, ``irfft2`` — three operations, differentiable in the
-    input and the kernel. The solvers' repeated maps (``(AᵀA + ρI)⁻¹``, ``AᵀA``) go through
+    input and the kernel (a hand-written backward, :mod:`gennet.sparse.coarse_products`; ``k̂`` itself is a constant). The solvers' repeated maps (``(AᵀA + ρI)⁻¹``, ``AᵀA``) go through
     :meth:`column_map` (:mod:`gennet.sparse.frequency_blocks`). ``norm_squared`` is exact: the largest squared
     singular value of ``Â(Ω)`` over frequencies.
 
@@ -49,8 +51,9 @@ class CoarseConvOperator(LinearOperator):
         K, C_w, h, w = kernel.shape
         self.code_shape = (K, h, w)
         self.signal_shape = (C_w, h, w)
-        with torch.autocast(device_type=kernel.device.type, enabled=False):
-            k_hat = torch.fft.rfft2(kernel if kernel.dtype == torch.float64 else kernel.float())
+        with torch.autocast(device_type=kernel.device.type, enabled=False), torch.no_grad():
+            # a constant of the products: their gradients reach the kernel itself (gennet.sparse.coarse_products)
+            k_hat = torch.fft.rfft2(kernel if kernel.dtype in (torch.float32, torch.float64) else kernel.float())
         self.kernel_hat = k_hat  # (K, C_w, h, w//2+1)
         self._dtype = k_hat.real.dtype
         self._chains: dict[tuple, list[torch.Tensor]] = {}
@@ -65,18 +68,26 @@ class CoarseConvOperator(LinearOperator):
     def device(self) -> torch.device:
         return self.kernel_hat.device
 
-    def _apply(self, x: torch.Tensor, equation: str, kernel_hat: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
+    def _apply(self, x: torch.Tensor, adjoint: bool) -> torch.Tensor:
         with torch.autocast(device_type=x.device.type, enabled=False):
             if x.dtype != self._dtype:
                 x = x.to(self._dtype)
-            return torch.fft.irfft2(torch.einsum(equation, torch.fft.rfft2(x), kernel_hat), s=(h, w))
+            return coarse_conv(x, self.kernel, self.kernel_hat, adjoint)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self._apply(z, "bkhw,kchw->bchw", self.kernel_hat)
+        return self._apply(z, False)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        return self._apply(y, "bchw,kchw->bkhw", self.kernel_hat.conj())
+        return self._apply(y, True)
+
+    def lasso_optimality(self, z: torch.Tensor, y: torch.Tensor, lam):
+        """:meth:`LinearOperator.lasso_optimality` with a hand-written backward (:mod:`gennet.sparse.coarse_optimality`)."""
+        dtype = self._dtype
+        if not isinstance(lam, torch.Tensor):
+            lam = torch.as_tensor(lam, dtype=dtype, device=y.device)
+        y, z, lam = (t if t.dtype == dtype else t.to(dtype) for t in (y, z, lam))
+        with torch.autocast(device_type=y.device.type, enabled=False):
+            return coarse_lasso_optimality(y, self.kernel, self.kernel_hat, z, lam)
 
     def complex_blocks(self) -> torch.Tensor:
         """``Â(Ω)``: ``(F, C_w, K)`` complex, detached (codes as columns, ``ŷ(Ω) = Â(Ω) ẑ(Ω)``)."""
@@ -265,7 +276,7 @@ class ConvDictionary(nn.Module):
         p = self.atom_size
         # Periodic transposed convolutions: one circular padding of the code serves every piece (see _padding).
         left, right = self._padding()
-        padded = F.pad(z, (left, right, left, right), mode="circular") if left + right else z
+        padded = self._pad_circular(z, left, right) if left + right else z
         if self.has_lowpass:
             lowpass = self._place(padded, self.lowpass_atoms, 1, self.coarse_shape, left)
         else:
@@ -293,11 +304,27 @@ class ConvDictionary(nn.Module):
         left = max(max(0, math.ceil(p - 1 - ((p * s) // 2) / s)) for s in strides)
         return left, right
 
+    def _pad_circular(self, z: torch.Tensor, left: int, right: int) -> torch.Tensor:
+        """``F.pad(z, (left, right, left, right), mode="circular")`` as one gather of the flattened grid (cached
+        indices): its backward is one scatter-add, not a chain of slice copies."""
+        h, w = z.shape[-2:]
+        key = (h, w, left, right, z.device)
+        cache = self.__dict__.setdefault("_padding_cache", {})
+        if key not in cache:
+            rows = torch.arange(-left, h + right, device=z.device) % h
+            cols = torch.arange(-left, w + right, device=z.device) % w
+            cache[key] = (rows[:, None] * w + cols[None, :]).flatten()
+        side = (h + left + right, w + left + right)
+        return z.flatten(2).index_select(2, cache[key]).view(*z.shape[:2], *side)
+
     @staticmethod
     def _place(padded: torch.Tensor, atoms: torch.Tensor, s: int, size: tuple[int, int], left: int) -> torch.Tensor:
         """The periodic ``Σ_n z[n] atom(· − s·n + offset)`` on a grid ``size`` from the padded code (:meth:`_padding`)."""
         k = atoms.shape[-1]
         start = (k // 2) + left * s  # k = p·s: the offset ⌊p·s/2⌋ of forward's centring
+        full = ((padded.shape[-2] - 1) * s + k, (padded.shape[-1] - 1) * s + k)
+        if all(n - start - m == start for n, m in zip(full, size)):  # a symmetric crop: the convolution's own padding
+            return F.conv_transpose2d(padded, atoms, stride=s, padding=start)
         out = F.conv_transpose2d(padded, atoms, stride=s)
         return out[..., start : start + size[0], start : start + size[1]]
 
@@ -314,7 +341,8 @@ class ConvDictionary(nn.Module):
                 averaged = self.lowpass_atoms.flatten(2) @ self._averaging(None, 1)
                 parts.append(averaged.unsqueeze(2))
             for j, atoms in enumerate(self.band_atoms):
-                averaged = atoms.flatten(2) @ self._averaging(lowpass, j)  # (K, C·L·A, h·w)
+                k2 = atoms.shape[-1] ** 2  # one 2-D product (a 3-D @ 2-D matmul adds reshapes to the backward)
+                averaged = torch.mm(atoms.reshape(-1, k2), self._averaging(lowpass, j))  # (K·C·L·A, h·w)
                 parts.append(averaged.view(self.K, self.C, self.L * self.A, h * w))
             return torch.cat(parts, dim=2).view(self.K, self.signal_channels, h, w)
 

@@ -165,6 +165,10 @@ class ColumnMap:
         self.set_bias(None)
         self.set_bias(self.apply(v).mul_(scale).add_(v, alpha=shift))
 
+    def bias_columns(self) -> Tensor:
+        """The bias as new columns (``T x + bias`` at ``x = 0``); a bias must be set."""
+        return self.bias.clone()
+
     def _map(self, codes: Tensor) -> Tensor:
         mapped = self.op.solve_shifted(codes, self.rho) if self.kind == "solve" else self.op.gram(codes)
         return self.gain * mapped + self.identity * codes
@@ -228,6 +232,10 @@ class FrequencyBlockMap(ColumnMap):
         torch.mm(self.dft, v, out=self.spectrum)
         self._bias3 = torch.baddbmm(self._x3, self.chain[0], self._x3, beta=shift, alpha=scale)
         self.bias = self._bias3  # (not as columns: :meth:`apply` adds it to the spectrum)
+
+    def bias_columns(self) -> Tensor:
+        """The bias as new columns: one inverse DFT of its spectrum."""
+        return torch.mm(self.idft, self._bias3.view_as(self.mapped))
 
     def apply(self, x: Tensor, out: Tensor | None = None, beta: float = 0.0) -> Tensor:
         torch.mm(self.dft, x, out=self.spectrum)

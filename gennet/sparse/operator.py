@@ -41,6 +41,18 @@ class LinearOperator:
         """``AᵀA z``: ``(B, *code_shape) → (B, *code_shape)``; one ``(A, Aᵀ)`` pass unless overridden."""
         return self.adjoint(self.forward(z))
 
+    def lasso_optimality(self, z: Tensor, y: Tensor, lam: Tensor | float) -> tuple[Tensor, Tensor, Tensor]:
+        """``(F, r, Aᵀr)``: ``r = y − A z``, ``F = Aᵀr − λ·sign(z)`` (the Lasso's optimality map at a detached code ``z``,
+        differentiable in ``y``, the operator and ``λ``; :mod:`gennet.sparse.implicit`), ``r`` and ``Aᵀr`` detached.
+        ``z: (B, *code_shape)``, ``y: (B, *signal_shape)``, ``lam``: float or broadcastable to ``z``. By autograd here;
+        operators may override it with a hand-written backward."""
+        residual = y - self.forward(z)
+        correlation = self.adjoint(residual)
+        if not isinstance(lam, Tensor):
+            lam = torch.as_tensor(lam, dtype=correlation.dtype, device=correlation.device)
+        F = torch.addcmul(correlation, lam, torch.sign(z), value=-1)
+        return F, residual.detach(), correlation.detach()
+
     def solve_shifted(self, rhs: Tensor, rho: float) -> Tensor:
         """``(AᵀA + ρI)⁻¹ rhs`` for codes ``rhs: (B, *code_shape)``, ``ρ > 0`` (no gradient).
 

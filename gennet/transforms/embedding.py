@@ -24,9 +24,10 @@ from torch import nn
 
 from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_mean, fft2_real, negate_frequency, tile
-from .frame import WaveletCoefficients, check_image_shape, dual_operator, from_classes, to_classes
-from .periodized import exact_tolerance, filter_subsample, filter_upsample, support_plan
+from .frame import WaveletCoefficients, check_image_shape, dual_operator
+from .periodized import exact_tolerance, filter_subsample, support_plan
 from .rectifier import phase_angles, rectify_phases
+from .synthesis_gpu import dual_solve, inverse_gpu
 
 __all__ = ["Embedding2D", "LowPass2D", "RectifiedWavelet2D", "WaveletCoefficients", "check_image_shape"]
 
@@ -133,7 +134,9 @@ class RectifiedWavelet2D(nn.Module):
 
         ``psi0`` ``(L, H, W)``: ψ̂_{0,θ}; ``index_j`` / ``weights_j``: :func:`~gennet.transforms.periodized.support_plan`
         of ψ̂_{j,θ} (subsampling 2^j) for ``j ≥ 1`` and of φ̂_J (``j = J``, subsampling 2^J), on full spectra;
-        ``synthesis_j``: the same weights times ``4^j`` (the synthesis ``Σ_θ ψ̂_θ tile(ĉ_θ)`` of ``inverse``).
+        ``synthesis_j``: the same weights times ``4^j`` (the synthesis ``Σ_θ ψ̂_θ tile(ĉ_θ)`` of ``inverse``); ``recover``,
+        ``project_j``, ``phi``, ``dual``: the phase recovery, its adjoints, φ̂_J and the dual blocks of ``inverse``
+        (:mod:`~gennet.transforms.synthesis_gpu`).
         """
         key = (torch.device(device), dtype)
         plan = self._plans.get(key)
@@ -147,10 +150,17 @@ class RectifiedWavelet2D(nn.Module):
                 plan[f"synthesis_{j}"] = plan[f"weights_{j}"] * 4**j
             plan["cos"], plan["sin"] = self.cos_alpha.view(-1, 1, 1), self.sin_alpha.view(-1, 1, 1)
             plan["recover"] = torch.stack((self.cos_alpha, self.sin_alpha)) * (4.0 / self.A)  # (2, A), recover_complex
+            plan["recover_t"] = plan["recover"].T
+            for j in range(self.J):  # (2, A): the adjoint of recover_complex at scale j, times N_j/N (synthesis_gpu)
+                plan[f"project_{j}"] = plan["recover"] / 4**j
+            for j in range(1, self.J):
+                plan[f"synthesis_t_{j}"] = plan[f"synthesis_{j}"].transpose(1, 2)
+            plan["phi"], plan["dual"] = bank.phi, self.dual_blocks()  # T* of the low-pass, (T*T)⁻¹ (U⁻¹)
             plan = {
                 k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format)
                 for k, v in plan.items()
             }
+            plan["phases"] = torch.complex(plan["cos"], -plan["sin"])  # e^{-iα_a}, (A, 1, 1), rectify_phases' product
             self._plans[key] = plan
         return plan
 
@@ -166,7 +176,8 @@ class RectifiedWavelet2D(nn.Module):
         """
         self._check_image(x)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            x = x.to(self._work_dtype(x))
+            if x.dtype != self._work_dtype(x):
+                x = x.to(self._work_dtype(x))
             if self.resolved_path(x) == "gpu":
                 B, C, H, W = x.shape
                 plan = self._gpu_plan(x.device, x.dtype)
@@ -188,12 +199,11 @@ class RectifiedWavelet2D(nn.Module):
     def forward(self, x: torch.Tensor) -> WaveletCoefficients:
         """``U x`` for images ``x: (B, C, H, W)`` (any memory format); see :class:`WaveletCoefficients` for the layout."""
         lowpass, complex_bands = self.complex_coefficients(x)
-        if self.resolved_path(lowpass) == "gpu":
-            plan = self._gpu_plan(lowpass.device, lowpass.dtype)
-            cos, sin = plan["cos"], plan["sin"]
+        if self.resolved_path(lowpass) == "gpu":  # ρ(Re(e^{-iα_a} c)) as one complex product: four operators a band
+            phases = self._gpu_plan(lowpass.device, lowpass.dtype)["phases"]
+            bands = tuple(torch.relu(torch.mul(c.unsqueeze(-3), phases).real) for c in complex_bands)
         else:
-            cos, sin = self.cos_alpha, self.sin_alpha
-        bands = tuple(rectify_phases(c, cos, sin) for c in complex_bands)
+            bands = tuple(rectify_phases(c, self.cos_alpha, self.sin_alpha) for c in complex_bands)
         return WaveletCoefficients(lowpass, bands)
 
     # -- U⁻¹ ------------------------------------------------------------------------------------
@@ -228,44 +238,20 @@ class RectifiedWavelet2D(nn.Module):
         with torch.autocast(device_type=lowpass.device.type, enabled=False):
             dtype = self._work_dtype(lowpass)
             lowpass = lowpass.to(dtype)
-            if self.resolved_path(lowpass) == "gpu":
-                synthesis, wavelet_part = self._synthesis_gpu(lowpass, bands, dtype)
-            else:
-                # T*: synthesis with the (real-in-Fourier) filters; zero insertion = tiling of the spectrum.
-                synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
-                psi = self.psi_hat.to(dtype)
-                wavelet_part = 0
-                for j, band in enumerate(bands):
-                    c = self.recover_complex(band.to(dtype))  # (B, C, L, H_j, W_j)
-                    wavelet_part = wavelet_part + (psi[j] * tile(torch.fft.fft2(c), 2**j)).sum(2)
+            if self.resolved_path(lowpass) == "gpu":  # one autograd function, its backward the adjoint written out
+                return inverse_gpu(self, lowpass, bands, dtype)
+            # T*: synthesis with the (real-in-Fourier) filters; zero insertion = tiling of the spectrum.
+            synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
+            psi = self.psi_hat.to(dtype)
+            wavelet_part = 0
+            for j, band in enumerate(bands):
+                c = self.recover_complex(band.to(dtype))  # (B, C, L, H_j, W_j)
+                wavelet_part = wavelet_part + (psi[j] * tile(torch.fft.fft2(c), 2**j)).sum(2)
             # Real part in space = Hermitian symmetrization in Fourier.
             synthesis = synthesis + 0.5 * (wavelet_part + negate_frequency(wavelet_part).conj())
             # (T*T)⁻¹, block by block over alias classes; the blocks are real.
-            s = 2**self.J
-            grouped = torch.view_as_real(to_classes(synthesis, s))  # (B, C, n, s², 2)
-            solved = torch.einsum("npq,bcnqt->bcnpt", self.dual_blocks().to(dtype), grouped)
-            spectrum = from_classes(torch.view_as_complex(solved.contiguous()), s, self.H, self.W)
+            spectrum = dual_solve(synthesis, self.dual_blocks().to(dtype), 2**self.J)
             return torch.fft.ifft2(spectrum).real
-
-    def _synthesis_gpu(self, lowpass: torch.Tensor, bands, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """``T*`` of the GPU path: ``(φ̂_J · tile(ŷ_φ), Σ_j Σ_θ ψ̂_{j,θ} · tile(ĉ_{j,θ}))``, both ``(B, C, H, W)`` complex.
-
-        Scale 0 is one broadcast product summed over θ; scales ``j ≥ 1`` one batched matmul over the alias blocks
-        where the filters live (:func:`~gennet.transforms.periodized.filter_upsample`), accumulated in one spectrum.
-        """
-        B, C = lowpass.shape[:2]
-        plan = self._gpu_plan(lowpass.device, dtype)
-        synthesis = tile(fft2_real(lowpass), 2**self.J) * self.phi_hat.to(dtype)
-        def recovered(band: torch.Tensor) -> torch.Tensor:  # recover_complex as one product over the A phases
-            re_im = plan["recover"] @ band.to(dtype).flatten(-2)  # (B, C, L, 2, h·w)
-            return torch.complex(re_im[..., 0, :], re_im[..., 1, :]).view(*band.shape[:3], *band.shape[-2:])
-
-        c0 = torch.fft.fft2(recovered(bands[0]))  # (B, C, L, H, W)
-        wavelet_part = (c0 * plan["psi0"]).sum(2)
-        for j in range(1, self.J):
-            c = torch.fft.fft2(recovered(bands[j])).flatten(0, 1)  # (B·C, L, H_j, W_j)
-            wavelet_part = wavelet_part + filter_upsample(c, plan[f"index_{j}"], plan[f"synthesis_{j}"], (self.H, self.W)).view(B, C, self.H, self.W)
-        return synthesis, wavelet_part
 
     def upsample_lowpass(self, lowpass: torch.Tensor) -> torch.Tensor:
         """The image seen through the low-pass channel alone: ``x ⋆ φ_J`` band-limited-interpolated to ``H × W``.
@@ -315,6 +301,7 @@ class LowPass2D(nn.Module):
             # Half spectrum for rfft2, and the same filter in space (for composing L with atoms).
             self.register_buffer(f"phi_hat_{j}", phi_j[:, : phi_j.shape[-1] // 2 + 1].clone(), persistent=False)
             self.register_buffer(f"phi_spatial_{j}", torch.fft.ifft2(phi_j).real.clone(), persistent=False)
+        self._phi_cache: dict[tuple, torch.Tensor] = {}
 
     @property
     def coarse_shape(self) -> tuple[int, int]:
@@ -333,9 +320,14 @@ class LowPass2D(nn.Module):
         """``(u ⋆ φ_J)(2^J n)`` for ``band: (..., H/2^j, W/2^j)`` at resolution ``j`` → ``(..., H/2^J, W/2^J)``."""
         dtype = torch.float64 if band.dtype == torch.float64 else torch.float32
         with torch.autocast(device_type=band.device.type, enabled=False):
-            band = band.to(dtype)
+            if band.dtype != dtype:
+                band = band.to(dtype)
             size = band.shape[-2:]
-            filtered = torch.fft.irfft2(torch.fft.rfft2(band) * getattr(self, f"phi_hat_{j}").to(dtype), s=size)
+            phi = getattr(self, f"phi_hat_{j}")
+            key = (j, phi.device, dtype)
+            if key not in self._phi_cache:  # φ̂ in the work dtype, once (no conversion operator per call)
+                self._phi_cache[key] = phi.to(dtype)
+            filtered = torch.fft.irfft2(torch.fft.rfft2(band) * self._phi_cache[key], s=size)
             s = 2 ** (self.J - j)
             return filtered[..., ::s, ::s]
 
@@ -347,7 +339,9 @@ class LowPass2D(nn.Module):
         B, C, h, w = lowpass.shape
         if (h, w) != self.coarse_shape:
             raise ValueError(f"lowpass: expected spatial shape {self.coarse_shape}, got {(h, w)}")
-        parts = [lowpass.unsqueeze(2).to(torch.float64 if lowpass.dtype == torch.float64 else torch.float32)]
+        parts = [lowpass.unsqueeze(2)]
+        if lowpass.dtype not in (torch.float32, torch.float64):
+            parts[0] = parts[0].float()
         for j, band in enumerate(bands):
             if tuple(band.shape[-2:]) != (self.H // 2**j, self.W // 2**j):
                 raise ValueError(f"band {j}: expected spatial shape {(self.H // 2**j, self.W // 2**j)}, got {tuple(band.shape[-2:])}")

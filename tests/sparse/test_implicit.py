@@ -6,7 +6,7 @@ import torch
 
 from gennet.sparse.admm import admm_lasso
 from gennet.sparse.dictionary import CoarseConvOperator
-from gennet.sparse.implicit import lasso_implicit, support_solve
+from gennet.sparse.implicit import lasso_implicit, support_solve, support_solve_splitting
 
 
 @pytest.mark.parametrize("positive", [False, True])
@@ -65,3 +65,48 @@ def test_support_solve_keeps_a_zero_right_hand_side_at_zero_and_freezes_at_rtol(
     residual = torch.where(support, op.adjoint(op.forward(v)) - b, torch.zeros_like(b))
     for i in (0, 2):
         assert residual[i].norm() <= 1e-3 * torch.where(support[i], b[i], 0).norm()
+
+
+def test_support_solve_splitting_is_the_restricted_inverse_and_keeps_zero_at_zero():
+    """The ADMM solve of the backward system converges to the restricted inverse (the CG test's dense reference); a
+    sample with b = 0 stays exactly 0; the support's complement is exactly 0."""
+    torch.manual_seed(0)
+    op = CoarseConvOperator(torch.randn(6, 10, 4, 4, dtype=torch.float64) / 4)
+    support = torch.rand(3, 6, 4, 4) < 0.3
+    b = torch.randn(3, 6, 4, 4, dtype=torch.float64)
+    b[1] = 0
+    v = support_solve_splitting(op, support, b, rho=2.0, alpha=1.9, n_iter=400)
+    assert bool((v[~support] == 0).all()) and bool((v[1] == 0).all())
+    basis = torch.eye(6 * 16, dtype=torch.float64).reshape(-1, 6, 4, 4)
+    matrix = op.forward(basis).reshape(96, -1).T
+    for i in (0, 2):
+        S = support[i].flatten()
+        expected = torch.linalg.solve(matrix[:, S].T @ matrix[:, S], b[i].flatten()[S])
+        assert torch.allclose(v[i].flatten()[S], expected, rtol=1e-8, atol=1e-10)
+    # few iterations: an approximation that a CG-free backward converges to, not the solution yet
+    rough = support_solve_splitting(op, support, b, rho=2.0, alpha=1.9, n_iter=3)
+    assert not torch.allclose(rough, v, rtol=1e-3)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_splitting_gradient_matches_finite_differences_of_the_solution(positive):
+    """The finite-difference test above with the ADMM backward solve (the ADMM solver's backward)."""
+    rng = np.random.default_rng(1)
+    A = torch.tensor(rng.standard_normal((20, 40)))
+    A = A / A.norm(dim=0)
+    y = torch.tensor(rng.standard_normal((3, 20)))
+    lam = torch.tensor(0.3, dtype=torch.float64)
+    c = torch.tensor(rng.standard_normal((3, 40)))
+    z = admm_lasso(y, A, lam, 3000, positive)
+    leaves = [t.clone().requires_grad_(True) for t in (y, A, lam)]
+    (lasso_implicit(z, *leaves[:2], leaves[2], splitting=(2.0, 1.9), splitting_iter=2000) * c).sum().backward()
+    directions = [torch.tensor(rng.standard_normal(t.shape)) for t in (y, A, lam)]
+    eps = 1e-6
+
+    def solution(sign: float) -> torch.Tensor:
+        ys, As, ls = (t + sign * eps * d for t, d in zip((y, A, lam), directions))
+        return admm_lasso(ys, As, ls, 3000, positive)
+
+    numeric = float(((solution(1) - solution(-1)) / (2 * eps) * c).sum())
+    analytic = float(sum((leaf.grad * d).sum() for leaf, d in zip(leaves, directions)))
+    assert analytic == pytest.approx(numeric, rel=1e-6)
