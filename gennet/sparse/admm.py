@@ -46,6 +46,7 @@ __all__ = ["ADMM", "admm_iterations", "admm_lasso"]
 
 RHO = 3.0  #: default ADMM penalty, in units of the Gram matrix ``AᵀA`` of unit-norm atoms
 ALPHA = 1.8  #: default over-relaxation
+PATHS = ("auto", "gpu", "cpu")  #: the backward solve: splitting ("gpu"), conjugate gradients ("cpu"), by device ("auto")
 
 
 def _check_rho_alpha(rho: float, alpha: float) -> None:
@@ -146,24 +147,35 @@ class ADMM(LassoSolver, name="admm"):
     """ADMM as a solver module (module docstring): ``n_layers`` iterations without a graph, then, when gradients are
     on, the derivative of the Lasso solution map by implicit differentiation on its support
     (:func:`~gennet.sparse.implicit.lasso_implicit`; the backward solve on the support is itself ADMM with the
-    exact shifted solve, :func:`~gennet.sparse.implicit.support_solve_splitting`: 40 of these, whatever ``n_layers``),
-    whose residual also gives the certificate. Needs ``A.solve_shifted``; uses ``aty`` (detached)
-    instead of one ``Aᵀ`` pass.
+    exact shifted solve, :func:`~gennet.sparse.implicit.support_solve_splitting`: 40 of these, whatever ``n_layers``,
+    four operators each — the GPU path; or conjugate gradients, :func:`~gennet.sparse.implicit.support_solve`: at
+    most 20 iterations of twelve operators, fewer matrix applications — the CPU path), whose residual also gives the
+    certificate. Needs ``A.solve_shifted``; uses ``aty`` (detached) instead of one ``Aᵀ`` pass.
 
     Args: those of :class:`~gennet.sparse.solver.LassoSolver`, and ``rho`` (penalty ``> 0``), ``alpha``
-    (over-relaxation in ``(0, 2)``).
+    (over-relaxation in ``(0, 2)``), ``path``: the backward solve, ``"gpu"`` (splitting: few, large launches),
+    ``"cpu"`` (conjugate gradients: less arithmetic) or ``"auto"`` (by the device of ``y``), as the transforms'
+    ``path``. Both give the gradient to the solve's accuracy (tests compare them with the dense restricted inverse).
 
     Raises:
-        ValueError: the base class's checks, ``rho <= 0`` or ``alpha`` outside ``(0, 2)``.
+        ValueError: the base class's checks, ``rho <= 0``, ``alpha`` outside ``(0, 2)``, an unknown ``path``.
     """
 
     def __init__(
         self, lambda_star: float = 0.1, n_layers: int = 12, positive: bool = True, learn_lambda: bool = False,
-        lambda_min: float = 0.0, rho: float = RHO, alpha: float = ALPHA,
+        lambda_min: float = 0.0, rho: float = RHO, alpha: float = ALPHA, path: str = "auto",
     ) -> None:
         super().__init__(lambda_star, n_layers, positive, learn_lambda, lambda_min)
         _check_rho_alpha(rho, alpha)
-        self.rho, self.alpha = float(rho), float(alpha)
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+        self.rho, self.alpha, self.path = float(rho), float(alpha), path
+
+    def resolved_path(self, y: Tensor) -> str:
+        """``"gpu"`` or ``"cpu"``: the backward solve used for signals ``y`` (``path="auto"`` follows ``y``'s device)."""
+        if self.path != "auto":
+            return self.path
+        return "cpu" if y.device.type == "cpu" else "gpu"
 
     def solve(
         self, y: Tensor, op: LinearOperator, lam: Tensor, aty: Tensor | None, want_certificate: bool
@@ -171,7 +183,8 @@ class ADMM(LassoSolver, name="admm"):
         z = admm_iterations(y, op, lam, self.n_layers, self.positive, self.rho, self.alpha, aty=aty)
         if not torch.is_grad_enabled():
             return z, None
-        z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True, splitting=(SPLITTING_RHO, SPLITTING_ALPHA))
+        splitting = (SPLITTING_RHO, SPLITTING_ALPHA) if self.resolved_path(y) == "gpu" else None
+        z, residual, correlation = lasso_implicit(z, y, op, lam, return_residual=True, splitting=splitting)
         if not want_certificate:
             return z, None
         return z, certificate(y, residual, correlation, z, lam, self.positive)  # (no_grad: no detach needed)

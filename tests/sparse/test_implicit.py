@@ -110,3 +110,27 @@ def test_splitting_gradient_matches_finite_differences_of_the_solution(positive)
     numeric = float(((solution(1) - solution(-1)) / (2 * eps) * c).sum())
     analytic = float(sum((leaf.grad * d).sum() for leaf, d in zip(leaves, directions)))
     assert analytic == pytest.approx(numeric, rel=1e-6)
+
+
+def test_admm_solver_backward_paths_agree_and_auto_follows_the_device():
+    """ADMM's two backward solves (``path="cpu"``: conjugate gradients; ``"gpu"``: splitting) give the same gradient
+    to their solves' accuracy on a coarse convolution, and ``"auto"`` takes the CPU path for CPU signals."""
+    from gennet.sparse import ADMM
+
+    torch.manual_seed(0)
+    op = CoarseConvOperator(torch.randn(6, 10, 4, 4, dtype=torch.float64) / 4)
+    y = torch.randn(3, 10, 4, 4, dtype=torch.float64)
+    lam = torch.tensor(0.05, dtype=torch.float64)
+    c = torch.randn(3, 6, 4, 4, dtype=torch.float64)
+    grads = {}
+    for path in ("cpu", "gpu"):
+        solver = ADMM(lambda_star=0.1, n_layers=300, path=path)
+        leaf = y.clone().requires_grad_(True)
+        z, _ = solver.solve(leaf, op, lam, None, want_certificate=False)
+        assert int((z != 0).sum()) > 0
+        (z * c).sum().backward()
+        grads[path] = leaf.grad
+    assert torch.allclose(grads["cpu"], grads["gpu"], rtol=0, atol=1e-3 * float(grads["cpu"].abs().max()))
+    assert ADMM(path="auto").resolved_path(y) == "cpu" and ADMM(path="gpu").resolved_path(y) == "gpu"
+    with pytest.raises(ValueError, match="path"):
+        ADMM(path="cuda")
