@@ -37,6 +37,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gennet.compute_path import check_path, resolve_path
 from gennet.sparse.duality_gap import LassoCertificate, certificate
 from gennet.sparse.implicit import SPLITTING_ALPHA, SPLITTING_RHO, lasso_implicit
 from gennet.sparse.operator import LinearOperator, as_operator
@@ -46,7 +47,6 @@ __all__ = ["ADMM", "admm_iterations", "admm_lasso"]
 
 RHO = 3.0  #: default ADMM penalty, in units of the Gram matrix ``AᵀA`` of unit-norm atoms
 ALPHA = 1.8  #: default over-relaxation
-PATHS = ("auto", "gpu", "cpu")  #: the backward solve: splitting ("gpu"), conjugate gradients ("cpu"), by device ("auto")
 
 
 def _check_rho_alpha(rho: float, alpha: float) -> None:
@@ -167,15 +167,11 @@ class ADMM(LassoSolver, name="admm"):
     ) -> None:
         super().__init__(lambda_star, n_layers, positive, learn_lambda, lambda_min)
         _check_rho_alpha(rho, alpha)
-        if path not in PATHS:
-            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
-        self.rho, self.alpha, self.path = float(rho), float(alpha), path
+        self.rho, self.alpha, self.path = float(rho), float(alpha), check_path(path)
 
     def resolved_path(self, y: Tensor) -> str:
         """``"gpu"`` or ``"cpu"``: the backward solve used for signals ``y`` (``path="auto"`` follows ``y``'s device)."""
-        if self.path != "auto":
-            return self.path
-        return "cpu" if y.device.type == "cpu" else "gpu"
+        return resolve_path(self.path, y)
 
     def solve(
         self, y: Tensor, op: LinearOperator, lam: Tensor, aty: Tensor | None, want_certificate: bool

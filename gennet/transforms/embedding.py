@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..compute_path import check_path, resolve_path
 from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_mean, fft2_real, negate_frequency, tile
 from .frame import WaveletCoefficients, check_image_shape, dual_operator
@@ -78,9 +79,7 @@ class RectifiedWavelet2D(nn.Module):
 
     def __init__(self, shape: tuple[int, int], J: int, L: int = 8, A: int = 4, path: str = "auto") -> None:
         super().__init__()
-        if path not in ("auto", "gpu", "cpu"):
-            raise ValueError(f"path must be one of ('auto', 'gpu', 'cpu'), got {path!r}")
-        self.path = path
+        self.path = check_path(path)
         self.H, self.W = check_image_shape(tuple(shape), J)
         if L < 1:
             raise ValueError(f"L must be ≥ 1, got L={L}")
@@ -125,9 +124,7 @@ class RectifiedWavelet2D(nn.Module):
     # -- U --------------------------------------------------------------------------------------
     def resolved_path(self, t: torch.Tensor) -> str:
         """``"gpu"`` or ``"cpu"``: the path taken for an input ``t`` (``path="auto"`` follows ``t``'s device)."""
-        if self.path != "auto":
-            return self.path
-        return "cpu" if t.device.type == "cpu" else "gpu"
+        return resolve_path(self.path, t)
 
     def _gpu_plan(self, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
         """The GPU path's filters in ``dtype`` on ``device``, built once per device and dtype.

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..compute_path import PATHS, check_path, resolve_path
 from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_blocks, fft2_real, filter_subsampled
 from .periodized import exact_tolerance, filter_subsample, support_plan
@@ -42,7 +43,6 @@ from .rectifier import phase_angles, rectify_phases
 __all__ = ["Scattering2D", "PATHS"]
 
 #: ``path`` of :class:`Scattering2D`: ``"auto"`` picks ``"cpu"`` for CPU inputs and ``"gpu"`` on any other device.
-PATHS = ("auto", "gpu", "cpu")
 
 
 def _padded_size(size: int, J: int) -> int:
@@ -136,9 +136,7 @@ class Scattering2D(nn.Module):
         tolerance: float | None = None,
     ) -> None:
         super().__init__()
-        if path not in PATHS:
-            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
-        self.path = path
+        self.path = check_path(path)
         M, N = (int(s) for s in shape)
         if J < 1 or 2**J > min(M, N):
             raise ValueError(f"J={J} does not fit images of size {M}×{N}: need 1 ≤ J and 2**J ≤ min(M, N)")
@@ -195,9 +193,7 @@ class Scattering2D(nn.Module):
 
     def resolved_path(self, x: torch.Tensor) -> str:
         """``"gpu"`` or ``"cpu"``: the path ``forward(x)`` takes (``path="auto"`` follows ``x``'s device)."""
-        if self.path != "auto":
-            return self.path
-        return "cpu" if x.device.type == "cpu" else "gpu"
+        return resolve_path(self.path, x)
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
