@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .coarse_products import kernel_spectrum, product_spectrum
+
 __all__ = ["coarse_lasso_optimality"]
 
 
@@ -34,9 +36,9 @@ class _CoarseLassoOptimality(torch.autograd.Function):
     def forward(ctx, y: Tensor, kernel: Tensor, lam: Tensor, z: Tensor, kernel_hat: Tensor):
         h, w = z.shape[-2:]
         z_hat = torch.fft.rfft2(z)
-        residual = y - torch.fft.irfft2(torch.einsum("bkhw,kchw->bchw", z_hat, kernel_hat), s=(h, w))
+        residual = y - torch.fft.irfft2(product_spectrum(z_hat, kernel_hat, False), s=(h, w))
         residual_hat = torch.fft.rfft2(residual)
-        correlation = torch.fft.irfft2(torch.einsum("bchw,kchw->bkhw", residual_hat, kernel_hat.conj()), s=(h, w))
+        correlation = torch.fft.irfft2(product_spectrum(residual_hat, kernel_hat, True), s=(h, w))
         sign = torch.sign(z)
         F = torch.addcmul(correlation, lam, sign, value=-1)
         ctx.save_for_backward(residual_hat, z_hat, sign, kernel_hat)
@@ -53,12 +55,11 @@ class _CoarseLassoOptimality(torch.autograd.Function):
         h, w = v.shape[-2:]
         grad_y = grad_kernel = grad_lam = None
         v_hat = torch.fft.rfft2(v if v.dtype == z_hat.real.dtype else v.to(z_hat.real.dtype))
-        av_hat = torch.einsum("bkhw,kchw->bchw", v_hat, kernel_hat)  # (A v)^
+        av_hat = product_spectrum(v_hat, kernel_hat, False)  # (A v)^
         if ctx.needs_input_grad[0]:
             grad_y = torch.fft.irfft2(av_hat, s=(h, w))
         if ctx.needs_input_grad[1]:
-            spectrum = torch.einsum("bchw,bkhw->kchw", residual_hat, v_hat.conj())
-            spectrum = spectrum - torch.einsum("bchw,bkhw->kchw", av_hat, z_hat.conj())
+            spectrum = kernel_spectrum(residual_hat, v_hat) - kernel_spectrum(av_hat, z_hat)
             grad_kernel = torch.fft.irfft2(spectrum, s=(h, w))
             if grad_kernel.dtype != ctx.kernel_dtype:
                 grad_kernel = grad_kernel.to(ctx.kernel_dtype)

@@ -22,8 +22,20 @@ __all__ = ["coarse_conv"]
 _EQUATIONS = {False: "bkhw,kchw->bchw", True: "bchw,kchw->bkhw"}  # A z, Aᵀ y
 
 
+def product_spectrum(x_hat: Tensor, kernel_hat: Tensor, adjoint: bool) -> Tensor:
+    """The half spectrum of ``A x`` (``Aᵀ x`` with ``adjoint``) from the half spectrum ``x̂`` of ``x``: one contraction
+    per frequency."""
+    return torch.einsum(_EQUATIONS[adjoint], x_hat, kernel_hat.conj() if adjoint else kernel_hat)
+
+
+def kernel_spectrum(signal_hat: Tensor, code_hat: Tensor) -> Tensor:
+    """``Σ_b ŝ_c conj(ẑ_k)``: ``(K, C, h, w')``, the half spectrum of the cross-correlations ``Σ_n s_c[n + t] z_k[n]``
+    (summed over the batch) of signals ``(B, C, h, w')`` and codes ``(B, K, h, w')`` — a kernel's gradient."""
+    return torch.einsum("bchw,bkhw->kchw", signal_hat, code_hat.conj())
+
+
 def _product(x_hat: Tensor, kernel_hat: Tensor, adjoint: bool, size: tuple[int, int]) -> Tensor:
-    return torch.fft.irfft2(torch.einsum(_EQUATIONS[adjoint], x_hat, kernel_hat.conj() if adjoint else kernel_hat), s=size)
+    return torch.fft.irfft2(product_spectrum(x_hat, kernel_hat, adjoint), s=size)
 
 
 class _CoarseConv(torch.autograd.Function):
@@ -44,7 +56,7 @@ class _CoarseConv(torch.autograd.Function):
         grad_kernel = None
         if ctx.needs_input_grad[1]:
             signal, code = (x_hat, g_hat) if ctx.adjoint else (g_hat, x_hat)  # (B, C, …) and (B, K, …) spectra
-            grad_kernel = torch.fft.irfft2(torch.einsum("bchw,bkhw->kchw", signal, code.conj()), s=size)
+            grad_kernel = torch.fft.irfft2(kernel_spectrum(signal, code), s=size)
             if grad_kernel.dtype != ctx.kernel_dtype:
                 grad_kernel = grad_kernel.to(ctx.kernel_dtype)
         return grad_x, grad_kernel, None, None
