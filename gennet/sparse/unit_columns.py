@@ -29,20 +29,17 @@ class _UnitColumns(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_unit: Tensor | None, g_norms: Tensor | None):
+        if g_unit is None and g_norms is None:
+            return None, None
         unit, norms = ctx.saved_tensors
         shape = (-1, *([1] * (unit.dim() - 1)))
-        n = norms.view(shape)
-        coefficient = None
-        if g_unit is not None:
-            coefficient = (g_unit * unit).sum(tuple(range(1, unit.dim()))).div_(norms)  # ⟨g_u, u⟩/n
+        if g_unit is None:  # ∂a_k = g_{n,k}·u_k
+            return unit * g_norms.mul(norms > ctx.eps).view(shape), None
+        coefficient = (g_unit * unit).sum(tuple(range(1, unit.dim()))).div_(norms)  # ⟨g_u, u⟩/n
         if g_norms is not None:
-            coefficient = -g_norms if coefficient is None else coefficient.sub_(g_norms)
-        coefficient = coefficient.mul_(norms > ctx.eps).view(shape) if g_norms is not None or g_unit is not None else None
-        if coefficient is None:
-            return None, None
-        if g_unit is None:
-            return unit * coefficient.neg(), None
-        return torch.addcmul(g_unit / n, unit, coefficient, value=-1), None
+            coefficient.sub_(g_norms)
+        coefficient.mul_(norms > ctx.eps)
+        return torch.addcmul(g_unit / norms.view(shape), unit, coefficient.view(shape), value=-1), None
 
 
 def unit_columns(atoms: Tensor, eps: float = 1e-12) -> tuple[Tensor, Tensor]:
