@@ -9,11 +9,16 @@ from gennet.sparse.dictionary import CoarseConvOperator
 from gennet.sparse.implicit import lasso_implicit, support_solve, support_solve_splitting
 
 
+SOLVES = {"cg": dict(cg_iter=200, cg_rtol=1e-12), "splitting": dict(splitting=(2.0, 1.9), splitting_iter=2000)}
+
+
+@pytest.mark.parametrize("solve", sorted(SOLVES))
 @pytest.mark.parametrize("positive", [False, True])
-def test_gradient_matches_finite_differences_of_the_solution(positive):
+def test_gradient_matches_finite_differences_of_the_solution(positive, solve):
     """d⟨c, z*(y, A, λ)⟩ along a random direction (y, A, λ): implicit gradient vs central differences of
-    solutions solved to machine precision (the support does not change for a small step)."""
-    rng = np.random.default_rng(0)
+    solutions solved to machine precision (the support does not change for a small step) — with the backward solve
+    by conjugate gradients and by ADMM with the shifted solve (the ADMM solver's GPU path)."""
+    rng = np.random.default_rng(0 if solve == "cg" else 1)
     A = torch.tensor(rng.standard_normal((20, 40)))
     A = A / A.norm(dim=0)
     y = torch.tensor(rng.standard_normal((3, 20)))
@@ -21,7 +26,7 @@ def test_gradient_matches_finite_differences_of_the_solution(positive):
     c = torch.tensor(rng.standard_normal((3, 40)))
     z = admm_lasso(y, A, lam, 3000, positive)
     leaves = [t.clone().requires_grad_(True) for t in (y, A, lam)]
-    (lasso_implicit(z, *leaves[:2], leaves[2], cg_iter=200, cg_rtol=1e-12) * c).sum().backward()
+    (lasso_implicit(z, *leaves[:2], leaves[2], **SOLVES[solve]) * c).sum().backward()
     directions = [torch.tensor(rng.standard_normal(t.shape)) for t in (y, A, lam)]
     eps = 1e-6
 
@@ -32,7 +37,7 @@ def test_gradient_matches_finite_differences_of_the_solution(positive):
     numeric = float(((solution(1) - solution(-1)) / (2 * eps) * c).sum())
     analytic = float(sum((leaf.grad * d).sum() for leaf, d in zip(leaves, directions)))
     assert analytic == pytest.approx(numeric, rel=1e-6)
-    assert torch.equal(lasso_implicit(z, y, A, lam), z)  # the values are the solution's
+    assert torch.equal(lasso_implicit(z, y, A, lam, **SOLVES[solve]), z)  # the values are the solution's
 
 
 def test_support_solve_is_the_restricted_inverse_on_a_convolution():
@@ -86,30 +91,6 @@ def test_support_solve_splitting_is_the_restricted_inverse_and_keeps_zero_at_zer
     # few iterations: an approximation that a CG-free backward converges to, not the solution yet
     rough = support_solve_splitting(op, support, b, rho=2.0, alpha=1.9, n_iter=3)
     assert not torch.allclose(rough, v, rtol=1e-3)
-
-
-@pytest.mark.parametrize("positive", [False, True])
-def test_splitting_gradient_matches_finite_differences_of_the_solution(positive):
-    """The finite-difference test above with the ADMM backward solve (the ADMM solver's backward)."""
-    rng = np.random.default_rng(1)
-    A = torch.tensor(rng.standard_normal((20, 40)))
-    A = A / A.norm(dim=0)
-    y = torch.tensor(rng.standard_normal((3, 20)))
-    lam = torch.tensor(0.3, dtype=torch.float64)
-    c = torch.tensor(rng.standard_normal((3, 40)))
-    z = admm_lasso(y, A, lam, 3000, positive)
-    leaves = [t.clone().requires_grad_(True) for t in (y, A, lam)]
-    (lasso_implicit(z, *leaves[:2], leaves[2], splitting=(2.0, 1.9), splitting_iter=2000) * c).sum().backward()
-    directions = [torch.tensor(rng.standard_normal(t.shape)) for t in (y, A, lam)]
-    eps = 1e-6
-
-    def solution(sign: float) -> torch.Tensor:
-        ys, As, ls = (t + sign * eps * d for t, d in zip((y, A, lam), directions))
-        return admm_lasso(ys, As, ls, 3000, positive)
-
-    numeric = float(((solution(1) - solution(-1)) / (2 * eps) * c).sum())
-    analytic = float(sum((leaf.grad * d).sum() for leaf, d in zip(leaves, directions)))
-    assert analytic == pytest.approx(numeric, rel=1e-6)
 
 
 def test_admm_solver_backward_paths_agree_and_auto_follows_the_device():
