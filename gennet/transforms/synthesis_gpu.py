@@ -28,11 +28,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .fourier import fft2_real, negate_frequency, tile
+from .fourier import tile
 from .frame import from_classes, to_classes
-from .periodized import filter_subsample, filter_upsample
+from .periodized import filter_subsample
 
-__all__ = ["dual_solve", "inverse_gpu", "synthesis_gpu"]
+__all__ = ["dual_solve", "inverse_gpu"]
 
 
 def dual_solve(spectrum: Tensor, blocks: Tensor, s: int) -> Tensor:
@@ -53,38 +53,6 @@ def _dual_solve_lean(spectrum: Tensor, blocks: Tensor, s: int) -> Tensor:
     return torch.view_as_complex(solved)
 
 
-def synthesis_gpu(U, lowpass: Tensor, bands, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    """``T*`` of the GPU path: ``(φ̂_J · tile(ŷ_φ), Σ_j Σ_θ ψ̂_{j,θ} · tile(ĉ_{j,θ}))``, both ``(B, C, H, W)`` complex.
-
-    Scale 0 is one broadcast product summed over θ; scales ``j ≥ 1`` one batched matmul over the alias blocks
-    where the filters live (:func:`~gennet.transforms.periodized.filter_upsample`), accumulated in one spectrum.
-    ``U``: the :class:`~gennet.transforms.embedding.RectifiedWavelet2D`.
-    """
-    B, C = lowpass.shape[:2]
-    plan = U._gpu_plan(lowpass.device, dtype)
-    synthesis = tile(fft2_real(lowpass), 2**U.J) * plan["phi"]
-
-    def recovered(band: Tensor) -> Tensor:  # recover_complex as one product over the A phases
-        band = band if band.dtype == dtype else band.to(dtype)
-        re_im = plan["recover"] @ band.flatten(-2)  # (B, C, L, 2, h·w)
-        return torch.complex(re_im[..., 0, :], re_im[..., 1, :]).view(*band.shape[:3], *band.shape[-2:])
-
-    c0 = torch.fft.fft2(recovered(bands[0]))  # (B, C, L, H, W)
-    wavelet_part = (c0 * plan["psi0"]).sum(2)
-    for j in range(1, U.J):
-        c = torch.fft.fft2(recovered(bands[j])).flatten(0, 1)  # (B·C, L, H_j, W_j)
-        wavelet_part = wavelet_part + filter_upsample(c, plan[f"index_{j}"], plan[f"synthesis_{j}"], (U.H, U.W)).view(B, C, U.H, U.W)
-    return synthesis, wavelet_part
-
-
-def _inverse_plain(U, lowpass: Tensor, bands, dtype: torch.dtype) -> Tensor:
-    """The GPU path of ``U⁻¹`` by the formula (differentiable by autograd): the reference of the hand-written backward."""
-    synthesis, wavelet_part = synthesis_gpu(U, lowpass, bands, dtype)
-    synthesis = synthesis + 0.5 * (wavelet_part + negate_frequency(wavelet_part).conj())  # real part in space
-    spectrum = dual_solve(synthesis, U._gpu_plan(lowpass.device, dtype)["dual"], 2**U.J)
-    return torch.fft.ifft2(spectrum).real
-
-
 def _recovered(band: Tensor, plan: dict, dtype: torch.dtype) -> Tensor:
     """``recover_complex`` of a band ``(B, C, L, A, h, w)`` as one product: complex ``(B, C, L, h, w)``."""
     band = band if band.dtype == dtype else band.to(dtype)
@@ -92,7 +60,8 @@ def _recovered(band: Tensor, plan: dict, dtype: torch.dtype) -> Tensor:
 
 
 def _inverse_lean(U, lowpass: Tensor, bands, dtype: torch.dtype) -> Tensor:
-    """:func:`_inverse_plain` in fewer operators (no graph: the forward of :class:`_InverseGPU`). The syntheses of all
+    """``U⁻¹`` by the formula of the module docstring, in few operators (no graph: the forward of :class:`_InverseGPU`;
+    the CPU path of :meth:`~gennet.transforms.embedding.RectifiedWavelet2D.inverse` computes the same). The syntheses of all
     scales accumulate in one spectrum (the scales ``j ≥ 1`` by ``index_add_`` into it); the Hermitian symmetrization is
     left out: the dual solve commutes with it (its blocks are real and map the class of ``ω`` to that of ``−ω`` as
     they map ``ω``), and ``Re F⁻¹`` discards the anti-Hermitian part it would remove. Same values up to rounding."""
