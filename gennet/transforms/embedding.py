@@ -27,7 +27,7 @@ from .filters import morlet_filter_bank, periodize_fourier
 from .fourier import alias_mean, fft2_real, negate_frequency, tile
 from .frame import WaveletCoefficients, check_image_shape, dual_operator
 from .periodized import exact_tolerance, filter_subsample, support_plan
-from .rectifier import phase_angles, rectify_phases
+from .rectifier import phase_angles, rectify_phase_factors, rectify_phases
 from .synthesis_gpu import dual_solve, inverse_gpu
 
 __all__ = ["Embedding2D", "LowPass2D", "RectifiedWavelet2D", "WaveletCoefficients", "check_image_shape"]
@@ -198,7 +198,7 @@ class RectifiedWavelet2D(nn.Module):
         lowpass, complex_bands = self.complex_coefficients(x)
         if self.resolved_path(lowpass) == "gpu":  # ρ(Re(e^{-iα_a} c)) as one complex product: four operators a band
             phases = self._gpu_plan(lowpass.device, lowpass.dtype)["phases"]
-            bands = tuple(torch.relu(torch.mul(c.unsqueeze(-3), phases).real) for c in complex_bands)
+            bands = tuple(rectify_phase_factors(c, phases) for c in complex_bands)
         else:
             bands = tuple(rectify_phases(c, self.cos_alpha, self.sin_alpha) for c in complex_bands)
         return WaveletCoefficients(lowpass, bands)

@@ -178,3 +178,17 @@ def test_bad_input_shapes():
     coeffs = U(torch.randn(1, 1, 32, 32))
     with pytest.raises(ValueError, match="bands"):
         U.inverse((coeffs.lowpass, coeffs.bands[:1]))
+
+
+@pytest.mark.parametrize("A", [4, 8])
+def test_the_two_forms_of_the_phase_rectifier_agree(A):
+    """ρ(Re(e^{-iα_a} c)) (rectify_phase_factors, the GPU paths) equals ρ(cos α_a Re c + sin α_a Im c) (rectify_phases)."""
+    from gennet.transforms.rectifier import phase_angles, rectify_phase_factors, rectify_phases
+
+    g = torch.Generator().manual_seed(0)
+    c = torch.complex(torch.randn(2, 3, 5, 6, dtype=torch.float64, generator=g), torch.randn(2, 3, 5, 6, dtype=torch.float64, generator=g))
+    cos, sin = phase_angles(A)
+    factors = torch.complex(cos, -sin).view(-1, 1, 1)
+    expected = rectify_phases(c, cos, sin)
+    assert expected.shape == (2, 3, A, 5, 6) and bool((expected > 0).any()) and bool((expected == 0).any())
+    torch.testing.assert_close(rectify_phase_factors(c, factors), expected, rtol=0, atol=1e-14)
