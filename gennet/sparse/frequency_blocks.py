@@ -31,7 +31,7 @@ import functools
 import torch
 from torch import Tensor
 
-__all__ = ["ColumnMap", "FrequencyBlockMap"]
+__all__ = ["ColumnMap", "FrequencyBlockMap", "embed_columns", "scaled_eye"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -66,7 +66,7 @@ def embed(matrix: Tensor) -> Tensor:
 
 
 @functools.lru_cache(maxsize=32)
-def _scaled_eye(n: int, value: float, dtype: torch.dtype, device: torch.device) -> Tensor:
+def scaled_eye(n: int, value: float, dtype: torch.dtype, device: torch.device) -> Tensor:
     """``value·I_n`` (cached: a constant of the block products)."""
     return value * torch.eye(n, dtype=dtype, device=device)
 
@@ -111,15 +111,15 @@ def _block_chain(e: Tensor, kind: str, rho: float | None, gain: float, identity:
 
     def affine(block: Tensor) -> Tensor:  # gain·block + identity·I
         if identity != 0:
-            return torch.add(_scaled_eye(block.shape[-1], identity, dtype, device), block, alpha=gain)
+            return torch.add(scaled_eye(block.shape[-1], identity, dtype, device), block, alpha=gain)
         return block if gain == 1 else block.mul_(gain)
 
     if kind == "gram":
         return [affine(torch.bmm(adjoint, e))] if K <= 2 * C else [e, adjoint.contiguous()]
     if 2 * K * C + C * C >= K * K:
-        shifted = torch.baddbmm(_scaled_eye(2 * K, rho, dtype, device), adjoint, e)
+        shifted = torch.baddbmm(scaled_eye(2 * K, rho, dtype, device), adjoint, e)
         return [affine(torch.cholesky_inverse(torch.linalg.cholesky(shifted)))]
-    shifted = torch.baddbmm(_scaled_eye(2 * C, rho, dtype, device), e, adjoint)
+    shifted = torch.baddbmm(scaled_eye(2 * C, rho, dtype, device), e, adjoint)
     return [e, torch.cholesky_inverse(torch.linalg.cholesky(shifted)), adjoint.contiguous()]
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gennet.sparse.frequency_blocks import _scaled_eye
+from gennet.sparse.frequency_blocks import scaled_eye
 from gennet.sparse.lasso import _per_sample
 from gennet.sparse.operator import LinearOperator, as_operator
 
@@ -78,7 +78,7 @@ def support_solve(op: LinearOperator, support: Tensor, b: Tensor, n_iter: int = 
     N = r_cols.shape[0]
     r_row, r_col = r_cols.as_strided((B, 1, N), (1, 1, B)), r_cols.as_strided((B, N, 1), (1, B, 1))
     p_row, q_col = p_cols.as_strided((B, 1, N), (1, 1, B)), q_cols.as_strided((B, N, 1), (1, B, 1))
-    tiny, minus_tiny = (_scaled_eye(1, sign * torch.finfo(mask.dtype).tiny, mask.dtype, mask.device) for sign in (1, -1))
+    tiny, minus_tiny = (scaled_eye(1, sign * torch.finfo(mask.dtype).tiny, mask.dtype, mask.device) for sign in (1, -1))
     scalars = torch.empty(6, B, dtype=mask.dtype, device=mask.device)
     rs, rs_new, curvature, live, step, beta = scalars.unbind()  # the first three also as (B, 1, 1):
     rs3, rs_new3, curvature3 = scalars[:3].view(3, B, 1, 1).unbind()
