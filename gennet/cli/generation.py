@@ -30,14 +30,40 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorMod
 
 
 def datamodule_for(checkpoint: dict, overrides: DictConfig | dict | None, path: str | Path):
-    """The data module recorded in the checkpoint, with ``data.*`` overrides (e.g. ``data.root`` if moved)."""
+    """The data module recorded in the checkpoint, with ``data.*`` overrides (e.g. ``data.root`` if moved).
+
+    The record is checked before anything is built: a data module of gennet (:mod:`gennet.data.registry`), arguments
+    its constructor takes, plain values, and the image size the model was trained on.
+
+    Raises:
+        ConfigError: ``ckpt_path`` for a record that names another class or bad arguments; ``data`` for overrides that do.
+    """
+    from ..data.registry import DATA_MODULES
+
     record = checkpoint.get(DATA_KEY)
     overrides = OmegaConf.to_container(overrides, resolve=True) if isinstance(overrides, DictConfig) else dict(overrides or {})
     if record is None:
         if "_target_" not in overrides:
             raise ConfigError("data", f"'{path}' does not record its data; give it, e.g. data._target_=gennet.data.MNIST5kDataModule")
         record = {}
-    return datamodule_from_record(record, overrides)
+    else:
+        try:
+            DATA_MODULES.check(record, DATA_KEY)
+        except ValueError as error:
+            raise ConfigError("ckpt_path", f"'{path}' holds a data record that gennet does not build ({error})") from None
+    merged = {**record, **overrides}
+    trained = checkpoint.get("hyper_parameters", {}).get("image_size")
+    if isinstance(trained, int) and merged.get("image_size", trained) != trained:
+        key = "data.image_size" if "image_size" in overrides else "ckpt_path"
+        raise ConfigError(key, f"'{path}' holds a model of {trained}-pixel images; its data would give "
+                               f"{merged['image_size']!r}-pixel images")
+    try:
+        return datamodule_from_record(record, overrides, key="data")
+    except ConfigError:
+        raise
+    except ValueError as error:
+        data_key, _, message = str(error).partition(": ")
+        raise ConfigError(data_key, message) from None
 
 
 def gaussian_path(ckpt_path: str | Path) -> Path:

@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..errors import ConfigError
 from ..files import write_text_atomic
 from ..lit.divergence import NonFiniteLossError
-from .checkpoints import load_checkpoint
+from .checkpoints import check_weights_fit, load_checkpoint
 from .errors import user_errors
 from .resolvers import register_resolvers
 from .startup import CONFIG_DIR, check_finite_values, entry_point
@@ -110,25 +110,6 @@ def _checkpoint_path(cfg: DictConfig, run_dir: Path) -> Path | None:
     return run_dir / "checkpoints" / "last.ckpt" if path == "last" else Path(str(path))
 
 
-def _check_weights_fit(model, checkpoint: dict, path: Path) -> None:
-    """The checkpoint's weights fit the configured model: the same parameter and buffer names, the same shapes.
-
-    Raises:
-        ConfigError: ``ckpt_path``, naming the first mismatched keys (a classifier's checkpoint given to the
-            generator config, or ``ckpt_path=last`` after a change of e.g. ``model.num_atoms``).
-    """
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items() if isinstance(v, torch.Tensor)}
-    problems = [f"{k} is missing" for k in expected if k not in found]
-    problems += [f"{k} is not in the model" for k in found if k not in expected]
-    problems += [f"{k} has shape {list(found[k])}, the model {list(expected[k])}"
-                 for k in expected if k in found and found[k] != expected[k]]
-    if problems:
-        shown = "; ".join(problems[:3]) + (f"; … ({len(problems)} mismatches)" if len(problems) > 3 else "")
-        raise ConfigError("ckpt_path", f"'{path}' does not fit the configured model ({shown}); "
-                                       "resume with the overrides it was trained with")
-
-
 def train(cfg: DictConfig) -> dict[str, float]:
     """Run one training job from a composed config; returns the metrics written to ``metrics.json``."""
     import lightning.pytorch as pl
@@ -152,7 +133,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, _convert_="all", **_data_arguments(cfg.model, datamodule))
         if checkpoint is not None:
-            _check_weights_fit(model, checkpoint, resume_from)
+            check_weights_fit(model, checkpoint["state_dict"], resume_from)
         logger = instantiate(cfg.logger) if cfg.get("logger") else False
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         trainer = _instantiate_trainer(cfg.trainer, logger, callbacks)

@@ -49,20 +49,22 @@ class GaussianMixturePrior(Prior):
     Source: A. Dempster, N. Laird, D. Rubin (1977); T. Angles, S. Mallat, ICLR 2018, §3 (whitening).
     """
 
+    nan_allowed = ("val_log_likelihood",)  # NaN: fitted without validation embeddings
+
     def __init__(self, shape, num_components: int = 20, dim: int = 64, reg_covar: float = 1e-3,
                  max_iter: int = 300, tol: float = 1e-4, seed: int = 0) -> None:
         super().__init__()
         shape = tuple(int(s) for s in shape)
         if len(shape) != 3 or min(shape) < 1:
             raise ValueError(f"shape must be (C_w, h, w) with positive sizes, got {shape}")
-        if num_components < 1 or dim < 1:
-            raise ValueError(f"num_components and dim must be >= 1, got {num_components}, {dim}")
+        D = shape[0] * shape[1] * shape[2]
+        if num_components < 1 or not 1 <= dim <= D:
+            raise ValueError(f"need num_components >= 1 and dim in [1, {D}] (the size of w), got {num_components}, {dim}")
         if not reg_covar > 0:
             raise ValueError(f"reg_covar must be > 0, got {reg_covar}")
         self.shape = shape
         self.num_components, self.dim, self.reg_covar = int(num_components), int(dim), float(reg_covar)
         self.max_iter, self.tol, self.seed = int(max_iter), float(tol), int(seed)
-        D = shape[0] * shape[1] * shape[2]
         f64 = torch.float64
         self.register_buffer("mean", torch.zeros(D, dtype=f64))
         self.register_buffer("basis", torch.zeros(self.dim, D, dtype=f64))

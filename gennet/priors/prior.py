@@ -52,6 +52,10 @@ class Prior(nn.Module):
     """
 
     kind = "prior"
+    #: the boolean buffer that says the prior was fitted (a file of an unfitted prior is refused)
+    fitted_flag = "fitted"
+    #: buffers where NaN means "not measured" (every other floating-point value read from a file must be finite)
+    nan_allowed: tuple[str, ...] = ()
     supports_noise = False
     supports_condition = False
     shape: tuple[int, int, int]
