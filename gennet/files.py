@@ -96,7 +96,7 @@ class _Group:
                 backup = None
                 if self.exclusive:
                     _link_new(temporary, target, self.key)
-                    temporary.unlink()
+                    temporary.unlink(missing_ok=True)
                 else:
                     if target.exists():
                         backup = target.with_name(f".{target.name}.{os.getpid()}.earlier")

@@ -13,7 +13,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
-from ..files import save_torch_atomic
+from ..files import WriteError, save_torch_atomic
+from ..limits import check_memory
 from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
 from ..lit.data_record import datamodule_from_record
@@ -22,7 +23,7 @@ from ..priors import Prior, load_prior
 from ..priors.gaussian import GaussianEmbedding
 from .checkpoints import load_module
 
-__all__ = ["load_generator", "datamodule_for", "gaussian_for", "prior_for", "describe", "save_tensor"]
+__all__ = ["load_generator", "datamodule_for", "gaussian_for", "prior_for", "describe", "save_tensor", "check_images_memory"]
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
     """The :class:`~gennet.lit.GeneratorModule` of a checkpoint, in eval mode on ``device``, and the checkpoint."""
@@ -101,7 +102,7 @@ def gaussian_for(
     try:
         model.save(path)
         print(f"Gaussian model of w ({model.covariance} covariance, {int(model.count)} images) saved to {path}", file=sys.stderr)
-    except OSError as error:
+    except (OSError, WriteError) as error:
         print(f"warning: could not save the Gaussian model beside the checkpoint ({error})", file=sys.stderr)
     return model
 
@@ -123,6 +124,22 @@ def prior_for(cfg: DictConfig, module: GeneratorModule, datamodule, device: torc
         raise ConfigError("prior_file", f"'{cfg.prior_file}' models embeddings {tuple(prior.shape)}, but this generator's are "
                                    f"{tuple(module.generator.embedding_shape)} (a prior of another generator?)")
     return prior
+
+
+def check_images_memory(key: str, n: int, module: GeneratorModule) -> None:
+    """Refuse, before any work, ``n`` images of this generator that would not fit in the memory free here
+    (:func:`gennet.limits.check_memory`): per image, its ``w`` (float32, twice: drawn and moved), the decoded image
+    (float32, three times: the batches, their concatenation, the copy saved) and its place in the grid (float32 RGB at
+    least 64 pixels a side, twice: the grid and its 8-bit copy).
+
+    Raises:
+        ConfigError: ``key``, with the bytes needed and free.
+    """
+    c_w, h, w = module.generator.embedding_shape
+    channels, size = int(module.hparams.channels), int(module.hparams.image_size)
+    side = max(size, 64)
+    per_image = 4 * (2 * c_w * h * w + 3 * channels * size * size + 2 * 3 * side * side)
+    check_memory(key, n * per_image, f"{n} images of {channels}×{size}×{size}")
 
 
 def describe(prior: Prior) -> str:

@@ -80,6 +80,14 @@ class GaussianMixturePrior(Prior):
         return {"shape": list(self.shape), "num_components": self.num_components, "dim": self.dim,
                 "reg_covar": self.reg_covar, "max_iter": self.max_iter, "tol": self.tol, "seed": self.seed}
 
+    def check_count(self, n: int) -> None:
+        if n <= self.dim:
+            raise ValueError(f"dim: the mixture prior keeps dim={self.dim} PCA dimensions: it needs more than {self.dim} "
+                             f"embeddings, got {n}")
+        if n < self.num_components:
+            raise ValueError(f"num_components: {self.num_components} components need at least as many training "
+                             f"embeddings, got {n}")
+
     # -- coordinates --------------------------------------------------------------------------------
     def whiten(self, w: Tensor) -> Tensor:
         """``y = S⁻¹ Vᵀ (w − μ)``: ``(B, C_w, h, w)`` → ``(B, d)`` float64."""
@@ -102,8 +110,7 @@ class GaussianMixturePrior(Prior):
         """PCA of ``train: (N, C_w, h, w)``, then EM in the whitened subspace; ``val`` only scores the fit."""
         x = self.check(train).to(device=self.mean.device, dtype=torch.float64).flatten(1)
         N, D = x.shape
-        if N <= self.dim:
-            raise ValueError(f"the mixture prior keeps dim={self.dim} PCA dimensions: it needs more than {self.dim} embeddings, got {N}")
+        self.check_count(N)
         mean = x.mean(0)
         _, singular, vh = torch.linalg.svd(x - mean, full_matrices=False)
         variances = singular.square() / (N - 1)

@@ -66,6 +66,10 @@ class Prior(nn.Module):
             raise ValueError(f"expected embeddings (B, {', '.join(map(str, self.shape))}), got {tuple(w.shape)}")
         return w
 
+    def check_count(self, n: int) -> None:
+        """Raise ``ValueError("KEY: …")`` (``KEY`` a constructor argument) if ``n`` training embeddings are too few to fit
+        this prior; called by the fits, and by ``train_prior.py`` before the embeddings are computed."""
+
     def fit_(self, train: Tensor, val: Tensor | None = None) -> Prior:  # pragma: no cover - interface
         raise NotImplementedError
 

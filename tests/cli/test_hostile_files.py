@@ -8,6 +8,7 @@ today's loaders would run code or read garbage, and each checked to change nothi
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import torch
 
 from gennet.errors import ConfigError
 from tests.cli.entrypoint import run_script
+from tests.cli.test_generation_scripts import Payload
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -177,3 +179,101 @@ def test_prior_files_are_checked_whole_before_the_prior_is_built(tmp_path, sandb
         assert tree(sandbox) == before
     assert not Path(target).exists()
     assert isinstance(load_prior(tmp_path / "good.pt"), GaussianMixturePrior)
+
+
+# ------------------------------------------------------------------ the embeddings cache of train_prior.py
+def test_a_hostile_or_damaged_embeddings_cache_is_computed_again_not_read(tmp_path, sandbox, capsys):
+    from gennet.cache_record import file_digest
+    from gennet.cli.train_prior import _cached_embeddings, _save_embeddings
+
+    shape = [3, 2, 2]
+    expected = {"generator_sha256": "0" * 64, "fit_images": None, "shape": shape}
+    good = {"train": torch.randn(5, *shape), "val": torch.randn(2, *shape)}
+    cache = tmp_path / "embeddings.pt"
+    _save_embeddings(good, cache, expected)
+    assert torch.equal(_cached_embeddings(cache, expected)["train"], good["train"])
+    marker = sandbox / "payload_ran"
+
+    record = cache.with_name("embeddings.pt.record.json")
+    hostile = [
+        lambda: cache.write_bytes(pickle.dumps({"train": Payload(marker)})),  # code in the pickle, no record update
+        lambda: (cache.write_bytes(pickle.dumps({"train": Payload(marker)})), _rerecord(record, cache)),  # and a forged record
+        lambda: cache.write_bytes(cache.read_bytes()[:100]),  # truncated
+        lambda: (torch.save({"train": torch.randn(5, 9, 9, 9), "val": good["val"]}, cache), _rerecord(record, cache)),
+        lambda: (torch.save({**good, "train": good["train"].double()}, cache), _rerecord(record, cache)),
+        lambda: (torch.save({**good, "train": good["train"] * float("nan")}, cache), _rerecord(record, cache)),
+        lambda: record.write_text("not json"),
+        lambda: record.unlink(),
+    ]
+    before = tree(sandbox)
+    for damage in hostile:
+        _save_embeddings(good, cache, expected)
+        damage()
+        assert _cached_embeddings(cache, expected) is None
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("warning: cache") and "computing it again" in lines[0], lines
+        assert tree(sandbox) == before and not marker.exists()
+    _save_embeddings(good, cache, expected)  # made for another generator: computed again
+    assert _cached_embeddings(cache, {**expected, "generator_sha256": "1" * 64}) is None
+    assert "another generator_sha256" in capsys.readouterr().err
+    assert file_digest(cache)[0] > 0
+
+
+def _rerecord(record: Path, cache: Path) -> None:
+    """The record rewritten for the file's new bytes, keeping the rest (an attacker who also forges the record)."""
+    import json
+
+    from gennet.cache_record import file_digest
+
+    content = json.loads(record.read_text())
+    content["bytes"], content["sha256"] = file_digest(cache)
+    record.write_text(json.dumps(content))
+
+
+# ------------------------------------------------------------------ the feature cache of regress.py
+def test_a_damaged_or_truncated_feature_cache_is_computed_again(tmp_path, capsys):
+    """A features.npy cut short was extended with zeros by a read-write memory map and read as computed (MAE 232.5
+    instead of 72.7 in the issue's run); a block of rows altered, or marked done without being computed, is read too.
+    Each is now computed again, with one warning, to the values of a fresh computation."""
+    import numpy as np
+
+    from gennet.molecules import ScatteringFeatures
+    from gennet.molecules.qm9 import load_qm9
+    from tests.molecules.helpers import write_qm9_head
+    from tests.molecules.test_features_cache import SMALL
+
+    (tmp_path / "qm9").mkdir()
+    data = load_qm9(files=write_qm9_head(tmp_path / "qm9", rows=6))
+    tmp_path = tmp_path / "cache"
+    features = ScatteringFeatures(**SMALL)
+    rows = np.arange(6)
+    fresh = features.compute(data, rows, progress=False)
+    features.compute(data, rows, cache_dir=tmp_path, progress=False)
+    (folder,) = tmp_path.glob("scattering-*")
+    table, mask = folder / "features.npy", folder / "done.npy"
+    original = {p: p.read_bytes() for p in (table, mask)}
+
+    def truncate():
+        table.write_bytes(original[table][: len(original[table]) // 2])
+
+    def alter():
+        values = np.load(table, mmap_mode="r+")
+        values[2] = 0
+        values.flush()
+
+    def mark_done():
+        done = np.load(mask)
+        done[:] = True
+        np.save(mask, done)
+
+    for damage in (truncate, alter, mark_done):
+        for path, content in original.items():
+            path.write_bytes(content)
+        damage()
+        again = features.compute(data, np.arange(8), cache_dir=tmp_path, progress=False)
+        lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("warning: cache") and "features.npy" in lines[0], lines
+        assert features.last_timing["molecules"] >= 2  # the damaged rows (and the two new ones) were computed
+        np.testing.assert_allclose(again[:6], fresh, rtol=1e-6)
+    features.compute(data, np.arange(8), cache_dir=tmp_path, progress=False)
+    assert features.last_timing["molecules"] == 0 and capsys.readouterr().err == ""  # the repaired cache is read back
