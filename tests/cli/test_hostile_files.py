@@ -96,6 +96,20 @@ def _load(module_class, path: Path) -> ConfigError:
     return error.value
 
 
+def _middling_image_size(hparams: dict) -> int:
+    """The smallest power-of-two image size whose Morlet filter bank needs more than twice the memory free here (a few
+    times this machine's memory, not 2**80 pixels: a size the allocator alone might accept and then run out on)."""
+    from gennet.limits import available_memory
+    from gennet.transforms.filters import BYTES_PER_FILTER_VALUE
+
+    J, L = hparams["decoder"]["J"], hparams["decoder"]["L"]
+    free = available_memory() or 2**36
+    size = 2 ** hparams["decoder"]["J"]
+    while BYTES_PER_FILTER_VALUE * (J * L + 1) * size * size <= 2 * free:
+        size *= 2
+    return size
+
+
 def test_hyper_parameters_naming_classes_outside_the_registries_are_refused(tmp_path, sandbox):
     from gennet.lit.classifier_module import ClassifierModule
     from gennet.lit.generator_module import GeneratorModule
@@ -115,6 +129,7 @@ def test_hyper_parameters_naming_classes_outside_the_registries_are_refused(tmp_
         ({**hparams, "_target_": "os.system"}, "hyper_parameters._target_"),
         ({**hparams, "lr": torch.ones(3)}, "hyper_parameters.lr"),
         ({**hparams, "image_size": 2**40}, ""),  # filters of 2**80 pixels: refused by the allocator, one line
+        ({**hparams, "image_size": _middling_image_size(good.hparams)}, "memory"),  # refused before any allocation
         ("not a mapping", "hyper_parameters"),
     ]
     classifier = ClassifierModule(network={"_target_": "gennet.models.ResNet18"}, num_classes=3)
