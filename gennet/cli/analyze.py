@@ -76,6 +76,15 @@ def _selected(requested: list[Section] | None, network) -> tuple[list[Section], 
     return [section for section in SECTIONS if section.default and section.name not in skipped], skipped
 
 
+def _check_images(module: ClassifierModule, image: torch.Tensor) -> None:
+    """The data give images of the shape the network was trained on (else one line naming ``data.image_size``)."""
+    hp = module.hparams
+    expected = (int(hp.channels), int(hp.image_size), int(hp.image_size))
+    if tuple(image.shape) != expected:
+        raise ConfigError("data.image_size", f"the data give images of shape {tuple(image.shape)}; the network was trained "
+                                             f"on {expected} (leave data.image_size and the data as recorded in the checkpoint)")
+
+
 def _header(result: dict, skipped: dict[str, str]) -> list[str]:
     lines = [f"# Analysis of `{result['checkpoint']}`", "",
              f"Network: `{result['network']}`; test accuracy {100 * result['test_accuracy']:.2f}% on {result['test_images']} images.", ""]
@@ -101,6 +110,7 @@ def analyze(cfg: DictConfig) -> dict:
         datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
         datamodule.setup("fit")
         datamodule.setup("test")
+        _check_images(module, datamodule.test_dataset[0][0])
     seed = int(cfg.seed)
     torch.manual_seed(seed)
     context = Context(type(module.network).__name__, module.network,

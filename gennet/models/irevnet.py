@@ -68,23 +68,24 @@ class SpaceToDepth(nn.Module):
 class InjectivePad(nn.Module):
     """Zero channels appended to each half: ``(B, c, h, w) → (B, 2·width, h, w)`` (i-RevNet (a)).
 
-    The first half receives the first ``⌈c/2⌉`` channels, the second the other ``⌊c/2⌋``, each followed by zeros up
-    to ``width`` (so an odd ``c``, e.g. one gray channel, is allowed). :meth:`inverse` keeps the channels that were
-    given and drops the zeros: ``inverse(forward(z)) = z`` exactly; on a point outside the range (nonzero padded
+    The first half receives the first ``⌊c/2⌋`` channels, the second the other ``⌈c/2⌉``, each followed by zeros up
+    to ``width``. An odd ``c`` is allowed: one gray channel goes to the second half, the one the next block's ``F``
+    reads (an all-zero input would make that ``F`` a constant). :meth:`inverse` keeps the channels that were given
+    and drops the zeros: ``inverse(forward(z)) = z`` exactly; on a point outside the range (nonzero padded
     channels) it is the orthogonal projection onto it followed by the inverse.
     """
 
     def __init__(self, in_channels: int, width: int) -> None:
         super().__init__()
         self.in_channels, self.width = int(in_channels), int(width)
-        self.first = (self.in_channels + 1) // 2
-        if self.first > self.width:
+        self.first = self.in_channels // 2
+        if self.in_channels - self.first > self.width:
             raise ValueError(f"cannot pad {in_channels} channels into halves of {width}")
 
     def forward(self, z: Tensor) -> Tensor:
         a, b = z[:, : self.first], z[:, self.first :]
-        zeros = z.new_zeros(z.shape[0], self.width - b.shape[1], *z.shape[2:])  # the larger of the two paddings
-        return torch.cat([a, zeros[:, : self.width - a.shape[1]], b, zeros], 1)
+        zeros = z.new_zeros(z.shape[0], self.width - a.shape[1], *z.shape[2:])  # the larger of the two paddings
+        return torch.cat([a, zeros, b, zeros[:, : self.width - b.shape[1]]], 1)
 
     def inverse(self, y: Tensor) -> Tensor:
         second = self.in_channels - self.first

@@ -63,8 +63,8 @@ def test_injective_pad_appends_zeros_to_each_half_and_inverts_exactly():
     pad = InjectivePad(3, 5)
     x = torch.randn(2, 3, 4, 4)
     y = pad(x)
-    assert y.shape == (2, 10, 4, 4) and torch.equal(y[:, :2], x[:, :2]) and torch.equal(y[:, 5:6], x[:, 2:])
-    assert y[:, 2:5].abs().max() == 0 and y[:, 6:].abs().max() == 0
+    assert y.shape == (2, 10, 4, 4) and torch.equal(y[:, :1], x[:, :1]) and torch.equal(y[:, 5:7], x[:, 1:])
+    assert y[:, 1:5].abs().max() == 0 and y[:, 7:].abs().max() == 0
     assert torch.equal(pad.inverse(y), x)
     assert y.norm() == x.norm()  # an isometry onto its range
 
@@ -146,6 +146,20 @@ def test_reversible_backward_gives_the_stored_gradients(dropout, dtype):
     assert worst <= (1e-4 if dtype == torch.float32 else 1e-10)
     for (name, a), b in zip(stored.state_dict().items(), reversible.state_dict().values()):
         assert torch.allclose(a.double(), b.double(), rtol=1e-6, atol=1e-7), name
+
+
+def test_one_gray_channel_is_read_by_the_first_block_and_differentiated_alike():
+    """init_ds = 0 on digits: the gray channel is padded into the half F reads (an all-zero input would make the first
+    F a constant, whose ReLUs sit exactly at 0 — where the stored and the rebuilt inputs give different subgradients)."""
+    torch.manual_seed(0)
+    kwargs = dict(blocks=(2, 1, 1), strides=(1, 2, 2), widths=(4, 16, 64), init_ds=0, bottleneck=(4, 4, 4))
+    stored = IRevNet((16, 16), 1, 10, **kwargs).double()
+    reversible = IRevNet((16, 16), 1, 10, reversible=True, **kwargs).double()
+    reversible.load_state_dict(stored.state_dict())
+    x, y = torch.randn(4, 1, 16, 16, dtype=torch.float64), torch.arange(4)
+    expected, found = gradients(stored, x, y), gradients(reversible, x, y)
+    assert all(a.norm() > 0 for a in expected)  # every parameter learns, the first block's F included
+    assert max(((a - b).norm() / a.norm()).item() for a, b in zip(expected, found)) <= 1e-10
 
 
 def saved_bytes(net: nn.Module, x: torch.Tensor) -> int:
