@@ -10,8 +10,11 @@ three stages), one training step (cross-entropy on a batch of digits-sized input
   beside the float32 rounding floor (the stored version in float32 against itself in float64);
 - the seconds of forward + backward (median of ``--repeats``), and their ratio: the time reversibility costs.
 
+With ``--checkpoint CKPT`` (a trained ``+experiment=mnist_irevnet`` run) also one row for the trained network on a batch
+of training digits: the gradients that training actually computes.
+
     python benchmarks/reversible_backprop.py --threads 1
-    python benchmarks/reversible_backprop.py --blocks 12 --batch 128 --repeats 5
+    python benchmarks/reversible_backprop.py --blocks 12 --batch 128 --repeats 5 --checkpoint runs/irevnet/checkpoints/last.ckpt
 """
 
 from __future__ import annotations
@@ -37,6 +40,24 @@ def pair(blocks: int, dtype: torch.dtype) -> tuple[IRevNet, IRevNet]:
     reversible = IRevNet((32, 32), 1, 10, blocks=per_stage, reversible=True, **LAYOUT).to(dtype).train()
     reversible.load_state_dict(stored.state_dict())
     return stored, reversible
+
+
+def trained_pair(path: str, dtype: torch.dtype, batch: int):
+    """The stored and reversible copies of a checkpoint's i-RevNet, and a batch of its training digits."""
+    import copy
+
+    from gennet.cli.analyze import load_classifier
+    from gennet.cli.generation import datamodule_for
+
+    module, checkpoint = load_classifier(path, torch.device("cpu"))
+    stored = module.network.to(dtype).train()
+    stored.reversible = False
+    reversible = copy.deepcopy(stored)
+    reversible.reversible = True
+    datamodule = datamodule_for(checkpoint, None, path)
+    datamodule.setup("fit")
+    x, y = next(iter(torch.utils.data.DataLoader(datamodule.train_dataset, batch_size=batch)))
+    return stored, reversible, x.to(dtype), y
 
 
 def step(net: IRevNet, x: torch.Tensor, y: torch.Tensor, hooks: bool = False):
@@ -67,6 +88,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--checkpoint", default=None, help="also a trained mnist_irevnet checkpoint, on training digits")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); batch {args.batch} of 1x32x32; "
@@ -74,13 +96,16 @@ def main() -> None:
     print("| blocks | saved MiB stored | saved MiB reversible | ratio | gradients, reversible vs stored, float32 | "
           "stored float32 vs float64 | reversible vs stored, float64 | s stored | s reversible | time ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for blocks in args.blocks:
+    for blocks in args.blocks + ([args.checkpoint] if args.checkpoint else []):
         diffs, grads = {}, {}
         for dtype in (torch.float32, torch.float64):
-            g = torch.Generator().manual_seed(1)
-            x = torch.randn(args.batch, 1, 32, 32, generator=g, dtype=torch.float64).to(dtype)  # the same values in both
-            y = torch.randint(0, 10, (args.batch,), generator=g)
-            stored, reversible = pair(blocks, dtype)
+            if isinstance(blocks, str):
+                stored, reversible, x, y = trained_pair(blocks, dtype, args.batch)
+            else:
+                g = torch.Generator().manual_seed(1)
+                x = torch.randn(args.batch, 1, 32, 32, generator=g, dtype=torch.float64).to(dtype)  # the same values in both
+                y = torch.randint(0, 10, (args.batch,), generator=g)
+                stored, reversible = pair(blocks, dtype)
             a, kept_stored, _ = step(stored, x, y, hooks=True)
             b, kept_reversible, _ = step(reversible, x, y, hooks=True)
             diffs[dtype] = ((a - b).norm() / a.norm()).item()
@@ -89,6 +114,8 @@ def main() -> None:
                 bytes_ = (kept_stored, kept_reversible)
                 times = [statistics.median(step(net, x, y)[2] for _ in range(args.repeats)) for net in (stored, reversible)]
         floor = ((grads[torch.float32].double() - grads[torch.float64]).norm() / grads[torch.float64].norm()).item()
+        if isinstance(blocks, str):
+            blocks = f"trained ({sum(1 for m in stored.modules() if type(m).__name__ == 'CouplingBlock')}, digits)"
         print(f"| {blocks} | {bytes_[0] / 2**20:.1f} | {bytes_[1] / 2**20:.1f} | {bytes_[1] / bytes_[0]:.3f} | "
               f"{diffs[torch.float32]:.1e} | {floor:.1e} | {diffs[torch.float64]:.1e} | {times[0]:.3f} | {times[1]:.3f} | "
               f"{times[1] / times[0]:.2f} |", flush=True)

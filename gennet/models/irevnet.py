@@ -91,6 +91,14 @@ class InjectivePad(nn.Module):
         second = self.in_channels - self.first
         return torch.cat([y[:, : self.first], y[:, self.width : self.width + second]], 1)
 
+    def range_mask(self, y: Tensor) -> Tensor:
+        """``(1, 2·width, 1, 1)`` in ``y``'s dtype: 1 on the channels that carry the input, 0 on the appended zeros
+        (``y · mask`` is the orthogonal projection onto the range)."""
+        mask = torch.zeros(1, 2 * self.width, 1, 1, dtype=y.dtype, device=y.device)
+        mask[:, : self.first] = 1
+        mask[:, self.width : self.width + self.in_channels - self.first] = 1
+        return mask
+
 
 def bottleneck(channels: int, hidden: int, width: int, stride: int, first: bool, dropout: float, affine: bool) -> nn.Sequential:
     """The residual function ``F`` of a coupling block: ``(B, channels, h, w) → (B, width, h/stride, w/stride)``."""
