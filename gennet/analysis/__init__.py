@@ -13,6 +13,7 @@ from .invertibility import (
     interpolate,
     is_invertible,
     local_conditioning,
+    nearest_preimage,
     reconstruction_error,
 )
 from .lipschitz import LayerBound, empirical_lipschitz, lipschitz_upper_bound, operator_norm
@@ -47,6 +48,7 @@ __all__ = [
     "local_support_vectors",
     "nearest_neighbour_accuracy",
     "nearest_neighbours",
+    "nearest_preimage",
     "network_stages",
     "operator_norm",
     "pca_dimension",

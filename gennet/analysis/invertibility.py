@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-__all__ = ["is_invertible", "reconstruction_error", "interpolate", "class_means", "Edition", "edit_toward",
-           "local_conditioning"]
+__all__ = ["is_invertible", "reconstruction_error", "interpolate", "class_means", "nearest_preimage", "Edition",
+           "edit_toward", "local_conditioning"]
 
 
 def is_invertible(network: nn.Module) -> bool:
@@ -73,6 +73,34 @@ def class_means(network: nn.Module, batches, num_classes: int) -> Tensor:
     return sums / counts.reshape(-1, *([1] * (sums.ndim - 1)))
 
 
+def nearest_preimage(network: nn.Module, z: Tensor, steps: int = 60, lr: float = 0.01, tolerance: float = 1e-4) -> Tensor:
+    """The images whose representations are nearest ``z`` ``(B, *feature_shape)``: ``argmin_x ‖Φ(x) − z‖²``, by
+    ``steps`` Adam steps (step ``lr``, in the images' units) from ``Φ⁻¹(z)``; returns ``(B, C, H, W)``.
+
+    For a bijective network every ``z`` is some ``Φ(x)`` and ``Φ⁻¹(z)`` is returned as is. For an injective one a
+    ``z`` off the range of ``Φ`` (an edited representation) is inverted by ``Φ⁻¹`` through the orthogonal projection
+    onto the padding's range *deep inside the network*, which is not the projection onto the range of ``Φ``: what
+    an edition changed in the padded channels is dropped. The least-squares preimage keeps what of the edit ``Φ``
+    can represent. Rows already within ``tolerance·‖z‖`` of ``Φ(Φ⁻¹(z))`` are not optimized.
+    """
+    with torch.no_grad():
+        start = network.inverse(z)
+        residual = (network.features(start) - z).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1).clamp_min(1e-30)
+    open_ = residual > tolerance
+    if steps < 1 or not bool(open_.any()):
+        return start
+    target = z[open_]
+    x = start[open_].clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = (network.features(x) - target).pow(2).sum()
+            (x.grad,) = torch.autograd.grad(loss, x)  # the network's parameters get no gradient
+            optimizer.step()
+    start[open_] = x.detach()
+    return start
+
+
 @dataclass(frozen=True)
 class Edition:
     """Result of :func:`edit_toward` for ``P`` (image, target class) pairs.
@@ -80,8 +108,9 @@ class Edition:
     ``images`` ``(P, C, H, W)``: the edited images (at the first ``α`` that flips, else at the largest);
     ``alpha`` ``(P,)``: that ``α`` (``nan`` where none did); ``flipped`` ``(P,)`` bool: the *edited image*, encoded
     again, is classified as the target; ``flipped_features`` ``(P,)`` bool: the head gives the target on the edited
-    representation itself; ``predicted`` ``(P,)``: the class of each edited image; ``change`` ``(P,)``:
-    ``‖x' − x‖ / ‖x‖``.
+    representation itself (at some ``α`` tried); ``predicted`` ``(P,)``: the class of each edited image;
+    ``change`` ``(P,)``: ``‖x' − x‖ / ‖x‖``; ``off_range`` ``(P,)``: ``‖Φ(x') − z_α‖ / ‖z_α − Φ(x)‖``, how much of
+    the edit ``Φ`` could not represent (0 for a bijective network).
     """
 
     images: Tensor
@@ -90,21 +119,24 @@ class Edition:
     flipped_features: Tensor
     predicted: Tensor
     change: Tensor
+    off_range: Tensor
 
 
 @torch.no_grad()
 def edit_toward(network: nn.Module, x: Tensor, source: Tensor, target: Tensor, means: Tensor,
-                alphas: Tensor | None = None) -> Edition:
+                alphas: Tensor | None = None, preimage_steps: int = 60) -> Edition:
     """Edit images by moving their final representation toward another class and inverting (seed 004, "edition in
     invertible architectures"): ``z_α = Φ(x) + α (μ_target − μ_source)`` with ``μ`` the class means of ``Φ``
-    (:func:`class_means`), ``x' = Φ⁻¹(z_α)``, for increasing ``α`` until ``network(x')`` predicts the target.
+    (:func:`class_means`), ``x' = `` :func:`nearest_preimage` ``(z_α)`` (``Φ⁻¹(z_α)`` for a bijective network), for
+    increasing ``α`` until ``network(x')`` predicts the target.
 
     ``x`` ``(P, C, H, W)``, ``source``/``target`` ``(P,)`` class indices, ``means`` ``(K, *feature_shape)``,
-    ``alphas`` increasing (default ``0.05, 0.10, …, 2``). For an injective network ``z_α`` leaves the range of
-    ``Φ``, so the edited image is encoded again before it is classified (``flipped``); ``flipped_features`` is the
-    head's answer on ``z_α`` itself.
+    ``alphas`` increasing (default ``0.25, 0.5, …, 2``), ``preimage_steps`` Adam steps of :func:`nearest_preimage`.
+    The edited image is encoded again before it is classified (``flipped``); ``flipped_features`` is the head's
+    answer on ``z_α`` itself. On the digits' injective i-RevNet ``Φ⁻¹(z_α)`` alone flipped 32% of 100 pairs, the
+    least-squares preimage 91% at ``α = 1`` (README, "Invertible networks").
     """
-    alphas = torch.arange(1, 41, dtype=torch.float64) / 20 if alphas is None else alphas.double()
+    alphas = torch.arange(1, 9, dtype=torch.float64) / 4 if alphas is None else alphas.double()
     z = network.features(x)
     direction = (means[target] - means[source]).to(z)
     P = x.shape[0]
@@ -113,24 +145,27 @@ def edit_toward(network: nn.Module, x: Tensor, source: Tensor, target: Tensor, m
     flipped = torch.zeros(P, dtype=torch.bool)
     flipped_features = torch.zeros(P, dtype=torch.bool)
     predicted = torch.full((P,), -1, dtype=torch.long)
+    off_range = torch.full((P,), float("nan"), dtype=torch.float64)
     target_cpu = target.cpu()
     for a in alphas.tolist():
         open_ = ~flipped
         if not bool(open_.any()):
             break
         z_a = z[open_] + a * direction[open_]
-        images = network.inverse(z_a)
+        images = nearest_preimage(network, z_a, preimage_steps)
         label = network(images).argmax(1).cpu()
         hit_features = network.head(z_a).argmax(1).cpu() == target_cpu[open_]
         rows = open_.nonzero()[:, 0]
         best[rows.to(x.device)] = images
         predicted[rows] = label
+        off_range[rows] = ((network.features(images) - z_a).flatten(1).norm(dim=1)
+                           / (a * direction[open_]).flatten(1).norm(dim=1).clamp_min(1e-30)).double().cpu()
         hit = label == target_cpu[open_]
         alpha[rows[hit]] = a
         flipped[rows[hit]] = True
         flipped_features[rows] |= hit_features
     change = (best - x).flatten(1).norm(dim=1).cpu() / x.flatten(1).norm(dim=1).cpu()
-    return Edition(best, alpha, flipped, flipped_features, predicted, change)
+    return Edition(best, alpha, flipped, flipped_features, predicted, change, off_range)
 
 
 def _top_singular_value(f, x: Tensor, n_iter: int, seed: int) -> Tensor:

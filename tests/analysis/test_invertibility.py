@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gennet.analysis import class_means, edit_toward, interpolate, is_invertible, local_conditioning, reconstruction_error
+from gennet.analysis import (class_means, edit_toward, interpolate, is_invertible, local_conditioning, nearest_preimage,
+                             reconstruction_error)
 from gennet.models import HybridScatteringNet, IRevNet
 
 
@@ -74,6 +75,30 @@ def test_edition_reaches_the_target_class_through_the_class_means():
     assert torch.equal(edition.flipped, edition.flipped_features)  # a bijection: the image's Φ is the edited Φ
     assert edition.flipped.double().mean() > 0.9 and bool((edition.alpha[edition.flipped] > 0).all())
     assert torch.isnan(edition.alpha[~edition.flipped]).all()
+
+
+def test_nearest_preimage_is_the_inverse_on_the_range_and_nearer_than_it_off_the_range():
+    torch.manual_seed(0)
+    net = IRevNet((16, 16), 1, 3, blocks=(1, 1), strides=(1, 2), widths=(4, 16), init_ds=0, bottleneck=(6, 6)).double()
+    with torch.no_grad():
+        net(torch.randn(16, 1, 16, 16, dtype=torch.float64))  # BatchNorm statistics of noise, then eval
+    net.eval()
+    assert net.injective
+    x = torch.randn(4, 1, 16, 16, dtype=torch.float64)
+    with torch.no_grad():
+        z = net.features(x)
+    assert torch.equal(nearest_preimage(net, z), net.inverse(z))  # on the range: Φ⁻¹ itself, no step taken
+    z_off = z + 0.3 * torch.randn(z.shape, generator=torch.Generator().manual_seed(1), dtype=z.dtype)
+
+    def residual(images):
+        with torch.no_grad():
+            return (net.features(images) - z_off).flatten(1).norm(dim=1)
+
+    # random noise is nearly normal to the range here (256 of 2,048 dimensions), so Φ⁻¹ is already nearly the nearest
+    # point; the least-squares steps must still come nearer, never farther (the digits' edits: README)
+    before, after = residual(net.inverse(z_off)), residual(nearest_preimage(net, z_off, steps=100, lr=0.02))
+    assert bool((after < before).all()), (before, after)
+    assert all(p.grad is None for p in net.parameters())  # only the images were optimized
 
 
 def test_local_conditioning_of_an_orthogonal_map_is_one_and_of_a_bijection_at_least_one():

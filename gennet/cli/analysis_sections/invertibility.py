@@ -61,7 +61,8 @@ def _edition(context: Context, options: dict) -> tuple[dict, object]:
     numbers = {"pairs": len(source), "flipped": float(flipped.double().mean()),
                "flipped_in_features": float(edition.flipped_features.double().mean()),
                "median_alpha": float(edition.alpha[flipped].median()) if bool(flipped.any()) else None,
-               "median_change": float(edition.change[flipped].median()) if bool(flipped.any()) else None}
+               "median_change": float(edition.change[flipped].median()) if bool(flipped.any()) else None,
+               "median_off_range": float(edition.off_range.median())}
     shown = slice(0, options["shown"])
     figure = edition_figure(x[shown], edition.images[shown], source[shown], target[shown], edition.predicted[shown],
                             edition.alpha[shown], f"{context.name}: edition toward another class "
@@ -114,6 +115,7 @@ def _report(numbers: dict) -> list[str]:
             f"| interpolation endpoints, max error ({i['pairs']} pairs, {i['steps']} steps) | {i['endpoint_error']:.3g} |",
             f"| edition: edited image classified as the target ({e['pairs']} pairs) | {100 * e['flipped']:.1f}%{edited} |",
             f"| edition: head on the edited representation gives the target | {100 * e['flipped_in_features']:.1f}% |",
+            f"| edition: ‖Φ(x') − z_α‖ / ‖z_α − Φ(x)‖, the part of the edit Φ cannot represent (median) | {e['median_off_range']:.3g} |",
             f"| local conditioning κ = σ_max(∂Φ)·σ_max(∂Φ⁻¹), median / max over {c['points']} test images | "
             f"{c['median_kappa']:.3g} / {c['max_kappa']:.3g} |", ""]
 
