@@ -67,7 +67,7 @@ def edition_figure(x: Tensor, edited: Tensor, source: Tensor, target: Tensor, pr
     axes = fig.subplots(2, 1)
     _show(axes[0], x, B, "x (class " + " ".join(str(int(s)) for s in source) + ")")
     captions = [f"{int(t)}:{int(p)}" + ("" if torch.isnan(a) else f"@{float(a):.2f}") for t, p, a in zip(target, predicted, alpha)]
-    _show(axes[1], edited, B, "Φ⁻¹(Φ(x) + α(μ_target − μ_source)), target:predicted@α  " + "  ".join(captions))
+    _show(axes[1], edited, B, "x' with Φ(x') nearest Φ(x) + α(μ_target − μ_source), target:predicted@α  " + "  ".join(captions))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
