@@ -17,8 +17,8 @@ from tests.cli.test_hybrids import compose
 pytestmark = pytest.mark.slow  # end-to-end runs of the entry points
 
 ANALYZE = ["max_images=40", "max_train_images=120", "lipschitz.pairs=2", "lipschitz.steps=2", "lipschitz.power_iterations=10",
-           "invertibility.edit_pairs=8", "invertibility.shown=4", "invertibility.pairs=2", "invertibility.steps=4",
-           "invertibility.conditioning_points=2", "invertibility.power_iterations=5"]
+           "invertibility.edit_pairs=8", "invertibility.preimage_steps=5", "invertibility.shown=4", "invertibility.pairs=2",
+           "invertibility.steps=4", "invertibility.conditioning_points=2", "invertibility.power_iterations=5"]
 
 
 @pytest.fixture(scope="module")

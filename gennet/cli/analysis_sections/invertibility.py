@@ -23,6 +23,7 @@ def _check(cfg) -> dict:
     return dict(pairs=check_int("invertibility.pairs", options.pairs, 1),
                 steps=check_int("invertibility.steps", options.steps, 2),
                 edit_pairs=check_int("invertibility.edit_pairs", options.edit_pairs, 1),
+                preimage_steps=check_int("invertibility.preimage_steps", options.preimage_steps, 0),
                 shown=check_int("invertibility.shown", options.shown, 1),
                 conditioning_points=check_int("invertibility.conditioning_points", options.conditioning_points, 1),
                 power_iterations=check_int("invertibility.power_iterations", options.power_iterations, 1))
@@ -56,7 +57,7 @@ def _edition(context: Context, options: dict) -> tuple[dict, object]:
     x, source = x[correct.to(x.device)], y[correct]
     generator = torch.Generator().manual_seed(context.seed)
     target = (source + torch.randint(1, context.num_classes, source.shape, generator=generator)) % context.num_classes
-    edition = edit_toward(network, x, source, target, means)
+    edition = edit_toward(network, x, source, target, means, preimage_steps=options["preimage_steps"])
     flipped = edition.flipped
     numbers = {"pairs": len(source), "flipped": float(flipped.double().mean()),
                "flipped_in_features": float(edition.flipped_features.double().mean()),
