@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from . import flow_matching, gaussian, mixture, pca_flow  # noqa: F401  (importing them registers their kinds)
+from . import flow_matching, gaussian, mixture, multiscale, pca_flow  # noqa: F401  (importing them registers their kinds)
 from .prior import FORMAT, PRIOR_KINDS, Prior
 
 __all__ = ["build_prior", "load_prior"]
