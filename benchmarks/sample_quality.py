@@ -117,7 +117,7 @@ def main() -> None:
         else:
             specs.append((name, None))
     header = (f"{'decoder':<24} {'prior':<20} {'T':>5} {'FD':>7} {'prec.':>6} {'recall':>6} {'copies px':>9} "
-              f"{'copies ft':>9} {'fit s':>7} {'500 smp s':>9}")
+              f"{'copies ft':>9} {'fit s':>7} {'500 smp s':>9} {'val FD':>7}")
     lines, floor, data = [header, "-" * len(header)], None, None
     for path in args.checkpoints:
         module, checkpoint = load_generator(path, device)
@@ -171,11 +171,11 @@ def main() -> None:
                     mark = "*" if temperature == chosen else " "
                     lines.append(f"{decoder:<24} {label:<20} {temperature:>4g}{mark} {q['frechet_distance']:>7.2f} {q['precision']:>6.3f} "
                                  f"{q['recall']:>6.3f} {mem['pixels']['copies']:>9.3f} {mem['features']['copies']:>9.3f} "
-                                 f"{fit_seconds:>7.1f} {sample_seconds * 500 / args.num_samples:>9.1f}")
+                                 f"{fit_seconds:>7.1f} {sample_seconds * 500 / args.num_samples:>9.1f} {selection:>7.2f}")
                     print(lines[-1], flush=True)
     print(f"\n{args.num_samples} samples per row vs {len(data['test'])} test digits; k = 3; features: gennet's digit classifier "
           "(penultimate layer, 128 numbers); copies: fraction of samples nearer a training digit than the test digits' "
-          "5th percentile (pixels / features); * the temperature the validation digits prefer; device " + str(device))
+          "5th percentile (pixels / features); * the temperature the validation digits prefer (val FD: against them); device " + str(device))
     print("\n".join(lines))
 
 
