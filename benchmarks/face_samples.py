@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--flow-width", type=int, default=256)
     parser.add_argument("--flow-steps", type=int, default=300)
     parser.add_argument("--multiscale-radius", type=int, default=1)
-    parser.add_argument("--multiscale-shrinkage", type=float, default=0.001)
+    parser.add_argument("--multiscale-shrinkage", type=float, default=0.05)
     parser.add_argument("--multiscale-ridge", type=float, default=0.1)
     parser.add_argument("--temperatures", nargs="+", type=float, default=[0.8, 1.0])
     parser.add_argument("--num-samples", type=int, default=200)

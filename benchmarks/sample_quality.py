@@ -66,6 +66,12 @@ def memorization(samples: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
     return out
 
 
+def run_label(path: Path, module) -> str:
+    """The decoder's class and its run (``RUN/checkpoints/last.ckpt`` → ``RUN``'s name): two runs of one decoder differ."""
+    run = path.parent.parent.name if path.parent.name == "checkpoints" else path.stem
+    return f"{type(module.generator).__name__.removesuffix('Generator')} {run}"[:24]
+
+
 def fit_prior(name: str, spec, train_w: torch.Tensor, val_w: torch.Tensor, args, device):
     shape = tuple(train_w.shape[1:])
     start = time.perf_counter()
@@ -119,6 +125,7 @@ def main() -> None:
     header = (f"{'decoder':<24} {'prior':<20} {'T':>5} {'FD':>7} {'prec.':>6} {'recall':>6} {'copies px':>9} "
               f"{'copies ft':>9} {'fit s':>7} {'500 smp s':>9} {'val FD':>7}")
     lines, floor, data = [header, "-" * len(header)], None, None
+    fitted = {}  # name -> (training embeddings, prior, fit seconds): w = Φ(x) is the decoders' common input, fit once
     for path in args.checkpoints:
         module, checkpoint = load_generator(path, device)
         datamodule = datamodule_for(checkpoint, None, path)
@@ -131,7 +138,7 @@ def main() -> None:
             mem = memorization(data["val"], data["train"], data["test"], features, device)
             lines.insert(2, f"{'validation digits (floor)':<45} {'–':>5} {floor['frechet_distance']:>7.2f} {floor['precision']:>6.3f} "
                             f"{floor['recall']:>6.3f} {mem['pixels']['copies']:>9.3f} {mem['features']['copies']:>9.3f}")
-        decoder = type(module.generator).__name__
+        decoder = run_label(path, module)
         with torch.no_grad():
             w = {split: torch.cat([module.generator.encode(x.to(device)) for x in data[split].split(256)]) for split in data}
             recon = torch.cat(list(decode_batches(module.generator, w["test"])))
@@ -141,8 +148,12 @@ def main() -> None:
                      f"{q['recall']:>6.3f} {mem['pixels']['copies']:>9.3f} {mem['features']['copies']:>9.3f}")
         print(lines[-1], flush=True)
         for name, spec in specs:
-            prior, fit_seconds = fit_prior(name.split(" ")[0] if spec is None or isinstance(spec, tuple) else "file",
-                                           spec, w["train"], w["val"], args, device)
+            if name in fitted and torch.equal(fitted[name][0], w["train"]):
+                prior, fit_seconds = fitted[name][1:]
+            else:
+                prior, fit_seconds = fit_prior(name.split(" ")[0] if spec is None or isinstance(spec, tuple) else "file",
+                                               spec, w["train"], w["val"], args, device)
+                fitted[name] = (w["train"], prior, fit_seconds)
             variants = {name: None}
             if isinstance(prior, FlowMatching):
                 for r in args.refine:
