@@ -7,9 +7,10 @@ Guth, Mallat & Simoncelli (ICLR 2023) learns the fine scales *conditionally* on 
 local — the bands at a position depend on the coarse image near it — so each image gives ``h·w`` examples of the
 conditional, not one:
 
-- ``p(w_low)``: a Gaussian ``N(μ_l, Σ_l)`` over the ``C_l·h·w`` low-pass numbers, ``Σ_l`` shrunk towards its mean
-  variance (``Σ_l + shrinkage·tr(Σ_l)/D_l·I``: the sample covariance of ``N < D_l`` images is singular; the residual
-  covariance below, from ``N·h·w`` examples, gets only a floor of ``RESIDUAL_FLOOR`` of its mean variance);
+- ``p(w_low)``: a Gaussian ``N(μ_l, Σ_l)`` over the ``C_l·h·w`` low-pass numbers, ``Σ_l`` shrunk towards a white
+  field (``Σ_l + shrinkage·tr(Σ_l)/tr(T)·T``, ``T = C ⊗ I``, ``C`` the channel covariance pooled over positions: the
+  sample covariance of ``N < D_l`` images is singular; ``T = I`` would give gray images colour, which the CNN
+  decoder's PCA whitening amplifies ~10³×); the residual covariance below, from ``N·h·w`` examples, is not shrunk;
 - ``p(w_band[n] | w_low)``: at every grid position ``n``, the ``C_b`` band numbers are Gaussian with a mean affine in
   the low-pass patch of radius ``radius`` around ``n`` (``f(n)``, ``C_l·(2r+1)²`` numbers, periodic borders),
 
@@ -39,15 +40,25 @@ from .prior import Prior, register_prior
 
 __all__ = ["MultiscalePrior", "MultiscaleConditional"]
 
-#: the residual covariance (``N·h·w`` examples) is shrunk by this fraction of its mean variance only (factorizable)
-RESIDUAL_FLOOR = 1e-6
-
-
-def _psd_factor(covariance: Tensor, shrinkage: float) -> Tensor:
-    """Cholesky factor of ``Σ + shrinkage·tr(Σ)/D·I`` (float64; a floor keeps a zero covariance factorizable)."""
+def _psd_factor(covariance: Tensor, shrinkage: float, target: Tensor | None = None) -> Tensor:
+    """A factor ``L`` (``L Lᵀ = S``, float64) of ``S = Σ + shrinkage·(tr Σ / tr T)·T``, the shrinkage target ``T``
+    (default ``I``) scaled to ``Σ``'s trace; eigenvalues clipped at 0 (a rank-deficient ``S`` is factorized, not
+    lifted: no variance is added in directions ``Σ`` and ``T`` both lack)."""
     D = covariance.shape[0]
-    ridge = max(shrinkage * float(covariance.diagonal().mean()), 1e-12)
-    return torch.linalg.cholesky(covariance + ridge * torch.eye(D, dtype=covariance.dtype, device=covariance.device))
+    target = torch.eye(D, dtype=covariance.dtype, device=covariance.device) if target is None else target
+    scale = float(covariance.diagonal().sum()) / max(float(target.diagonal().sum()), 1e-300)
+    values, vectors = torch.linalg.eigh(covariance + max(shrinkage * scale, 1e-300) * target)
+    return vectors * values.clamp_min(0).sqrt()
+
+
+def _channel_target(deviations: Tensor) -> Tensor:
+    """The shrinkage target of the low-pass covariance: ``C ⊗ I_{h·w}``, ``C`` the ``C_l × C_l`` channel covariance
+    pooled over positions, from ``deviations: (N, C_l, h, w)``. White over positions like ``I``, but it keeps the
+    channels' own relations: gray images (equal colour channels) get no colour in their draws."""
+    N, C_l, h, w = deviations.shape
+    pooled = deviations.transpose(0, 1).reshape(C_l, -1)
+    channel = pooled @ pooled.T / max(pooled.shape[1] - 1, 1)
+    return torch.kron(channel, torch.eye(h * w, dtype=deviations.dtype, device=deviations.device))
 
 
 @register_prior("multiscale")
@@ -114,7 +125,9 @@ class MultiscalePrior(Prior):
         low, band = w[:, self.condition_channels], w[:, self.band_channels]
         flat = low.flatten(1)
         self.low_mean.copy_(flat.mean(0))
-        self.low_factor.copy_(_psd_factor((flat - self.low_mean).T @ (flat - self.low_mean) / (N - 1), self.shrinkage))
+        centered = flat - self.low_mean
+        target = _channel_target(centered.reshape(low.shape))
+        self.low_factor.copy_(_psd_factor(centered.T @ centered / (N - 1), self.shrinkage, target))
         f = self.features(low)  # (N, P, F)
         b = band.flatten(2).transpose(1, 2)  # (N, P, C_b)
         self.feature_mean.copy_(f.mean(0))
@@ -125,7 +138,7 @@ class MultiscalePrior(Prior):
         lam = self.ridge * float(gram.diagonal().mean())
         self.regression.copy_(torch.linalg.solve(gram + lam * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device), X.T @ Y))
         residual = Y - X @ self.regression
-        self.residual_factor.copy_(_psd_factor(residual.T @ residual / max(residual.shape[0] - 1, 1), RESIDUAL_FLOOR))
+        self.residual_factor.copy_(_psd_factor(residual.T @ residual / max(residual.shape[0] - 1, 1), 0.0))
         self.fitted.fill_(True)
         return self
 

@@ -1,7 +1,7 @@
 """The multiscale prior p(w_low)·Π_n p(w_band[n] | w_low near n): it recovers a model it can represent (the regression
 and the residual covariance, patches built here with torch.roll, not with its own unfold), its conditional keeps the
 low-pass channels and is the affine prediction at temperature 0, the low-pass patch predicts held-out bands of real
-faces (LFW) better than the per-position mean, and it saves and loads."""
+faces (LFW) better than the per-position mean, gray images draw gray embeddings, and it saves and loads."""
 
 from __future__ import annotations
 
@@ -68,6 +68,20 @@ def test_draws_have_the_fitted_moments_and_the_conditional_keeps_the_low_pass():
     torch.testing.assert_close(mean, expected.transpose(1, 2).reshape(3, C_B, H, W), atol=1e-5, rtol=0)
     torch.testing.assert_close(prior.sample(2, temperature=0.0)[:, 0].double(), prior.low_mean.view(1, H, W).expand(2, H, W))
 
+
+
+def test_gray_images_draw_gray_embeddings_despite_the_shrinkage():
+    """Three equal colour blocks (gray images read as RGB): the shrunk low-pass covariance and the residual add no
+    variance between the blocks, so every draw keeps them equal (the CNN decoder's whitening would amplify it)."""
+    gray, _, _ = synthetic(40, 4)  # fewer images than low-pass numbers: the shrinkage matters
+    w = torch.cat([gray, gray, gray], 1)
+    low = lowpass_channels(w.shape[1:], 3)
+    assert low == [0, 1 + C_B, 2 * (1 + C_B)]
+    prior = MultiscalePrior(tuple(w.shape[1:]), low, radius=R, shrinkage=0.5).fit_(w)
+    draws = prior.sample(200, torch.Generator().manual_seed(5)).unflatten(1, (3, 1 + C_B))
+    assert draws[:, 0].std(0).mean() > 0.1
+    torch.testing.assert_close(draws[:, 1], draws[:, 0], atol=1e-4, rtol=0)
+    torch.testing.assert_close(draws[:, 2], draws[:, 0], atol=1e-4, rtol=0)
 
 def test_the_low_pass_patch_predicts_held_out_bands_of_real_faces():
     from skimage.data import lfw_subset
