@@ -145,6 +145,7 @@ def main() -> None:
         print(lines[-1], flush=True)
         if args.grids:
             save_image_grid(data["test"][:64], args.grids / "test_faces.png", nrow=8)
+            save_image_grid(data["train"][:64], args.grids / "train_faces.png", nrow=8)  # what a replaying prior draws
         for decoder in args.decoders:
             start = time.perf_counter()
             module = train_decoder(datamodule, decoder, args.epochs, args.seed)
