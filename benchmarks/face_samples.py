@@ -43,7 +43,7 @@ from gennet.metrics.frechet import frechet_distance  # noqa: E402
 from gennet.metrics.memorization import nearest_training_distances  # noqa: E402
 from gennet.metrics.scattering_statistics import ScatteringStatistics  # noqa: E402
 from gennet.models.decoding import decode_batches  # noqa: E402
-from gennet.priors import GaussianEmbedding, GaussianMixturePrior, PCAFlowPrior  # noqa: E402
+from gennet.priors import GaussianEmbedding, GaussianMixturePrior, MultiscalePrior, PCAFlowPrior, lowpass_channels  # noqa: E402
 from tests.layouts import write_celeba  # noqa: E402
 
 
@@ -90,8 +90,11 @@ def fit_prior(name: str, train_w: torch.Tensor, val_w: torch.Tensor, args):
     elif name == "pca_flow":
         prior = PCAFlowPrior(shape, dim=args.flow_dim, width=args.flow_width, seed=args.seed)
         prior.fit_(train_w, val_w, steps=args.flow_steps, batch_size=min(256, len(train_w)), lr=1e-3, seed=args.seed)
+    elif name == "multiscale":
+        prior = MultiscalePrior(shape, lowpass_channels(shape, args.channels), radius=args.multiscale_radius,
+                                shrinkage=args.multiscale_shrinkage, ridge=args.multiscale_ridge).fit_(train_w)
     else:
-        raise SystemExit(f"error: --priors: unknown prior {name!r} (gaussian, mixture, pca_flow)")
+        raise SystemExit(f"error: --priors: unknown prior {name!r} (gaussian, mixture, pca_flow, multiscale)")
     return prior, time.perf_counter() - start
 
 
@@ -105,12 +108,15 @@ def main() -> None:
     parser.add_argument("--split", default="50,10,40", help="TRAIN,VAL,TEST faces (at most 100 in all)")
     parser.add_argument("--decoders", nargs="+", default=list(DECODERS.values()), help="model configs (generator, cnn_generator)")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--priors", nargs="+", default=["gaussian", "mixture", "pca_flow"])
+    parser.add_argument("--priors", nargs="+", default=["gaussian", "mixture", "pca_flow", "multiscale"])
     parser.add_argument("--mixture-k", type=int, default=4)
     parser.add_argument("--mixture-d", type=int, default=16)
     parser.add_argument("--flow-dim", type=int, default=16)
     parser.add_argument("--flow-width", type=int, default=256)
     parser.add_argument("--flow-steps", type=int, default=300)
+    parser.add_argument("--multiscale-radius", type=int, default=1)
+    parser.add_argument("--multiscale-shrinkage", type=float, default=0.05)
+    parser.add_argument("--multiscale-ridge", type=float, default=0.1)
     parser.add_argument("--temperatures", nargs="+", type=float, default=[0.8, 1.0])
     parser.add_argument("--num-samples", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
@@ -131,6 +137,7 @@ def main() -> None:
         root = write_celeba(Path(scratch), {"train": n_train, "valid": n_val, "test": n_test})
         datamodule = CelebADataModule(root, batch_size=16, image_size=32, num_workers=0, seed=args.seed)
         datamodule.setup()
+        args.channels = datamodule.num_channels
         data = {split: torch.stack([getattr(datamodule, f"{split}_dataset")[i][0] for i in range(n)])
                 for split, n in (("train", n_train), ("val", n_val), ("test", n_test))}
         lines.append(row(f"training faces (floor, {n_train})", "–", fd(data["test"], data["train"]),
@@ -138,6 +145,7 @@ def main() -> None:
         print(lines[-1], flush=True)
         if args.grids:
             save_image_grid(data["test"][:64], args.grids / "test_faces.png", nrow=8)
+            save_image_grid(data["train"][:64], args.grids / "train_faces.png", nrow=8)  # what a replaying prior draws
         for decoder in args.decoders:
             start = time.perf_counter()
             module = train_decoder(datamodule, decoder, args.epochs, args.seed)

@@ -17,6 +17,10 @@ Priors (``gennet.priors``) fitted here on the training embeddings (the validatio
 ``gaussian`` (today's N(μ, Σ)), ``mixture`` (``--mixture K,d``: K components in d whitened PCA dimensions, as many
 as given), ``flow`` (flow matching, ``--flow-steps`` training steps), or a trained prior file ``NAME=PATH``
 (``train_prior.py``). Fitting and sampling times are printed (CPU, measured on whatever load the machine carries).
+``--refine STEPS,T,ETA`` (as many as given) adds, for every flow prior, rows of the same samples refined by the
+prior's score (:class:`gennet.priors.ScoreRefinement`: ``STEPS`` ascent steps of ``log p_T(Φ(x))``, step ``ETA``), for
+both decoders alike. The decoder trained for a prior's errors is a checkpoint like any other
+(``python train.py model.embedding_mix=0.3``, the default since issue 31; ``model.embedding_mix=0`` for the earlier one).
 
     python train.py hydra.run.dir=runs/sparse
     python train.py model=cnn_generator hydra.run.dir=runs/cnn
@@ -43,7 +47,7 @@ from gennet.metrics import load_digit_classifier  # noqa: E402
 from gennet.metrics.digit_quality import DigitFeatures, digit_sample_quality, first_images  # noqa: E402
 from gennet.metrics.memorization import nearest_training_distances  # noqa: E402
 from gennet.models.decoding import decode_batches  # noqa: E402
-from gennet.priors import FlowMatchingPrior, GaussianEmbedding, GaussianMixturePrior, load_prior  # noqa: E402
+from gennet.priors import FlowMatching, FlowMatchingPrior, GaussianEmbedding, GaussianMixturePrior, ScoreRefinement, load_prior  # noqa: E402
 
 
 def stack(dataset) -> torch.Tensor:
@@ -60,6 +64,12 @@ def memorization(samples: torch.Tensor, train: torch.Tensor, test: torch.Tensor,
     out["pixels"] = nearest_training_distances(samples.flatten(1).to(device), train.flatten(1).to(device), test.flatten(1).to(device))
     out["features"] = nearest_training_distances(feats["samples"], feats["train"], feats["test"])
     return out
+
+
+def run_label(path: Path, module) -> str:
+    """The decoder's class and its run (``RUN/checkpoints/last.ckpt`` → ``RUN``'s name): two runs of one decoder differ."""
+    run = path.parent.parent.name if path.parent.name == "checkpoints" else path.stem
+    return f"{type(module.generator).__name__.removesuffix('Generator')} {run}"[:24]
 
 
 def fit_prior(name: str, spec, train_w: torch.Tensor, val_w: torch.Tensor, args, device):
@@ -96,6 +106,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grids", type=Path, default=None, help="folder for 64-sample PNG grids (and samples .pt)")
+    parser.add_argument("--refine", nargs="*", default=[], help="STEPS,T,ETA of a score refinement (flow priors)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = device_for(args.device)
@@ -112,8 +123,9 @@ def main() -> None:
         else:
             specs.append((name, None))
     header = (f"{'decoder':<24} {'prior':<20} {'T':>5} {'FD':>7} {'prec.':>6} {'recall':>6} {'copies px':>9} "
-              f"{'copies ft':>9} {'fit s':>7} {'500 smp s':>9}")
+              f"{'copies ft':>9} {'fit s':>7} {'500 smp s':>9} {'val FD':>7}")
     lines, floor, data = [header, "-" * len(header)], None, None
+    fitted = {}  # name -> (training embeddings, prior, fit seconds): w = Φ(x) is the decoders' common input, fit once
     for path in args.checkpoints:
         module, checkpoint = load_generator(path, device)
         datamodule = datamodule_for(checkpoint, None, path)
@@ -126,7 +138,7 @@ def main() -> None:
             mem = memorization(data["val"], data["train"], data["test"], features, device)
             lines.insert(2, f"{'validation digits (floor)':<45} {'–':>5} {floor['frechet_distance']:>7.2f} {floor['precision']:>6.3f} "
                             f"{floor['recall']:>6.3f} {mem['pixels']['copies']:>9.3f} {mem['features']['copies']:>9.3f}")
-        decoder = type(module.generator).__name__
+        decoder = run_label(path, module)
         with torch.no_grad():
             w = {split: torch.cat([module.generator.encode(x.to(device)) for x in data[split].split(256)]) for split in data}
             recon = torch.cat(list(decode_batches(module.generator, w["test"])))
@@ -136,31 +148,45 @@ def main() -> None:
                      f"{q['recall']:>6.3f} {mem['pixels']['copies']:>9.3f} {mem['features']['copies']:>9.3f}")
         print(lines[-1], flush=True)
         for name, spec in specs:
-            prior, fit_seconds = fit_prior(name.split(" ")[0] if spec is None or isinstance(spec, tuple) else "file",
-                                           spec, w["train"], w["val"], args, device)
-            rows = []
+            if name in fitted and torch.equal(fitted[name][0], w["train"]):
+                prior, fit_seconds = fitted[name][1:]
+            else:
+                prior, fit_seconds = fit_prior(name.split(" ")[0] if spec is None or isinstance(spec, tuple) else "file",
+                                               spec, w["train"], w["val"], args, device)
+                fitted[name] = (w["train"], prior, fit_seconds)
+            variants = {name: None}
+            if isinstance(prior, FlowMatching):
+                for r in args.refine:
+                    steps, t, eta = r.split(",")
+                    variants[f"{name} +refine {steps},{t},{eta}"] = ScoreRefinement(prior, module.generator.encode, int(steps), float(t), float(eta))
+            rows = {label: [] for label in variants}
             for temperature in args.temperatures:
                 start = time.perf_counter()
                 draws = prior.sample(args.num_samples, torch.Generator().manual_seed(args.seed), temperature)
-                samples = torch.cat(list(decode_batches(module.generator, draws.to(device)))).cpu()
-                sample_seconds = time.perf_counter() - start
-                q = digit_sample_quality([data["test"]], [samples], device=device, classifier=classifier)
-                selection = digit_sample_quality([data["val"]], [samples], device=device, classifier=classifier)["frechet_distance"]
-                mem = memorization(samples, data["train"], data["test"], features, device)
-                rows.append((selection, temperature, q, mem, sample_seconds))
-                if args.grids:
-                    stem = f"{decoder}_{name.replace(' ', '_').replace('=', '')}_T{temperature:g}"
-                    save_image_grid(samples[:64], args.grids / f"{stem}.png", nrow=8)
-            chosen = min(rows)[1]
-            for selection, temperature, q, mem, sample_seconds in rows:
-                mark = "*" if temperature == chosen else " "
-                lines.append(f"{decoder:<24} {name:<20} {temperature:>4g}{mark} {q['frechet_distance']:>7.2f} {q['precision']:>6.3f} "
-                             f"{q['recall']:>6.3f} {mem['pixels']['copies']:>9.3f} {mem['features']['copies']:>9.3f} "
-                             f"{fit_seconds:>7.1f} {sample_seconds * 500 / args.num_samples:>9.1f}")
-                print(lines[-1], flush=True)
+                decoded = torch.cat(list(decode_batches(module.generator, draws.to(device)))).cpu()
+                decode_seconds = time.perf_counter() - start
+                for label, refinement in variants.items():
+                    start = time.perf_counter()
+                    samples = decoded if refinement is None else torch.cat([refinement(b.to(device)).cpu() for b in decoded.split(100)])
+                    sample_seconds = decode_seconds + time.perf_counter() - start
+                    q = digit_sample_quality([data["test"]], [samples], device=device, classifier=classifier)
+                    selection = digit_sample_quality([data["val"]], [samples], device=device, classifier=classifier)["frechet_distance"]
+                    mem = memorization(samples, data["train"], data["test"], features, device)
+                    rows[label].append((selection, temperature, q, mem, sample_seconds))
+                    if args.grids:
+                        stem = f"{decoder}_{label.replace(' ', '_').replace('=', '').replace(',', '_')}_T{temperature:g}"
+                        save_image_grid(samples[:64], args.grids / f"{stem}.png", nrow=8)
+            for label, found in rows.items():
+                chosen = min(found)[1]
+                for selection, temperature, q, mem, sample_seconds in found:
+                    mark = "*" if temperature == chosen else " "
+                    lines.append(f"{decoder:<24} {label:<20} {temperature:>4g}{mark} {q['frechet_distance']:>7.2f} {q['precision']:>6.3f} "
+                                 f"{q['recall']:>6.3f} {mem['pixels']['copies']:>9.3f} {mem['features']['copies']:>9.3f} "
+                                 f"{fit_seconds:>7.1f} {sample_seconds * 500 / args.num_samples:>9.1f} {selection:>7.2f}")
+                    print(lines[-1], flush=True)
     print(f"\n{args.num_samples} samples per row vs {len(data['test'])} test digits; k = 3; features: gennet's digit classifier "
           "(penultimate layer, 128 numbers); copies: fraction of samples nearer a training digit than the test digits' "
-          "5th percentile (pixels / features); * the temperature the validation digits prefer; device " + str(device))
+          "5th percentile (pixels / features); * the temperature the validation digits prefer (val FD: against them); device " + str(device))
     print("\n".join(lines))
 
 

@@ -19,11 +19,12 @@ from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
 from ..lit.data_record import datamodule_from_record
 from ..lit.generator_module import GeneratorModule
-from ..priors import Prior, load_prior
+from ..priors import FlowMatching, Prior, ScoreRefinement, load_prior
 from ..priors.gaussian import GaussianEmbedding
 from .checkpoints import load_module
 
-__all__ = ["load_generator", "datamodule_for", "gaussian_for", "prior_for", "describe", "save_tensor", "check_images_memory"]
+__all__ = ["load_generator", "datamodule_for", "gaussian_for", "prior_for", "refinement_for", "describe", "save_tensor",
+           "check_images_memory"]
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
     """The :class:`~gennet.lit.GeneratorModule` of a checkpoint, in eval mode on ``device``, and the checkpoint."""
@@ -140,6 +141,24 @@ def check_images_memory(key: str, n: int, module: GeneratorModule) -> None:
     side = max(size, 64)
     per_image = 4 * (2 * c_w * h * w + 3 * channels * size * size + 2 * 3 * side * side)
     check_memory(key, n * per_image, f"{n} images of {channels}×{size}×{size}")
+
+
+def refinement_for(cfg: DictConfig, prior: Prior, generator) -> ScoreRefinement | None:
+    """The score refinement of decoded samples (``refine_steps``, ``refine_time``, ``refine_step``) for a flow prior; ``None``
+    for other priors or ``refine_steps=0``.
+
+    Raises:
+        ConfigError: the key of a bad setting."""
+    from ..errors import check_int, check_number
+
+    steps = check_int("refine_steps", cfg.get("refine_steps", 0), 0)
+    if steps == 0 or not isinstance(prior, FlowMatching):
+        return None
+    time = check_number("refine_time", cfg.refine_time, 0, strict=True)
+    if not time < 1:
+        raise ConfigError("refine_time", f"the time of the flow's score must be < 1, got {time:g}")
+    step = check_number("refine_step", cfg.refine_step, 0, strict=True)
+    return ScoreRefinement(prior, generator.encode, steps, time, step)
 
 
 def describe(prior: Prior) -> str:

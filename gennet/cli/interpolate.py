@@ -5,7 +5,8 @@ Decodes ``w_t = (1 − t) w₁ + t w₂``, ``t = 0 … 1`` in ``num_steps`` step
 ``prior_file=`` a file of ``train_prior.py``). With a prior that has a noise space (the flow prior) the path runs
 there instead: the endpoints' noises ``ε₁``, ``ε₂`` (drawn, or the test images' ``w`` integrated back to noise)
 are interpolated on the sphere (:func:`~gennet.priors.interpolation.slerp`, which keeps the norm a Gaussian noise has) and each point is
-integrated to ``w`` — a path that stays on the prior's support. The PNG
+integrated to ``w`` — a path that stays on the prior's support — and each decoded frame is refined by the prior's
+score as ``sample.py``'s samples are (``refine_steps``, :class:`~gennet.priors.ScoreRefinement`). The PNG
 has one row per pair (``num_pairs``), ``num_steps`` images per row; ``gif=true`` also writes an
 animated GIF (``output`` with the suffix ``.gif``) that goes there and back. Images smaller than 64 pixels are
 upscaled (nearest neighbour, :func:`gennet.figures.image_grid`) in both. Keys: ``gennet/conf/interpolate.yaml``.
@@ -25,7 +26,7 @@ from ..models.decoding import decode_batches
 from ..priors.interpolation import slerp
 from .devices import device_for
 from .errors import user_errors
-from .generation import check_images_memory, datamodule_for, load_generator, prior_for
+from .generation import check_images_memory, datamodule_for, load_generator, prior_for, refinement_for
 from .startup import IMAGE_SUFFIXES, check_output_file, entry_point, writing
 
 __all__ = ["main", "interpolate"]
@@ -72,13 +73,17 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
         module, checkpoint = load_generator(cfg.ckpt_path, device)
         check_images_memory("num_steps", pairs * steps * (2 if cfg.gif else 1), module)
         (w1, w2), noise_prior = _endpoints(cfg, module, checkpoint, device, pairs)
+        refinement = refinement_for(cfg, noise_prior, module.generator) if noise_prior is not None else None
     t = torch.linspace(0, 1, steps, device=device)
     if noise_prior is not None:
         path = noise_prior.from_noise(slerp(w1, w2, t).flatten(0, 1)).unflatten(0, (pairs, steps))
     else:
         t = t.view(1, steps, 1, 1, 1)
         path = (1 - t) * w1.unsqueeze(1) + t * w2.unsqueeze(1)  # (pairs, steps, C_w, h, w)
-    images = torch.cat(list(decode_batches(module.generator, path.flatten(0, 1)))).unflatten(0, (pairs, steps)).cpu()
+    images = torch.cat(list(decode_batches(module.generator, path.flatten(0, 1))))
+    if refinement is not None:  # each frame moved up the flow prior's density of its embedding, as sample.py's samples
+        images = torch.cat([refinement(b) for b in images.split(100)])
+    images = images.unflatten(0, (pairs, steps)).cpu()
     output = Path(str(cfg.output))
     with writing("output", folders=[output.parent]):  # strip and GIF, or neither
         save_image_grid(images.flatten(0, 1), output, nrow=steps)

@@ -10,6 +10,8 @@ low-pass image, then ``samples_per_condition`` samples that keep the low-pass ch
 can be conditioned: the Gaussian model, a flow prior trained with ``condition_channels: lowpass``); the ``.pt``
 then holds the samples, ``(B·S, C, H, W)``, and the low-pass agreement of the samples with their conditions
 (:mod:`gennet.metrics.lowpass_agreement`) is printed.
+With a flow prior each decoded sample is then refined by the prior's score (``refine_steps`` ascent steps of
+``log p_t(Φ(x))``, :class:`~gennet.priors.ScoreRefinement`; ``refine_steps=0`` for the plain ``G(w)``).
 Images smaller than 64 pixels are upscaled (nearest neighbour, :func:`gennet.figures.image_grid`).
 Keys: ``gennet/conf/sample.yaml``.
 """
@@ -28,7 +30,7 @@ from ..models.decoding import decode_batches
 from ..priors.coarse_grain import coarse_grain
 from .devices import device_for
 from .errors import user_errors
-from .generation import check_images_memory, datamodule_for, describe, load_generator, prior_for, save_tensor
+from .generation import check_images_memory, datamodule_for, describe, load_generator, prior_for, refinement_for, save_tensor
 from .startup import IMAGE_SUFFIXES, check_output_file, entry_point, writing
 
 __all__ = ["main", "sample", "condition_indices"]
@@ -76,6 +78,7 @@ def sample(cfg: DictConfig) -> torch.Tensor:
             indices = condition_indices(cfg.condition, len(datamodule.test_dataset))
             check_images_memory("samples_per_condition", len(indices) * (2 + per_condition), module)
         model = prior_for(cfg, module, datamodule, device)
+        refinement = refinement_for(cfg, model, module.generator) if cfg.condition is None else None
         if cfg.condition is not None and not model.supports_condition:
             raise ConfigError("prior_file", f"the {model.kind} prior cannot be conditioned on the low-pass channels; use the "
                                        "Gaussian model (no prior_file=) or a flow prior trained with condition_channels=lowpass")
@@ -83,9 +86,12 @@ def sample(cfg: DictConfig) -> torch.Tensor:
         return _coarse_grain(cfg, module, model, datamodule, indices, per_condition, device)
     w = model.sample(n, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=float(cfg.temperature))
     images = torch.cat(list(decode_batches(module.generator, w.to(device))))
+    if refinement is not None:
+        images = torch.cat([refinement(b) for b in images.split(100)])
     output = Path(str(cfg.output))
     _write(output, images, images, nrow)
-    print(f"{n} samples G(w), {describe(model)}, temperature {cfg.temperature}: {output.resolve()} "
+    refined = f", refined by the prior's score ({refinement!r})" if refinement is not None else ""
+    print(f"{n} samples G(w), {describe(model)}, temperature {cfg.temperature}{refined}: {output.resolve()} "
           f"(tensor: {output.with_suffix('.pt').name})")
     return images
 

@@ -22,6 +22,7 @@ from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 from .decoder_description import build_decoder, decoder_description
 from .dictionary_learning import ATOM_INITS, DictionaryLearning
+from .embedding_mixing import mix_embeddings
 from .optimization import OPTIMIZERS, cosine_per_step, make_optimizer
 
 __all__ = ["LOSSES", "LR_SCHEDULES", "GeneratorModule"]
@@ -67,6 +68,9 @@ class GeneratorModule(DataRecord, pl.LightningModule):
             ``weight_decay`` its settings.
         lr_schedule: ``"cosine"`` (cosine decay to 0 over all training steps, per step) or ``"constant"``.
         seed: seed of the dictionary initialization and of the atoms drawn from data.
+        embedding_mix: train on ``w_i + t_i (w_π(i) − w_i)``, ``t_i ~ U[0, embedding_mix]`` (another image of the batch),
+            against ``x_i``: a decoder that forgives a prior's errors (:mod:`gennet.lit.embedding_mixing`); 0: exact
+            embeddings only. Validation and test decode exact embeddings.
 
     The hyper-parameters saved (and read back from a checkpoint) hold the full ``decoder`` description, not the
     top-level keys it was made from.
@@ -110,8 +114,11 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         whiten: bool = True,
         checkpoint_layers: bool = False,
         replace_unused_atoms: bool = True,
+        embedding_mix: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0 <= embedding_mix <= 1:
+            raise ValueError(f"embedding_mix must be in [0, 1], got {embedding_mix}")
         if atom_init not in ATOM_INITS:
             raise ValueError(f"atom_init must be one of {', '.join(ATOM_INITS)}, got {atom_init!r}")
         if lr_schedule not in LR_SCHEDULES:
@@ -130,7 +137,7 @@ class GeneratorModule(DataRecord, pl.LightningModule):
         self.save_hyperparameters(dict(
             image_size=image_size, channels=channels, decoder=description, atom_init=atom_init, loss=loss,
             optimizer=optimizer, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule, seed=seed,
-            replace_unused_atoms=replace_unused_atoms,
+            replace_unused_atoms=replace_unused_atoms, embedding_mix=float(embedding_mix),
         ))
         self.generator = build_decoder(description, (image_size, image_size), channels)
         num_atoms = getattr(self.generator, "num_atoms", None)  # a decoder with a dictionary
@@ -171,7 +178,8 @@ class GeneratorModule(DataRecord, pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x = batch[0]
-        x_hat, stats = self.generator.decode(self.generator.encode(x), return_stats=True)
+        w = mix_embeddings(self.generator.encode(x), self.hparams.get("embedding_mix", 0.0))
+        x_hat, stats = self.generator.decode(w, return_stats=True)
         loss = self._loss(x_hat, x)
         self.train_psnr(x_hat.detach().clamp(-1, 1), x)
         # tensors are averaged over the DDP ranks (sync_dist); torchmetrics objects synchronize themselves

@@ -16,7 +16,7 @@ import torch
 
 from ..limits import check_memory
 from ..registry import check_arguments, weight_problems
-from . import flow_matching, gaussian, mixture, pca_flow  # noqa: F401  (importing them registers their kinds)
+from . import flow_matching, gaussian, mixture, multiscale, pca_flow  # noqa: F401  (importing them registers their kinds)
 from .prior import FORMAT, PRIOR_KINDS, Prior
 
 __all__ = ["build_prior", "load_prior", "prior_from_content"]

@@ -66,11 +66,12 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def prior_files(tiny_checkpoint, tmp_path_factory) -> dict[str, Path]:
-    """``prior.pt`` of train_prior.py on a checkpoint: a small mixture, a tiny flow prior (conditioned on the low-pass) and a
-    tiny flow on principal coordinates."""
+    """``prior.pt`` of train_prior.py on a checkpoint: a small mixture, the multiscale prior, a tiny flow prior (conditioned on
+    the low-pass) and a tiny flow on principal coordinates."""
     checkpoint = tiny_checkpoint
     root = tmp_path_factory.mktemp("priors")
     runs = {"mixture": ["prior=mixture", "prior.num_components=4", "prior.dim=16", "fit_images=400"],
+            "multiscale": ["prior=multiscale", "fit_images=400"],
             "flow": ["prior=flow", "prior.width=16", "prior.depth=1", "prior.time_dim=16", "prior.steps=2", "fit_images=256",
                      "trainer.max_epochs=1", "trainer.limit_train_batches=2", "callbacks.sample_grids.num_samples=4"],
             "pca_flow": ["prior=pca_flow", "prior.dim=8", "prior.width=16", "prior.depth=1", "prior.time_dim=16", "prior.steps=2",
@@ -82,7 +83,7 @@ def prior_files(tiny_checkpoint, tmp_path_factory) -> dict[str, Path]:
     return {name: root / name / "prior.pt" for name in runs}
 
 
-@pytest.mark.parametrize("prior", ["mixture", "flow", "pca_flow"])
+@pytest.mark.parametrize("prior", ["mixture", "flow", "pca_flow", "multiscale"])
 def test_sample_with_a_trained_prior(tiny_checkpoint, prior_files, tmp_path, prior):
     checkpoint = tiny_checkpoint
     result = run_script("sample", [f"ckpt_path={checkpoint}", f"prior_file={prior_files[prior]}", "num_samples=16", "output=s.png"], tmp_path)
@@ -91,6 +92,18 @@ def test_sample_with_a_trained_prior(tiny_checkpoint, prior_files, tmp_path, pri
     samples = torch.load(tmp_path / "s.pt", weights_only=True)
     assert samples.shape == (16, 1, 32, 32) and samples.dtype == torch.float32 and samples.abs().max() <= 1
     assert samples.flatten(1).std(0).mean() > 0.01  # the draws differ
+
+
+def test_flow_samples_are_refined_by_the_prior_score_unless_asked_not_to(tiny_checkpoint, prior_files, tmp_path):
+    base = [f"ckpt_path={tiny_checkpoint}", f"prior_file={prior_files['pca_flow']}", "num_samples=8", "seed=3"]
+    refined = run_script("sample", [*base, "output=r.png"], tmp_path)
+    plain = run_script("sample", [*base, "refine_steps=0", "output=p.png"], tmp_path)
+    assert refined.returncode == 0 and plain.returncode == 0, refined.stderr[-3000:] + plain.stderr[-3000:]
+    assert "refined by the prior's score" in refined.stdout and "refined by" not in plain.stdout
+    r, p = (torch.load(tmp_path / f"{n}.pt", weights_only=True) for n in ("r", "p"))
+    assert r.shape == p.shape and r.abs().max() <= 1 and 0 < (r - p).abs().mean() < 0.5  # moved, from the same draws
+    line = one_error_line(run_script("sample", [*base, "refine_time=1", "output=b.png"], tmp_path))
+    assert line.startswith("error: refine_time:")
 
 
 def test_coarse_grain_and_interpolation_with_the_flow_prior(tiny_checkpoint, prior_files, tmp_path):
