@@ -95,6 +95,7 @@ def attack_accuracy(
     for attack, norm, epsilon in runs:
         correct = 0
         for x, y in zip(images.split(batch_size), labels.split(batch_size)):
+            x = x.detach().clone().requires_grad_(True)  # captum differentiates with respect to it
             if epsilon == 0:
                 adversarial = x
             elif attack == "fgsm":
