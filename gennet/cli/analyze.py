@@ -13,6 +13,10 @@ For any classifier checkpoint of :class:`~gennet.lit.ClassifierModule` (hybrid, 
 Writes into ``DIR``: ``angular_spectrum.png``, ``thresholding.png`` (scattering front ends only),
 ``lipschitz.png``, ``separation.png``, ``analysis.json`` and ``analysis.md``; with ``wandb=true`` also logs them
 to a wandb run in ``DIR/wandb`` (offline unless a key is set). Keys: ``gennet/conf/analyze.yaml``.
+
+``analysis=[frequency,margins,robustness,spectral]`` adds the sections of DESIGN §15 (what the network relies
+on; :mod:`gennet.cli.analysis_sections`), and ``runs=RUNS_DIR`` (instead of ``ckpt_path``) runs them on every
+run under ``RUNS_DIR`` with a comparison table (:mod:`gennet.cli.analysis_sections.runs`).
 """
 
 from __future__ import annotations
@@ -43,13 +47,14 @@ from ..figures.analysis import angular_figure, lipschitz_figure, separation_figu
 from ..files import save_figure_atomic, write_text_atomic
 from ..lit.classifier_module import ClassifierModule
 from .analysis_report import markdown_report
+from .analysis_sections import Context, check_options, check_sections, run_sections
 from .checkpoints import load_module
 from .devices import device_for
 from .errors import user_errors
 from .generation import datamodule_for
 from .startup import check_output_dir, entry_point
 
-__all__ = ["main", "analyze", "load_classifier"]
+__all__ = ["main", "analyze", "compare", "load_classifier"]
 
 
 def load_classifier(path, device: torch.device) -> tuple[ClassifierModule, dict]:
@@ -185,6 +190,7 @@ def analyze(cfg: DictConfig) -> dict:
     """
     with user_errors():
         options = _check(cfg)
+        sections, reliance = check_sections(cfg.get("analysis")), check_options(cfg.reliance)
         output = check_output_dir("output", cfg.output, RESULTS)
         wandb = check_bool("wandb", cfg.get("wandb", False))
         device = device_for(cfg.device)
@@ -206,15 +212,21 @@ def analyze(cfg: DictConfig) -> dict:
         result["angular"] = {k: v for k, v in angular.items() if k != "spectrum"}
     result["lipschitz"] = {k: v for k, v in lipschitz.items() if k != "rows"}
     result["separation"] = _separation(network, train, test, options["ks"], batch_size, device)
+    images, labels = (torch.stack(t) for t in zip(*[(x, torch.as_tensor(y)) for x, y in test]))
+    context = Context(result["network"], network, images.to(device), labels.to(device), reliance, device, batch_size, int(cfg.seed))
+    extra = run_sections(sections, context)
 
     output.mkdir(parents=True, exist_ok=True)
     figures = _figures(result, angular, lipschitz)
+    for name, section in extra.items():
+        result[name] = section.numbers
+        figures.update(section.figures)
     paths = []
     for name, figure in figures.items():
         path = output / f"{name}.png"
         paths.append(save_figure_atomic(figure, path))
     write_text_atomic(output / "analysis.json", json.dumps(result, indent=2, default=_plain) + "\n")
-    report = markdown_report(result)
+    report = markdown_report(result) + "".join("\n".join(section.report) + "\n" for section in extra.values())
     write_text_atomic(output / "analysis.md", report)
     if wandb:
         _log_wandb(output, result, paths)
@@ -249,10 +261,28 @@ def _log_wandb(output: Path, result: dict, figures: list[Path]) -> None:
     wandb.finish()
 
 
+def compare(cfg: DictConfig) -> dict:
+    """``runs=RUNS_DIR``: the ``analysis`` sections on every run under it and their comparison table, written to
+    ``output`` (:func:`gennet.cli.analysis_sections.runs.compare_runs`); returns the content of ``comparison.json``."""
+    from .analysis_sections.runs import RESULTS as COMPARISON
+    from .analysis_sections.runs import compare_runs
+
+    with user_errors():
+        sections, reliance = check_sections(cfg.get("analysis")), check_options(cfg.reliance)
+        output = check_output_dir("output", cfg.output, COMPARISON)
+        device = device_for(cfg.device)
+    torch.manual_seed(int(cfg.seed))
+    with user_errors(catch_value_errors=False):
+        result = compare_runs(Path(str(cfg.runs)).expanduser(), output, sections, reliance, device, int(cfg.seed), load_classifier)
+    print(result["table"])
+    print("written: " + ", ".join([str((output / name).resolve()) for name in COMPARISON] + result["figures"]))
+    return result
+
+
 @entry_point("analyze")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-analyze`` and ``python analyze.py``)."""
-    analyze(cfg)
+    compare(cfg) if cfg.get("runs") else analyze(cfg)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+"""``analysis=[frequency]``: accuracy on the low- and high-frequency parts of the test images, the paradox count,
+and the HFC smoothing of the first convolution (Wang et al., CVPR 2020; :mod:`gennet.analysis.frequency`)."""
+
+from __future__ import annotations
+
+from ...analysis import attack_accuracy, first_convolution, replaced_weight, smooth_kernels, split_accuracy
+from ...figures.reliance import frequency_figure, smoothing_figure
+from .context import Context, Section
+
+__all__ = ["frequency_section"]
+
+
+def frequency_section(context: Context) -> Section:
+    options = context.options
+    images, labels = context.subset(options["images"])
+    accuracy = context.accuracy()
+    splits = [s.__dict__ for s in split_accuracy(context.network, images, labels, options["radii"], context.batch_size)]
+    smoothing = []
+    found = first_convolution(context.network)
+    epsilon = options["smoothing_epsilon"]
+    if found is not None:
+        name, conv = found
+        original = conv.weight.detach().clone()
+        for rho in options["smoothing"]:
+            with replaced_weight(conv, smooth_kernels(original, rho)):
+                clean = context.accuracy(images) if len(images) < len(context.images) else context.accuracy()
+                (attacked,) = attack_accuracy(context.network, images, labels, {"Linf": [epsilon]}, attacks=["fgsm"],
+                                              batch_size=context.batch_size)
+            smoothing.append({"rho": rho, "accuracy": clean, "fgsm_accuracy": attacked.accuracy})
+    numbers = {"accuracy": accuracy, "images": len(images), "splits": splits, "first_convolution": found and found[0],
+               "smoothing_epsilon": epsilon, "smoothing": smoothing}
+    row = {f"x_l / x_h r={s['r']:g} (%)": f"{100 * s['low']:.1f} / {100 * s['high']:.1f}" for s in splits}
+    row["paradox (max over r)"] = str(max(s["paradox"] for s in splits))
+    if smoothing:
+        row[f"FGSM ε={epsilon:g}: ρ=0 → ρ={smoothing[-1]['rho']:g} (%)"] = \
+            f"{100 * smoothing[0]['fgsm_accuracy']:.1f} → {100 * smoothing[-1]['fgsm_accuracy']:.1f}"
+    report = ["## Frequency components (Wang et al. 2020)", "",
+              f"Accuracy on {len(images)} test images split at radius r (x = x_l + x_h; ‖k‖ < r kept in x_l).", "",
+              "| r | acc. x_l (%) | acc. x_h (%) | paradox: f(x_h) = y ≠ f(x_l) | both right |", "|---|---|---|---|---|"]
+    report += [f"| {s['r']:g} | {100 * s['low']:.1f} | {100 * s['high']:.1f} | {s['paradox']} | {s['both']} |" for s in splits]
+    if smoothing:
+        report += ["", f"HFC smoothing of `{found[0]}` (kernel ⊛ [[ρ,ρ,ρ],[ρ,1,ρ],[ρ,ρ,ρ]]): accuracy and accuracy under "
+                       f"FGSM ℓ∞ ε = {epsilon:g}.", "", "| ρ | accuracy (%) | FGSM accuracy (%) |", "|---|---|---|"]
+        report += [f"| {s['rho']:g} | {100 * s['accuracy']:.1f} | {100 * s['fgsm_accuracy']:.1f} |" for s in smoothing]
+    figures = {"frequency": frequency_figure({context.name: numbers})}
+    if smoothing:
+        figures["smoothing"] = smoothing_figure({context.name: numbers})
+    return Section(numbers, row, figures, report + [""])

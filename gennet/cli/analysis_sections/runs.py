@@ -1,0 +1,192 @@
+"""``python analyze.py runs=DIR output=OUT analysis=[frequency,margins,robustness,spectral]``: the sections on every run
+of a directory (each ``…/checkpoints/last.ckpt`` under ``DIR``) and one comparison table across the networks.
+
+What a run was trained on is read from its checkpoint's data record, and decides what is measured on it:
+
+- runs on the plain data: the sections asked for, one row each of the comparison table;
+- runs with ``data.frequency_filter=low:R`` / ``high:R``: accuracy on the original test images and on their
+  ``x_l`` / ``x_h`` at that ``R`` (Wang et al.'s Table 1: trained on ``x_l``, tested on ``x``), joined to the
+  row of their network;
+- runs with ``data.frequency_flip=true``: test accuracy on flipped images and the ``margins`` section
+  (Ortiz-Jiménez et al.: do the margins flip with the data?), joined likewise;
+- two plain runs of the same network and data that differ only by the seed: knowledge consistency of their
+  penultimate features (Liang et al. 2020), at fuzziness orders 0, 1, 2.
+
+Writes ``OUT/comparison.md``, ``comparison.json`` and the figures of every section with all networks together
+(``OUT/<section>.png``); each run's Markdown report as ``OUT/runs/<run>.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ...analysis import knowledge_consistency, penultimate_features, split_accuracy
+from ...data.frequency import parse_frequency_filter
+from ...errors import ConfigError
+from ...files import save_figure_atomic, write_text_atomic
+from ...figures import reliance
+from ..checkpoints import load_checkpoint
+from ..generation import datamodule_for
+from . import SECTIONS, Context
+
+__all__ = ["find_runs", "compare_runs", "RESULTS"]
+
+RESULTS = ("comparison.json", "comparison.md")
+_FIGURES = {"frequency": "frequency_figure", "smoothing": "smoothing_figure", "margins": "margins_figure",
+            "robustness": "robustness_figure", "spectral": "spectral_figure"}
+
+
+def find_runs(root: Path) -> list[Path]:
+    """The run directories under ``root`` (those holding ``checkpoints/last.ckpt``), sorted.
+
+    Raises:
+        ConfigError: ``runs``, when ``root`` is not a directory or holds no run.
+    """
+    if not root.is_dir():
+        raise ConfigError("runs", f"'{root}' is not a directory")
+    runs = sorted(p.parent.parent for p in root.rglob("checkpoints/last.ckpt"))
+    if not runs:
+        raise ConfigError("runs", f"no run (…/checkpoints/last.ckpt) under '{root}'")
+    return runs
+
+
+def _identity(checkpoint: dict) -> tuple[str, dict]:
+    """(what the network and its data are, seeds left out; the data record)."""
+    hp = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if k != "seed"}
+    data = dict(checkpoint.get("gennet_data") or {})
+    plain = {k: v for k, v in data.items() if k not in ("seed", "frequency_filter", "frequency_flip")}
+    return json.dumps([hp, plain], sort_keys=True, default=str), data
+
+
+def _is_variant(checkpoint: dict) -> bool:
+    data = checkpoint.get("gennet_data") or {}
+    return bool(data.get("frequency_filter") or data.get("frequency_flip"))
+
+
+def _network_name(run: Path, root: Path) -> str:
+    """The first folder of the run below ``root`` (``DIR/<network>/<variant>``), or the run's folder name."""
+    parts = run.relative_to(root).parts
+    return parts[0] if len(parts) > 1 else run.name
+
+
+def _tensors(dataset, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:limit].tolist()
+    items = [dataset[i] for i in order]
+    return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
+
+
+def _load(run: Path, device, load_classifier):
+    module, checkpoint = load_classifier(run / "checkpoints" / "last.ckpt", device)
+    datamodule = datamodule_for(checkpoint, None, run)
+    datamodule.setup("fit")
+    return module.network, checkpoint, datamodule
+
+
+def compare_runs(root: Path, output: Path, sections: list[str], options: dict, device, seed: int, load_classifier,
+                 train_images: int = 1000) -> dict:
+    """Analyse every run under ``root`` and write the comparison into ``output`` (see the module docstring).
+    ``load_classifier(path, device) → (module, checkpoint)``. Returns the content of ``comparison.json``."""
+    runs = find_runs(root)
+    loaded = {}
+    for run in tqdm(runs, desc="reading runs", leave=False):  # the plain runs first: their measures head the table
+        load_checkpoint(run / "checkpoints" / "last.ckpt")  # a bad checkpoint is one line before any work
+        loaded[run] = _load(run, device, load_classifier)
+    loaded = dict(sorted(loaded.items(), key=lambda item: (_is_variant(item[1][1]), str(item[0]))))
+    rows, numbers, plain_groups, reports = {}, {}, {}, {}
+    for run, (network, checkpoint, datamodule) in tqdm(loaded.items(), desc="analysing runs"):
+        identity, data = _identity(checkpoint)
+        name = _network_name(run, root)
+        images, labels = _tensors(datamodule.test_dataset, options["images"], seed)
+        context = Context(name, network, images.to(device), labels.to(device), options, device, datamodule.batch_size, seed)
+        label = str(run.relative_to(root))
+        entry = {"run": label, "network": name, "class": type(network).__name__, "test_accuracy": context.accuracy(),
+                 "frequency_filter": data.get("frequency_filter"), "frequency_flip": bool(data.get("frequency_flip")),
+                 "seed": checkpoint.get("hyper_parameters", {}).get("seed")}
+        row = rows.setdefault(name, {"network": name})
+        filtered = parse_frequency_filter(data.get("frequency_filter"))
+        if filtered is not None:
+            band, r = filtered
+            (split,) = split_accuracy(network, context.images, context.labels, [r], context.batch_size)
+            entry["split"] = split.__dict__
+            row[f"trained on x_{band[0]} r={r:g}: acc. x / x_l / x_h (%)"] = \
+                f"{100 * entry['test_accuracy']:.1f} / {100 * split.low:.1f} / {100 * split.high:.1f}"
+        elif entry["frequency_flip"]:
+            row["flipped data: test acc. (%)"] = f"{100 * entry['test_accuracy']:.1f}"
+            if "margins" in sections:
+                section = SECTIONS["margins"](context)
+                entry["margins"] = section.numbers
+                dct = [s for s in section.numbers["subspaces"] if s["subspace"].startswith("dct")]
+                row["flipped: margin lowest / highest DCT block"] = f"{dct[0]['median']:.3g} / {dct[-1]['median']:.3g}"
+        else:
+            plain_groups.setdefault(identity, []).append((run, network, datamodule, entry))
+            if len(plain_groups[identity]) == 1:  # the first plain run of a network is its row
+                row["test acc. (%)"] = f"{100 * entry['test_accuracy']:.1f}"
+                lines = [f"# `{label}`: {entry['class']}, test accuracy {100 * entry['test_accuracy']:.2f}% ({len(images)} images)", ""]
+                for section_name in sections:
+                    section = SECTIONS[section_name](context)
+                    entry[section_name] = section.numbers
+                    row.update(section.row)
+                    lines += section.report
+                reports[label] = "\n".join(lines) + "\n"
+        numbers[label] = entry
+    consistency = _consistency(plain_groups, rows, train_images, seed)
+    return _write(output, rows, numbers, consistency, reports, sections)
+
+
+def _consistency(groups: dict, rows: dict, train_images: int, seed: int) -> list[dict]:
+    out = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        (run_a, net_a, data_a, entry_a), (run_b, net_b, _, entry_b) = members[:2]
+        train, _ = _tensors(data_a.train_dataset, train_images, seed)
+        test, _ = _tensors(data_a.test_dataset, len(data_a.test_dataset), seed)
+        device = next(net_a.parameters()).device
+        features = [penultimate_features(net, images.to(device)) for net in (net_a, net_b) for images in (train, test)]
+        unexplained = knowledge_consistency(features[2], features[0], features[3], features[1], seed=seed)
+        item = {"network": entry_a["network"], "a": entry_a["run"], "b": entry_b["run"], "dimension": int(features[0].shape[1]),
+                "unexplained": unexplained}
+        out.append(item)
+        rows[entry_a["network"]]["seeds: unexplained var. order 0 / 1 / 2"] = " / ".join(f"{v:.3f}" for v in unexplained.values())
+    return out
+
+
+def _table(rows: dict) -> list[str]:
+    """One line per measure, one column per network."""
+    measures = []
+    for row in rows.values():
+        measures += [m for m in row if m not in measures and m != "network"]
+    lines = ["| measure | " + " | ".join(f"`{name}`" for name in rows) + " |", "|---|" + "---|" * len(rows)]
+    lines += [f"| {m} | " + " | ".join(str(row.get(m, "–")) for row in rows.values()) + " |" for m in measures]
+    return lines
+
+
+def _write(output: Path, rows: dict, numbers: dict, consistency: list, reports: dict, sections: list[str]) -> dict:
+    output.mkdir(parents=True, exist_ok=True)
+    result = {"rows": rows, "runs": numbers, "knowledge_consistency": consistency, "sections": sections}
+    plain = {e["network"]: e for e in numbers.values() if not e["frequency_filter"] and not e["frequency_flip"]}
+    figures = []
+    for key, function in _FIGURES.items():
+        section = "frequency" if key == "smoothing" else key
+        per_network = {name: e[section] for name, e in plain.items() if section in e}
+        if key == "smoothing":
+            per_network = {k: v for k, v in per_network.items() if v["smoothing"]}
+        if per_network:
+            figures.append(save_figure_atomic(getattr(reliance, function)(per_network), output / f"{key}.png"))
+    flipped = {f"{e['network']} (flipped data)": e["margins"] for e in numbers.values() if e["frequency_flip"] and "margins" in e}
+    if flipped:
+        both = {**{n: e["margins"] for n, e in plain.items() if "margins" in e}, **flipped}
+        figures.append(save_figure_atomic(reliance.margins_figure(both), output / "margins_flipped.png"))
+    (output / "runs").mkdir(exist_ok=True)
+    for label, text in reports.items():
+        write_text_atomic(output / "runs" / (label.replace("/", "__") + ".md"), text)
+    write_text_atomic(output / "comparison.json", json.dumps(result, indent=2, default=str) + "\n")
+    table = ["# What the networks rely on", "", *_table(rows), ""]
+    write_text_atomic(output / "comparison.md", "\n".join(table) + "\n")
+    result["figures"] = [str(p) for p in figures]
+    result["table"] = "\n".join(table)
+    return result
