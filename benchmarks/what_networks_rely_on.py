@@ -42,7 +42,8 @@ sys.path.insert(0, str(REPO))  # run from a checkout without install
 #: name → ``train.py`` overrides on top of ``+experiment=mnist_digits`` and the module TCAV reads activations at.
 NETWORKS = {
     "sparse_scatnet": {"overrides": ["model=sparse_scatnet", "model.scattering.J=2", "model.proj_channels=64", "model.num_atoms=256",
-                                     "model.hidden=512", "model.pool_size=2", "model.pool_stride=2"], "tcav_layer": "projection"},
+                                     "model.hidden=512", "model.pool_size=2", "model.pool_stride=2",
+                                     "model.standardization_samples=1000"], "tcav_layer": "projection"},
     "hybrid_scatnet": {"overrides": ["model=hybrid_scatnet", "model.network.J=2", "model.network.widths=[64,128]",
                                      "model.network.blocks=[2,2]"], "tcav_layer": "layer1"},
     "resnet18": {"overrides": ["model=resnet", "model.network.stem=imagenet"], "tcav_layer": "layer2"},
@@ -51,8 +52,9 @@ VARIANTS = {"seed0": [], "seed1": ["seed=1"], "low4": ["data.frequency_filter=lo
             "high4": ["data.frequency_filter=high:4"], "flip": ["data.frequency_flip=true"]}
 SECTIONS = ["frequency", "margins", "robustness", "spectral"]
 #: the benchmark's sizes of the sections (analyze.yaml's defaults measure more images)
-ANALYSIS = ("reliance.robustness.images=100", "reliance.margins.images=16", "reliance.spectral.lines=12",
-            "reliance.smoothing=[0.0,0.25,0.5]", "reliance.lipschitz_iterations=50")
+ANALYSIS = ("reliance.robustness.images=100", "reliance.robustness.linf=[0.05,0.1,0.2]", "reliance.robustness.l2=[0.5,1.0,2.0]",
+            "reliance.margins.images=12", "reliance.margins.candidates=4", "reliance.margins.max_iter=30",
+            "reliance.spectral.lines=12", "reliance.smoothing=[0.0,0.25,0.5]", "reliance.lipschitz_iterations=50")
 CLASSES = (3, 8)  # the two digits of the spectral-bias and CaCE experiments
 KS = (1.0, 2.0, 4.0, 8.0)
 RATES = ((0.5, 0.5), (0.95, 0.05))  # bar on the 8s, on the 3s
@@ -174,7 +176,7 @@ def main() -> None:
     from gennet.figures.reliance import cace_figure, planted_noise_figure
     from gennet.files import save_figure_atomic, write_text_atomic
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     timing = {"training": train_runs(args.output / "runs", args.networks, args.steps)}
     timing["training_total"] = time.perf_counter() - start
     mark = time.perf_counter()
@@ -189,6 +191,7 @@ def main() -> None:
     concept = [cace(name, args.experiment_steps, p, q) for name in args.networks for p, q in RATES]
     timing["cace"] = time.perf_counter() - mark
     timing["total"] = time.perf_counter() - start
+    timing["total_cpu"] = time.process_time() - cpu
     save_figure_atomic(planted_noise_figure(planted), args.output / "planted_noise.png")
     save_figure_atomic(cace_figure(concept), args.output / "cace.png")
     write_text_atomic(args.output / "experiments.json", json.dumps(
@@ -208,7 +211,7 @@ def main() -> None:
               f"{row['gt_cace']:.3f} | {row['conexp']:.3f} | {row['tcav']:.2f} |")
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else "?"
     print(f"\nseconds: training {timing['training_total']:.0f}, analysis {timing['analysis']:.0f}, spectral bias "
-          f"{timing['spectral_bias']:.0f}, CaCE {timing['cace']:.0f}; total {timing['total']:.0f} "
+          f"{timing['spectral_bias']:.0f}, CaCE {timing['cace']:.0f}; total {timing['total']:.0f} (CPU time {timing['total_cpu']:.0f}) "
           f"(torch {torch.__version__}, {args.threads} threads, load {' '.join(load)})")
     print(f"written: {args.output.resolve()}")
 

@@ -82,6 +82,7 @@ def check_options(cfg) -> dict:
         smoothing=_numbers("reliance.smoothing", cfg.smoothing, 0.0, strict=False),
         smoothing_epsilon=check_number("reliance.smoothing_epsilon", cfg.smoothing_epsilon, 0.0),
         lipschitz_iterations=check_int("reliance.lipschitz_iterations", cfg.lipschitz_iterations, 1),
+        consistency_images=check_int("reliance.consistency_images", cfg.consistency_images, 2),
         margins=dict(
             images=check_int("reliance.margins.images", margins.images, 1),
             block=check_int("reliance.margins.block", margins.block, 1),

@@ -86,8 +86,7 @@ def _load(run: Path, device, load_classifier):
     return module.network, checkpoint, datamodule
 
 
-def compare_runs(root: Path, output: Path, sections: list[str], options: dict, device, seed: int, load_classifier,
-                 train_images: int = 1000) -> dict:
+def compare_runs(root: Path, output: Path, sections: list[str], options: dict, device, seed: int, load_classifier) -> dict:
     """Analyse every run under ``root`` and write the comparison into ``output`` (see the module docstring).
     ``load_classifier(path, device) → (module, checkpoint)``. Returns the content of ``comparison.json``."""
     runs = find_runs(root)
@@ -133,7 +132,7 @@ def compare_runs(root: Path, output: Path, sections: list[str], options: dict, d
                     lines += section.report
                 reports[label] = "\n".join(lines) + "\n"
         numbers[label] = entry
-    consistency = _consistency(plain_groups, rows, train_images, seed)
+    consistency = _consistency(plain_groups, rows, options["consistency_images"], seed)
     return _write(output, rows, numbers, consistency, reports, sections)
 
 
@@ -168,7 +167,10 @@ def _table(rows: dict) -> list[str]:
 def _write(output: Path, rows: dict, numbers: dict, consistency: list, reports: dict, sections: list[str]) -> dict:
     output.mkdir(parents=True, exist_ok=True)
     result = {"rows": rows, "runs": numbers, "knowledge_consistency": consistency, "sections": sections}
-    plain = {e["network"]: e for e in numbers.values() if not e["frequency_filter"] and not e["frequency_flip"]}
+    plain = {}  # the first plain run of each network: the one the sections ran on
+    for e in numbers.values():
+        if not e["frequency_filter"] and not e["frequency_flip"]:
+            plain.setdefault(e["network"], e)
     figures = []
     for key, function in _FIGURES.items():
         section = "frequency" if key == "smoothing" else key
