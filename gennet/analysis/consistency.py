@@ -68,7 +68,7 @@ def _fit_mlp(source: Tensor, target: Tensor, layers: int, hidden: int, steps: in
 
 def knowledge_consistency(
     source_train: Tensor, target_train: Tensor, source_test: Tensor, target_test: Tensor, orders: Sequence[int] = (0, 1, 2),
-    hidden: int = 128, steps: int = 200, lr: float = 1e-3, ridge: float = 1e-3, seed: int = 0,
+    hidden: int = 128, steps: int = 200, lr: float = 3e-3, ridge: float = 1e-3, seed: int = 0,
 ) -> dict[int, float]:
     """``{k: Var(x_A − g_k(x_B)) / Var(x_A)}`` on the test features: the fraction of A's features that B's do
     not explain at fuzziness order ``k`` (0 = fully consistent, 1 = nothing shared).

@@ -38,10 +38,11 @@ class Context:
     seed: int = 0
 
     @torch.no_grad()
-    def accuracy(self, images: Tensor | None = None) -> float:
-        images = self.images if images is None else images
+    def accuracy(self, images: Tensor | None = None, labels: Tensor | None = None) -> float:
+        """Accuracy (fraction) on ``images`` and ``labels`` (default: all the test images)."""
+        images, labels = (self.images, self.labels) if images is None else (images, labels)
         predictions = torch.cat([self.network(x).argmax(1) for x in images.split(self.batch_size)])
-        return float((predictions == self.labels).double().mean())
+        return float((predictions == labels).double().mean())
 
     @functools.cached_property
     def lipschitz(self) -> float | None:

@@ -23,7 +23,7 @@ def frequency_section(context: Context) -> Section:
         original = conv.weight.detach().clone()
         for rho in options["smoothing"]:
             with replaced_weight(conv, smooth_kernels(original, rho)):
-                clean = context.accuracy(images) if len(images) < len(context.images) else context.accuracy()
+                clean = context.accuracy(images, labels)
                 (attacked,) = attack_accuracy(context.network, images, labels, {"Linf": [epsilon]}, attacks=["fgsm"],
                                               batch_size=context.batch_size)
             smoothing.append({"rho": rho, "accuracy": clean, "fgsm_accuracy": attacked.accuracy})
