@@ -271,12 +271,31 @@ def compare(cfg: DictConfig) -> dict:
         sections, reliance = check_sections(cfg.get("analysis")), check_options(cfg.reliance)
         output = check_output_dir("output", cfg.output, COMPARISON)
         device = device_for(cfg.device)
+        wandb = check_bool("wandb", cfg.get("wandb", False))
     torch.manual_seed(int(cfg.seed))
     with user_errors(catch_value_errors=False):
         result = compare_runs(Path(str(cfg.runs)).expanduser(), output, sections, reliance, device, int(cfg.seed), load_classifier)
+    if wandb:
+        _log_comparison(output, result)
     print(result["table"])
     print("written: " + ", ".join([str((output / name).resolve()) for name in COMPARISON] + result["figures"]))
     return result
+
+
+def _log_comparison(output: Path, result: dict) -> None:
+    """The comparison's figures and table in a wandb run under ``output/wandb`` (offline unless a key is set)."""
+    import wandb
+
+    from ..lit.loggers import wandb_logger
+
+    logger = wandb_logger(save_dir=str(output), name="analyze-runs")
+    table = wandb.Table(columns=["measure", *result["rows"]])
+    measures = list(dict.fromkeys(m for row in result["rows"].values() for m in row if m != "network"))
+    for measure in measures:
+        table.add_data(measure, *[str(row.get(measure, "–")) for row in result["rows"].values()])
+    logger.experiment.log({"comparison/table": table,
+                           **{f"comparison/{Path(p).stem}": wandb.Image(p) for p in result["figures"]}})
+    wandb.finish()
 
 
 @entry_point("analyze")
