@@ -15,6 +15,7 @@ still classified correctly.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,18 +93,25 @@ def attack_accuracy(
     runs = [("fgsm", "Linf", e) for e in epsilons.get("Linf", ()) if "fgsm" in attacks]
     runs += [("pgd", norm, e) for norm in NORMS for e in epsilons.get(norm, ()) if "pgd" in attacks]
     out = []
-    for attack, norm, epsilon in runs:
-        correct = 0
-        for x, y in zip(images.split(batch_size), labels.split(batch_size)):
-            x = x.detach().clone().requires_grad_(True)  # captum differentiates with respect to it
-            if epsilon == 0:
-                adversarial = x
-            elif attack == "fgsm":
-                adversarial = fgsm.perturb(x, epsilon=epsilon, target=y)
-            else:
-                adversarial = pgd.perturb(x, radius=epsilon, step_size=step_ratio * epsilon / steps, step_num=steps,
-                                          target=y, norm=norm)
-            with torch.no_grad():
-                correct += int((network(adversarial).argmax(1) == y).sum())
-        out.append(AttackResult(attack, norm, float(epsilon), correct / len(images), len(images)))
+    with warnings.catch_warnings():  # captum's PGD detaches its iterate and then warns that it needs a gradient
+        warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
+        for attack, norm, epsilon in runs:
+            out.append(_attack(network, images, labels, attack, norm, epsilon, fgsm, pgd, steps, step_ratio, batch_size))
     return out
+
+
+def _attack(network, images, labels, attack, norm, epsilon, fgsm, pgd, steps, step_ratio, batch_size) -> AttackResult:
+    """One (attack, norm, ε) over all the images, in batches."""
+    correct = 0
+    for x, y in zip(images.split(batch_size), labels.split(batch_size)):
+        x = x.detach().clone().requires_grad_(True)  # captum differentiates with respect to it
+        if epsilon == 0:
+            adversarial = x
+        elif attack == "fgsm":
+            adversarial = fgsm.perturb(x, epsilon=epsilon, target=y)
+        else:
+            adversarial = pgd.perturb(x, radius=epsilon, step_size=step_ratio * epsilon / steps, step_num=steps,
+                                      target=y, norm=norm)
+        with torch.no_grad():
+            correct += int((network(adversarial).argmax(1) == y).sum())
+    return AttackResult(attack, norm, float(epsilon), correct / len(images), len(images))
