@@ -40,7 +40,7 @@ def test_analyze_compares_the_runs_of_a_directory(runs, tmp_path):
     row = comparison["rows"]["hybrid"]
     assert set(comparison["runs"]) == {"hybrid/seed0", "hybrid/seed1", "hybrid/low4", "hybrid/flip"}
     assert "trained on x_l r=4: acc. x / x_l / x_h (%)" in row and "flipped: margin lowest / highest DCT block" in row
-    assert "x_l / x_h r=4 (%)" in row and "PGD ℓ2 ε=1 (%)" in row and "margin full space (median)" in row
+    assert "acc. x_l / x_h (%) (paradox count) r=4" in row and "PGD ℓ2 ε=1 (%)" in row and "margin full space (median)" in row
     (consistency,) = comparison["knowledge_consistency"]
     assert {consistency["a"], consistency["b"]} == {"hybrid/seed0", "hybrid/seed1"} and set(consistency["unexplained"]) == {"0", "1", "2"}
     plain = comparison["runs"]["hybrid/seed0"]

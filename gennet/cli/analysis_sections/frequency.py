@@ -29,8 +29,8 @@ def frequency_section(context: Context) -> Section:
             smoothing.append({"rho": rho, "accuracy": clean, "fgsm_accuracy": attacked.accuracy})
     numbers = {"accuracy": accuracy, "images": len(images), "splits": splits, "first_convolution": found and found[0],
                "smoothing_epsilon": epsilon, "smoothing": smoothing}
-    row = {f"x_l / x_h r={s['r']:g} (%)": f"{100 * s['low']:.1f} / {100 * s['high']:.1f}" for s in splits}
-    row["paradox (max over r)"] = str(max(s["paradox"] for s in splits))
+    row = {f"acc. x_l / x_h (%) (paradox count) r={s['r']:g}": f"{100 * s['low']:.1f} / {100 * s['high']:.1f} ({s['paradox']})"
+           for s in splits}
     if smoothing:
         row[f"FGSM ε={epsilon:g}: ρ=0 → ρ={smoothing[-1]['rho']:g} (%)"] = \
             f"{100 * smoothing[0]['fgsm_accuracy']:.1f} → {100 * smoothing[-1]['fgsm_accuracy']:.1f}"
