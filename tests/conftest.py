@@ -101,3 +101,24 @@ def imagenet_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             crop.save(folder / f"crop_{i}.JPEG", quality=90)
     (root / "train" / "README.txt").write_text("not an image\n")
     return root
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Path:
+    """A 1 MB tmpfs mounted for one test, for full-disk cases (``mount -t tmpfs``: needs root and a kernel that allows
+    it; skipped with the reason otherwise). Returns its folder; unmounted after the test."""
+    import subprocess
+
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({(result.stderr or 'not root').strip()[:120]})")
+    try:
+        yield mount
+    finally:
+        import gc
+
+        gc.collect()  # a failed writer's file, kept open by a traceback, would keep the mount busy
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], check=False)  # detached now, freed once the last file closes

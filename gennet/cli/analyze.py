@@ -52,7 +52,7 @@ from .checkpoints import load_module
 from .devices import device_for
 from .errors import user_errors
 from .generation import datamodule_for
-from .startup import check_output_dir, entry_point
+from .startup import check_output_dir, entry_point, writing
 
 __all__ = ["main", "analyze", "compare", "load_classifier"]
 
@@ -216,18 +216,17 @@ def analyze(cfg: DictConfig) -> dict:
     context = Context(result["network"], network, images.to(device), labels.to(device), reliance, device, batch_size, int(cfg.seed))
     extra = run_sections(sections, context)
 
-    output.mkdir(parents=True, exist_ok=True)
     figures = _figures(result, angular, lipschitz)
     for name, section in extra.items():
         result[name] = section.numbers
         figures.update(section.figures)
-    paths = []
-    for name, figure in figures.items():
-        path = output / f"{name}.png"
-        paths.append(save_figure_atomic(figure, path))
-    write_text_atomic(output / "analysis.json", json.dumps(result, indent=2, default=_plain) + "\n")
+    paths = [output / f"{name}.png" for name in figures]
     report = markdown_report(result) + "".join("\n".join(section.report) + "\n" for section in extra.values())
-    write_text_atomic(output / "analysis.md", report)
+    with writing("output", folders=[output]):  # every file, or none
+        for figure, path in zip(figures.values(), paths):
+            save_figure_atomic(figure, path)
+        write_text_atomic(output / "analysis.json", json.dumps(result, indent=2, default=_plain) + "\n")
+        write_text_atomic(output / "analysis.md", report)
     if wandb:
         _log_wandb(output, result, paths)
     print(report)

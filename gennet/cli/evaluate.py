@@ -38,7 +38,7 @@ from ..models.decoding import decode_batches
 from .devices import device_for
 from .errors import user_errors
 from .generation import datamodule_for, gaussian_for, load_generator
-from .startup import check_output_file, entry_point
+from .startup import check_output_file, entry_point, writing
 
 __all__ = ["main", "evaluate", "is_digit_data"]
 
@@ -167,9 +167,9 @@ def evaluate(cfg: DictConfig) -> dict:
     result["fid"] = fid
     result["precision_recall"] = pr
 
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
-    write_text_atomic(md_path, _markdown(result))
+    with writing("output", folders=[json_path.parent]):  # both, or neither
+        write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
+        write_text_atomic(md_path, _markdown(result))
     print(_markdown(result))
     print(f"written: {json_path.resolve()}, {md_path.resolve()}")
     return result

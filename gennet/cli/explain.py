@@ -22,7 +22,7 @@ from ..models.generator import SparseInverseGenerator
 from .devices import device_for
 from .errors import user_errors
 from .generation import datamodule_for, load_generator
-from .startup import check_output_file, entry_point
+from .startup import check_output_file, entry_point, writing
 
 __all__ = ["main", "explain"]
 
@@ -54,8 +54,8 @@ def explain(cfg: DictConfig) -> CodeExplanation:
     title = (f"{cfg.split} image {index}: {len(e.weights)} nonzero code coefficients "
              f"({len(e.weights) / x.numel():.2f} per pixel), G(Φ(x)) {psnr(e.reconstruction, x):.2f} dB")
     fig = explanation_figure(e, top_k, title)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    save_figure_atomic(fig, output)
+    with writing("output", folders=[output.parent]):  # a full disk: one line
+        save_figure_atomic(fig, output)
     print(title)
     print("partial reconstructions: " + ", ".join(f"{m} terms {psnr(e.partial(m), x):.2f} dB" for m in partial_counts(len(e.weights))))
     print(f"written: {output.resolve()}")

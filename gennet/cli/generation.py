@@ -13,7 +13,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
-from ..files import save_torch_atomic
+from ..files import WriteError, save_torch_atomic
+from ..limits import check_memory
 from ..lit.data_pass import training_images
 from ..lit.data_record import KEY as DATA_KEY
 from ..lit.data_record import datamodule_from_record
@@ -22,7 +23,7 @@ from ..priors import Prior, load_prior
 from ..priors.gaussian import GaussianEmbedding
 from .checkpoints import load_module
 
-__all__ = ["load_generator", "datamodule_for", "gaussian_for", "prior_for", "describe", "save_tensor"]
+__all__ = ["load_generator", "datamodule_for", "gaussian_for", "prior_for", "describe", "save_tensor", "check_images_memory"]
 
 def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorModule, dict]:
     """The :class:`~gennet.lit.GeneratorModule` of a checkpoint, in eval mode on ``device``, and the checkpoint."""
@@ -30,14 +31,40 @@ def load_generator(path: str | Path, device: torch.device) -> tuple[GeneratorMod
 
 
 def datamodule_for(checkpoint: dict, overrides: DictConfig | dict | None, path: str | Path):
-    """The data module recorded in the checkpoint, with ``data.*`` overrides (e.g. ``data.root`` if moved)."""
+    """The data module recorded in the checkpoint, with ``data.*`` overrides (e.g. ``data.root`` if moved).
+
+    The record is checked before anything is built: a data module of gennet (:mod:`gennet.data.registry`), arguments
+    its constructor takes, plain values, and the image size the model was trained on.
+
+    Raises:
+        ConfigError: ``ckpt_path`` for a record that names another class or bad arguments; ``data`` for overrides that do.
+    """
+    from ..data.registry import DATA_MODULES
+
     record = checkpoint.get(DATA_KEY)
     overrides = OmegaConf.to_container(overrides, resolve=True) if isinstance(overrides, DictConfig) else dict(overrides or {})
     if record is None:
         if "_target_" not in overrides:
             raise ConfigError("data", f"'{path}' does not record its data; give it, e.g. data._target_=gennet.data.MNIST5kDataModule")
         record = {}
-    return datamodule_from_record(record, overrides)
+    else:
+        try:
+            DATA_MODULES.check(record, DATA_KEY)
+        except ValueError as error:
+            raise ConfigError("ckpt_path", f"'{path}' holds a data record that gennet does not build ({error})") from None
+    merged = {**record, **overrides}
+    trained = checkpoint.get("hyper_parameters", {}).get("image_size")
+    if isinstance(trained, int) and merged.get("image_size", trained) != trained:
+        key = "data.image_size" if "image_size" in overrides else "ckpt_path"
+        raise ConfigError(key, f"'{path}' holds a model of {trained}-pixel images; its data would give "
+                               f"{merged['image_size']!r}-pixel images")
+    try:
+        return datamodule_from_record(record, overrides, key="data")
+    except ConfigError:
+        raise
+    except ValueError as error:
+        data_key, _, message = str(error).partition(": ")
+        raise ConfigError(data_key, message) from None
 
 
 def gaussian_path(ckpt_path: str | Path) -> Path:
@@ -75,7 +102,7 @@ def gaussian_for(
     try:
         model.save(path)
         print(f"Gaussian model of w ({model.covariance} covariance, {int(model.count)} images) saved to {path}", file=sys.stderr)
-    except OSError as error:
+    except (OSError, WriteError) as error:
         print(f"warning: could not save the Gaussian model beside the checkpoint ({error})", file=sys.stderr)
     return model
 
@@ -97,6 +124,22 @@ def prior_for(cfg: DictConfig, module: GeneratorModule, datamodule, device: torc
         raise ConfigError("prior_file", f"'{cfg.prior_file}' models embeddings {tuple(prior.shape)}, but this generator's are "
                                    f"{tuple(module.generator.embedding_shape)} (a prior of another generator?)")
     return prior
+
+
+def check_images_memory(key: str, n: int, module: GeneratorModule) -> None:
+    """Refuse, before any work, ``n`` images of this generator that would not fit in the memory free here
+    (:func:`gennet.limits.check_memory`): per image, its ``w`` (float32, twice: drawn and moved), the decoded image
+    (float32, three times: the batches, their concatenation, the copy saved) and its place in the grid (float32 RGB at
+    least 64 pixels a side, twice: the grid and its 8-bit copy).
+
+    Raises:
+        ConfigError: ``key``, with the bytes needed and free.
+    """
+    c_w, h, w = module.generator.embedding_shape
+    channels, size = int(module.hparams.channels), int(module.hparams.image_size)
+    side = max(size, 64)
+    per_image = 4 * (2 * c_w * h * w + 3 * channels * size * size + 2 * 3 * side * side)
+    check_memory(key, n * per_image, f"{n} images of {channels}×{size}×{size}")
 
 
 def describe(prior: Prior) -> str:

@@ -25,8 +25,8 @@ from ..models.decoding import decode_batches
 from ..priors.interpolation import slerp
 from .devices import device_for
 from .errors import user_errors
-from .generation import datamodule_for, load_generator, prior_for
-from .startup import IMAGE_SUFFIXES, check_output_file, entry_point
+from .generation import check_images_memory, datamodule_for, load_generator, prior_for
+from .startup import IMAGE_SUFFIXES, check_output_file, entry_point, writing
 
 __all__ = ["main", "interpolate"]
 
@@ -70,6 +70,7 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
             check_output_file("output", output.with_suffix(".gif"))
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
+        check_images_memory("num_steps", pairs * steps * (2 if cfg.gif else 1), module)
         (w1, w2), noise_prior = _endpoints(cfg, module, checkpoint, device, pairs)
     t = torch.linspace(0, 1, steps, device=device)
     if noise_prior is not None:
@@ -79,17 +80,18 @@ def interpolate(cfg: DictConfig) -> torch.Tensor:
         path = (1 - t) * w1.unsqueeze(1) + t * w2.unsqueeze(1)  # (pairs, steps, C_w, h, w)
     images = torch.cat(list(decode_batches(module.generator, path.flatten(0, 1)))).unflatten(0, (pairs, steps)).cpu()
     output = Path(str(cfg.output))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    save_image_grid(images.flatten(0, 1), output, nrow=steps)
+    with writing("output", folders=[output.parent]):  # strip and GIF, or neither
+        save_image_grid(images.flatten(0, 1), output, nrow=steps)
+        if cfg.gif:
+            frames = [grid_to_pil(image_grid(images[:, k], nrow=1)) for k in range(steps)]
+            frames = frames + frames[-2:0:-1]  # there and back
+            save_image_atomic(frames[0], output.with_suffix(".gif"), save_all=True, append_images=frames[1:],
+                              duration=int(cfg.frame_ms), loop=0)
     what = "draws of the prior" if cfg.from_noise else "test images"
     where = f" along the {noise_prior.kind} prior's noise space" if noise_prior is not None else ""
     print(f"{pairs} interpolation(s) between {what}{where}, {steps} steps: {output.resolve()}")
     if cfg.gif:
-        frames = [grid_to_pil(image_grid(images[:, k], nrow=1)) for k in range(steps)]
-        frames = frames + frames[-2:0:-1]  # there and back
-        gif = output.with_suffix(".gif")
-        save_image_atomic(frames[0], gif, save_all=True, append_images=frames[1:], duration=int(cfg.frame_ms), loop=0)
-        print(f"animation: {gif.resolve()}")
+        print(f"animation: {output.with_suffix('.gif').resolve()}")
     return images
 
 

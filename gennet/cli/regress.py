@@ -32,7 +32,7 @@ from ..errors import ConfigError, check_int
 from ..files import write_text_atomic
 from .devices import device_for
 from .errors import user_errors
-from .startup import entry_point
+from .startup import check_output_dir, claimed, entry_point, writing
 
 __all__ = ["main", "regress"]
 
@@ -102,6 +102,8 @@ def _validate(cfg: DictConfig) -> dict:
         values = cfg.regression[key]
         if not isinstance(values, (list, ListConfig)) or not values or any(not isinstance(v, (int, float)) or v <= 0 for v in values):
             raise ConfigError(f"regression.{key}", f"a non-empty list of positive numbers, got {values!r}")
+    if cfg.data.get("cache_dir") is not None:  # before 15 s of parsing, not after
+        check_output_dir("data.cache_dir", cfg.data.cache_dir)
     device = device_for(str(cfg.device))
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device", f"{cfg.device!r} asked for CUDA, which is not available here")
@@ -118,7 +120,13 @@ def _refuse_existing(run_dir: Path) -> None:
 
 
 def regress(cfg: DictConfig) -> dict:
-    """Run one regression job from a composed config; returns the metrics written to ``metrics.json``."""
+    """Run one regression job from a composed config, its run directory claimed for the run (a second run into it stops
+    in one line); returns the metrics written to ``metrics.json``."""
+    with claimed(Path(cfg.paths.output_dir)):
+        return _regress(cfg)
+
+
+def _regress(cfg: DictConfig) -> dict:
     from ..molecules import coulomb_eigenvalues, load_qm9, make_split
     from ..molecules.learning_curve import learning_curve
     from ..molecules.plots import plot_learning_curve, plot_predictions
@@ -163,10 +171,11 @@ def regress(cfg: DictConfig) -> dict:
         "features/cpu_seconds_per_molecule": timing["cpu_s"] / computed if computed else None,
         "features/count": X.shape[1],
     })
-    write_text_atomic(run_dir / "learning_curve.json", json.dumps(records, indent=1) + "\n")
-    plot_learning_curve(records, run_dir / "learning_curve.png")
-    plot_predictions(y_test, predictions, run_dir / "predictions.png")
-    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    with writing("hydra.run.dir"):  # every result file, or none (a full disk: one line)
+        write_text_atomic(run_dir / "learning_curve.json", json.dumps(records, indent=1) + "\n")
+        plot_learning_curve(records, run_dir / "learning_curve.png")
+        plot_predictions(y_test, predictions, run_dir / "predictions.png")
+        write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
 
     print(f"\n{'descriptor':<11} {'model':<7} {'N_train':>8} {'MAE':>8} {'RMSE':>8}  (kcal/mol, {len(y_test)} test molecules)")
     for r in records:

@@ -28,8 +28,8 @@ from ..models.decoding import decode_batches
 from ..priors.coarse_grain import coarse_grain
 from .devices import device_for
 from .errors import user_errors
-from .generation import datamodule_for, describe, load_generator, prior_for, save_tensor
-from .startup import IMAGE_SUFFIXES, check_output_file, entry_point
+from .generation import check_images_memory, datamodule_for, describe, load_generator, prior_for, save_tensor
+from .startup import IMAGE_SUFFIXES, check_output_file, entry_point, writing
 
 __all__ = ["main", "sample", "condition_indices"]
 
@@ -67,11 +67,14 @@ def sample(cfg: DictConfig) -> torch.Tensor:
         check_output_file("output", output.with_suffix(".pt"))  # the tensor beside the grid
         device = device_for(cfg.device)
         module, checkpoint = load_generator(cfg.ckpt_path, device)
+        if cfg.condition is None:
+            check_images_memory("num_samples", n, module)  # before the data and a long fit of the Gaussian model
         datamodule = datamodule_for(checkpoint, cfg.get("data"), cfg.ckpt_path)
         if cfg.condition is not None:  # checked before a long fit of the Gaussian model
             per_condition = check_int("samples_per_condition", cfg.samples_per_condition, 1)
             datamodule.setup("test")
             indices = condition_indices(cfg.condition, len(datamodule.test_dataset))
+            check_images_memory("samples_per_condition", len(indices) * (2 + per_condition), module)
         model = prior_for(cfg, module, datamodule, device)
         if cfg.condition is not None and not model.supports_condition:
             raise ConfigError("prior_file", f"the {model.kind} prior cannot be conditioned on the low-pass channels; use the "
@@ -81,9 +84,7 @@ def sample(cfg: DictConfig) -> torch.Tensor:
     w = model.sample(n, generator=torch.Generator().manual_seed(int(cfg.seed)), temperature=float(cfg.temperature))
     images = torch.cat(list(decode_batches(module.generator, w.to(device))))
     output = Path(str(cfg.output))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    save_image_grid(images, output, nrow=nrow)
-    save_tensor(images, output.with_suffix(".pt"))
+    _write(output, images, images, nrow)
     print(f"{n} samples G(w), {describe(model)}, temperature {cfg.temperature}: {output.resolve()} "
           f"(tensor: {output.with_suffix('.pt').name})")
     return images
@@ -95,15 +96,21 @@ def _coarse_grain(cfg: DictConfig, module, model, datamodule, indices: list[int]
     psnr = lowpass_agreement(module.generator, x, rows[:, 2:])
     rows = rows.cpu()
     output = Path(str(cfg.output))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    save_image_grid(rows.flatten(0, 1), output, nrow=2 + per_condition)
-    save_tensor(rows[:, 2:].flatten(0, 1), output.with_suffix(".pt"))
+    _write(output, rows.flatten(0, 1), rows[:, 2:].flatten(0, 1), 2 + per_condition)
     print(f"coarse-grain sampling: test image(s) {indices}, {per_condition} samples each keeping the low-pass channel of w, "
           f"the other channels drawn from the {describe(model).removeprefix('w from the ').removeprefix('w ~ ')} conditioned "
           f"on it, temperature {cfg.temperature}: {output.resolve()} (tensor: {output.with_suffix('.pt').name})")
     print(f"low-pass of the decoded samples vs the condition's: PSNR {psnr['samples']:.2f} dB "
           f"(the test images' own reconstructions G(Phi(x)): {psnr['reconstructions']:.2f} dB)")
     return rows
+
+
+def _write(output: Path, grid: torch.Tensor, tensor: torch.Tensor, nrow: int) -> None:
+    """The grid ``output`` and its tensor ``<stem>.pt``, together or neither (a full disk: one line, nothing written;
+    a file another run wrote meanwhile is not replaced)."""
+    with writing("output", folders=[output.parent]):
+        save_image_grid(grid, output, nrow=nrow)
+        save_tensor(tensor, output.with_suffix(".pt"))
 
 
 @entry_point("sample")

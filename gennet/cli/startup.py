@@ -10,11 +10,12 @@ import math
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError, check_bool, check_number
-from .errors import EXIT_USER_ERROR
+from .errors import EXIT_USER_ERROR, user_errors
 
 __all__ = [
     "entry_point",
@@ -24,6 +25,8 @@ __all__ = [
     "check_bool",
     "check_number",
     "check_finite_values",
+    "claimed",
+    "writing",
 ]
 
 #: The suffixes of the image files the entry points write (PIL picks the format by the suffix).
@@ -180,6 +183,17 @@ def check_output_dir(key: str, path, results: Iterable[str] = ()) -> Path:
     return path
 
 
+@contextmanager
+def writing(key: str = "output", exclusive: bool = True, folders: Iterable = ()) -> Iterator[None]:
+    """The result files written in the block appear together or not at all (:func:`gennet.files.written_together`;
+    ``exclusive``: none of them replaces a file); a full or failing disk, or a file another run wrote meanwhile, is one
+    line ``error: KEY: …`` and exit 2, with nothing of the result left and every earlier file as it was."""
+    from ..files import written_together
+
+    with user_errors(catch_value_errors=False), written_together(key, exclusive, folders):
+        yield
+
+
 # ---------------------------------------------------------------------------------------------- values
 def check_finite_values(prefix: str, values) -> None:
     """Every float under ``values`` (a mapping or list, e.g. the ``model`` group) is finite: ``nan`` and ``inf``
@@ -192,3 +206,19 @@ def check_finite_values(prefix: str, values) -> None:
             check_finite_values(f"{prefix}[{i}]", value)
     elif isinstance(values, float) and not math.isfinite(values):
         raise ConfigError(prefix, f"must be finite, got {values}")
+
+
+# ---------------------------------------------------------------------------------------------- run directories
+@contextmanager
+def claimed(folder, key: str = "hydra.run.dir", enabled: bool = True) -> Iterator[None]:
+    """Hold ``folder``'s run lock (:func:`gennet.run_lock.run_lock`) for the block: a second run into the same folder
+    stops with one line ``error: KEY: … is in use by another run …`` and exit 2 before any work. ``enabled=False``
+    (the processes a distributed launcher started besides the first one, which share the first one's folder): no lock.
+    """
+    from ..run_lock import run_lock
+
+    with ExitStack() as stack:
+        if enabled:
+            with user_errors():
+                stack.enter_context(run_lock(folder, key))
+        yield

@@ -29,11 +29,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..errors import ConfigError, check_bool, check_int, check_number
 from ..files import save_figure_atomic, save_image_atomic, save_torch_atomic, write_text_atomic
+from ..limits import check_memory, tensor_bytes
 from .devices import device_for
 from .errors import user_errors
 from .images import center_crop, load_image
 from .signals import Interrupted, StopOnSignal, exit_status
-from .startup import check_output_dir, entry_point
+from .startup import check_output_dir, claimed, entry_point, writing
 
 __all__ = ["main", "run_synthesis"]
 
@@ -142,7 +143,8 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
     """
     with StopOnSignal() as stop:
         try:
-            return _run_synthesis(cfg, stop)
+            with claimed(Path(str(cfg.output)).expanduser(), key="output"):  # one synthesis at a time into one folder
+                return _run_synthesis(cfg, stop)
         except Interrupted as interrupted:
             print(f"interrupted (signal {interrupted.signum}) during the set-up: nothing was computed or written",
                   file=sys.stderr)
@@ -164,6 +166,10 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
         original = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).to(device)  # (C, H, W) in [0, 1]
         if float(original.std()) == 0:
             raise ConfigError("image", "the crop is constant: there is no texture to model")
+        levels = int(cfg.synthesis.histogram_levels)
+        if levels and cfg.model == "phase_harmonic":  # E[(x - t)_+] at 2n thresholds: (n_samples, C, 2n, H·W) float64, ×3 with its gradient
+            check_memory("synthesis.histogram_levels", 3 * tensor_bytes(((n, *original.shape, 2 * levels), 8)),
+                         f"the pixel-histogram term at {2 * levels} thresholds")
         statistics = _statistics(cfg, size, original.shape[0]).to(device) if cfg.model == "phase_harmonic" else None
     stop.defer()  # from here on a signal ends the work at its next evaluation and the results so far are written
     C, H, W = original.shape
@@ -203,12 +209,30 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
             row.update(validation_metrics(samples_cpu[row["method"]], original_cpu))
     titles = {"gaussian": "Gaussian", "phase_harmonic": f"phase harmonic (M={statistics.M})" if statistics is not None else ""}
 
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "samples").mkdir(exist_ok=True)
+    with writing("output", folders=[output / "samples"]):  # every file, or none
+        _write_results(cfg, output, original, original_cpu, samples, samples_cpu, titles, rows, result, interrupted)
+    if cfg.logger == "wandb":
+        _log_wandb(cfg, output, rows, [output / "panel.png", output / "spectra.png"])
+    print(markdown_table(rows))
+    print(f"written: {output.resolve()}/ (panel.png, spectra.png, samples/, samples.pt, metrics.json, metrics.md, loss.json)")
+    if interrupted is not None:
+        iterations = result.iterations if result is not None else 0
+        print(f"interrupted after {iterations} iterations: the best samples so far are in {output} "
+              "(loss.json: interrupted=true); run again with another output= to start over", file=sys.stderr)
+        sys.exit(exit_status(interrupted))
+    if stop.received is not None:  # a signal while the results were written: they are complete
+        print(f"received signal {stop.received} after the synthesis: the results in {output} are complete", file=sys.stderr)
+        sys.exit(exit_status(stop.received))
+    return rows
+
+
+def _write_results(cfg, output: Path, original, original_cpu, samples, samples_cpu, titles, rows, result, interrupted) -> None:
+    """Every file of a synthesis in ``output`` (inside :func:`~gennet.files.written_together`)."""
     from PIL import Image
 
     from ..figures.power_spectrum import spectra_figure
     from ..figures.texture_panel import texture_panel, to_uint8
+    from ..stationary.report import markdown_table
 
     low, high = float(original.min()), float(original.max())
     save_image_atomic(Image.fromarray(to_uint8(original, low, high)), output / "samples" / "original.png")
@@ -224,19 +248,6 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
     write_text_atomic(output / "metrics.md", markdown_table(rows))
     write_text_atomic(output / "metrics.json", json.dumps({"config": OmegaConf.to_container(cfg, resolve=True), "methods": rows,
                                                            "interrupted": interrupted is not None}, indent=2) + "\n")
-    if cfg.logger == "wandb":
-        _log_wandb(cfg, output, rows, [output / "panel.png", output / "spectra.png"])
-    print(markdown_table(rows))
-    print(f"written: {output.resolve()}/ (panel.png, spectra.png, samples/, samples.pt, metrics.json, metrics.md, loss.json)")
-    if interrupted is not None:
-        iterations = result.iterations if result is not None else 0
-        print(f"interrupted after {iterations} iterations: the best samples so far are in {output} "
-              "(loss.json: interrupted=true); run again with another output= to start over", file=sys.stderr)
-        sys.exit(exit_status(interrupted))
-    if stop.received is not None:  # a signal while the results were written: they are complete
-        print(f"received signal {stop.received} after the synthesis: the results in {output} are complete", file=sys.stderr)
-        sys.exit(exit_status(stop.received))
-    return rows
 
 
 @entry_point("synthesize", CONFIG_DIR)

@@ -27,10 +27,10 @@ from omegaconf import DictConfig, OmegaConf
 from ..errors import ConfigError
 from ..files import write_text_atomic
 from ..lit.divergence import NonFiniteLossError
-from .checkpoints import load_checkpoint
+from .checkpoints import check_weights_fit, load_checkpoint
 from .errors import user_errors
 from .resolvers import register_resolvers
-from .startup import CONFIG_DIR, check_finite_values, entry_point
+from .startup import CONFIG_DIR, check_finite_values, claimed, entry_point, writing
 from .validate import validate_train_config
 
 __all__ = ["main", "train"]
@@ -61,10 +61,18 @@ def _is_first_process() -> bool:
     return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
 
 
-def _refuse_existing_run(run_dir: Path) -> None:
-    """A new run never writes over an earlier one: ``metrics.json`` or checkpoints in ``run_dir`` stop it."""
-    earlier = [p for p in (run_dir / "metrics.json", *sorted((run_dir / "checkpoints").glob("*.ckpt"))) if p.exists()]
-    if earlier:
+def _refuse_existing_run(run_dir: Path, resuming: bool = False) -> None:
+    """A run never writes over an earlier one: a finished run (``metrics.json``) stops every run into ``run_dir``, a
+    resumed one too (``ckpt_path=last`` resumes only an unfinished run); checkpoints stop a new run.
+
+    Raises:
+        ConfigError: ``hydra.run.dir``, naming the file found.
+    """
+    if (run_dir / "metrics.json").exists():
+        raise ConfigError("hydra.run.dir", f"'{run_dir}' already holds a finished run (metrics.json), which is never "
+                                           "overwritten (ckpt_path=last resumes only an unfinished run); choose another directory")
+    earlier = [p for p in sorted((run_dir / "checkpoints").glob("*.ckpt")) if p.exists()]
+    if earlier and not resuming:
         raise ConfigError(
             "hydra.run.dir",
             f"'{run_dir}' already holds a run ({earlier[0].name}); choose another directory, "
@@ -110,27 +118,14 @@ def _checkpoint_path(cfg: DictConfig, run_dir: Path) -> Path | None:
     return run_dir / "checkpoints" / "last.ckpt" if path == "last" else Path(str(path))
 
 
-def _check_weights_fit(model, checkpoint: dict, path: Path) -> None:
-    """The checkpoint's weights fit the configured model: the same parameter and buffer names, the same shapes.
-
-    Raises:
-        ConfigError: ``ckpt_path``, naming the first mismatched keys (a classifier's checkpoint given to the
-            generator config, or ``ckpt_path=last`` after a change of e.g. ``model.num_atoms``).
-    """
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items() if isinstance(v, torch.Tensor)}
-    problems = [f"{k} is missing" for k in expected if k not in found]
-    problems += [f"{k} is not in the model" for k in found if k not in expected]
-    problems += [f"{k} has shape {list(found[k])}, the model {list(expected[k])}"
-                 for k in expected if k in found and found[k] != expected[k]]
-    if problems:
-        shown = "; ".join(problems[:3]) + (f"; … ({len(problems)} mismatches)" if len(problems) > 3 else "")
-        raise ConfigError("ckpt_path", f"'{path}' does not fit the configured model ({shown}); "
-                                       "resume with the overrides it was trained with")
-
-
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Run one training job from a composed config; returns the metrics written to ``metrics.json``."""
+    """Run one training job from a composed config, its run directory claimed for the run (:func:`claimed`: a second
+    run into it stops in one line); returns the metrics written to ``metrics.json``."""
+    with claimed(Path(cfg.paths.output_dir), enabled=_is_first_process()):
+        return _train(cfg)
+
+
+def _train(cfg: DictConfig) -> dict[str, float]:
     import lightning.pytorch as pl
     from hydra.utils import instantiate
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -142,17 +137,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
             if cfg.get(group) is not None:
                 check_finite_values(group, OmegaConf.to_container(cfg[group], resolve=False, throw_on_missing=False))
         resuming = bool(cfg.get("ckpt_path"))
+        if _is_first_process():
+            _refuse_existing_run(run_dir, resuming)
         resume_from = _checkpoint_path(cfg, run_dir)
         checkpoint = None
         if resuming and (cfg.ckpt_path not in ("last", "hpc") or (resume_from is not None and resume_from.is_file())):
             checkpoint = load_checkpoint(resume_from)  # missing, unreadable or not a plain checkpoint: one line, nothing unpickled
-        if not resuming and _is_first_process():
-            _refuse_existing_run(run_dir)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, _convert_="all", **_data_arguments(cfg.model, datamodule))
         if checkpoint is not None:
-            _check_weights_fit(model, checkpoint, resume_from)
+            check_weights_fit(model, checkpoint["state_dict"], resume_from)
         logger = instantiate(cfg.logger) if cfg.get("logger") else False
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         trainer = _instantiate_trainer(cfg.trainer, logger, callbacks)
@@ -190,7 +185,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics["time/fit_seconds"] = fit_seconds
 
     if trainer.is_global_zero:
-        write_text_atomic(run_dir / "metrics.json", json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+        with writing("hydra.run.dir", exclusive=False):  # a full disk: one line
+            write_text_atomic(run_dir / "metrics.json", json.dumps(dict(sorted(metrics.items())), indent=2) + "\n",
+                              key="hydra.run.dir")
         _report(run_dir, metrics, checkpoint)
     _finish_wandb(logger)
     return metrics

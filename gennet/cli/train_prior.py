@@ -17,20 +17,25 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ..cache_record import file_digest, read_record, verify_file, warn_recompute, write_record
 from ..errors import ConfigError, check_int
+from ..figures.image_grid import save_image_grid
 from ..files import save_torch_atomic, write_text_atomic
+from ..limits import check_memory, tensor_bytes
 from ..priors.coarse_grain import lowpass_channels
+from .checkpoints import check_weights_fit, load_checkpoint
 from .devices import device_for
 from .errors import user_errors
 from .generation import datamodule_for, load_generator
-from .startup import entry_point
+from .startup import claimed, entry_point, writing
 from .resolvers import register_resolvers
-from .train import EXIT_INTERRUPTED, _instantiate_trainer, _is_first_process, _refuse_existing_run
+from .train import EXIT_INTERRUPTED, _checkpoint_path, _instantiate_trainer, _is_first_process, _refuse_existing_run
 
 __all__ = ["main", "train_prior", "embeddings_for"]
 
@@ -63,8 +68,69 @@ def _prior_config(cfg: DictConfig, shape, image_channels: int) -> dict:
     return config
 
 
+def _embeddings_record(cfg: DictConfig, shape) -> dict:
+    """What ``embeddings.pt`` is computed from: the generator checkpoint (its bytes), ``fit_images``, the shape of ``w``."""
+    generator = Path(str(cfg.generator_ckpt)).expanduser()
+    return {"generator_sha256": file_digest(generator)[1], "fit_images": cfg.fit_images, "shape": list(shape)}
+
+
+def _cached_embeddings(cache: Path, expected: dict) -> dict[str, torch.Tensor] | None:
+    """The embeddings of ``cache`` if it proves itself against its record (:mod:`gennet.cache_record`: made from the same
+    generator and ``fit_images``, the same bytes, float32 arrays ``(N, *shape)`` of the recorded sizes, finite); else
+    ``None``, after one warning line when there was a file."""
+    if not cache.exists():
+        return None
+    record = read_record(cache)
+    reason = verify_file(cache, record, expected)
+    content = None
+    if reason is None:
+        try:
+            with warnings.catch_warnings():  # e.g. torch's note on the pickle protocol of a foreign file
+                warnings.simplefilter("ignore")
+                content = torch.load(cache, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any file torch cannot read with weights_only=True
+            reason = f"it cannot be read ({type(error).__name__})"
+    if reason is None:
+        for split in ("train", "val"):
+            value = content.get(split) if isinstance(content, dict) else None
+            counts = record.get("counts", {})
+            if not (isinstance(value, torch.Tensor) and value.dtype == torch.float32 and value.ndim == 4
+                    and list(value.shape) == [counts.get(split), *expected["shape"]]):
+                reason = f"its {split} embeddings are not the recorded float32 ({counts.get(split)}, {expected['shape']})"
+                break
+            if not bool(torch.isfinite(value).all()):
+                reason = f"its {split} embeddings hold non-finite values"
+                break
+    if reason is not None:
+        warn_recompute(cache, reason)
+        return None
+    return {"train": content["train"], "val": content["val"]}
+
+
+def _save_embeddings(embeddings: dict[str, torch.Tensor], cache: Path, expected: dict) -> None:
+    """``embeddings.pt`` and its record (:mod:`gennet.cache_record`)."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    save_torch_atomic(embeddings, cache)
+    size, sha256 = file_digest(cache)
+    write_record(cache, {**expected, "bytes": size, "sha256": sha256,
+                         "counts": {split: len(value) for split, value in embeddings.items()}})
+
+
+def _embedding_counts(datamodule, fit_images: int | None) -> tuple[int, int]:
+    """``(N_train, N_val)``: the images :func:`embeddings_for` will embed."""
+    datamodule.setup("fit")
+    n_train = len(datamodule.train_dataset)
+    return (n_train if fit_images is None else min(fit_images, n_train)), len(datamodule.val_dataset)
+
+
 def train_prior(cfg: DictConfig) -> dict:
-    """Fit or train the prior of ``cfg``; returns the metrics written to ``metrics.json``."""
+    """Fit or train the prior of ``cfg``, its run directory claimed for the run (a second run into it stops in one line);
+    returns the metrics written to ``metrics.json``."""
+    with claimed(Path(cfg.paths.output_dir), enabled=_is_first_process()):
+        return _train_prior(cfg)
+
+
+def _train_prior(cfg: DictConfig) -> dict:
     import lightning.pytorch as pl
     from hydra.utils import instantiate
 
@@ -77,13 +143,18 @@ def train_prior(cfg: DictConfig) -> dict:
         if cfg.fit_images is not None:
             check_int("fit_images", cfg.fit_images, 2, why=" (or null for all)")
         resuming = bool(cfg.get("ckpt_path"))
-        if not resuming and _is_first_process():
-            _refuse_existing_run(run_dir)
-        if (run_dir / "prior.pt").exists() and not resuming:
-            raise ConfigError("hydra.run.dir", f"'{run_dir}' already holds a prior; choose another directory")
+        if (run_dir / "prior.pt").exists():
+            raise ConfigError("hydra.run.dir", f"'{run_dir}' already holds a prior (prior.pt), which is never overwritten "
+                                               "(ckpt_path=last resumes only an unfinished run); choose another directory")
+        if _is_first_process():
+            _refuse_existing_run(run_dir, resuming)
+        resume_from = _checkpoint_path(cfg, run_dir)
+        checkpoint = None
+        if resuming and (cfg.ckpt_path not in ("last", "hpc") or (resume_from is not None and resume_from.is_file())):
+            checkpoint = load_checkpoint(resume_from)  # missing, unreadable or a payload: one line, nothing unpickled
         device = device_for(cfg.device)
         try:
-            module, checkpoint = load_generator(cfg.generator_ckpt, device)
+            module, generator_checkpoint = load_generator(cfg.generator_ckpt, device)
         except ConfigError as error:  # load_generator names ckpt_path, sample.py's key
             raise ConfigError("generator_ckpt", error.message) from None
         shape = module.generator.embedding_shape
@@ -94,20 +165,26 @@ def train_prior(cfg: DictConfig) -> dict:
             raise ConfigError("prior", str(error).removeprefix("prior: ")) from None
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         cache = run_dir / "embeddings.pt"
-        if resuming and cache.is_file():
-            embeddings = torch.load(cache, weights_only=True)
-        else:
-            datamodule = datamodule_for(checkpoint, None, cfg.generator_ckpt)
+        expected = _embeddings_record(cfg, shape)
+        embeddings = _cached_embeddings(cache, expected)
+        if embeddings is None:
+            datamodule = datamodule_for(generator_checkpoint, None, cfg.generator_ckpt)
+            n_train, n_val = _embedding_counts(datamodule, cfg.fit_images)
+            _check_count(prior, n_train)
+            check_memory("fit_images", tensor_bytes(((n_train + n_val, *shape), 4)) * 2,
+                         f"the embeddings of {n_train} + {n_val} images")
             embeddings = embeddings_for(module, datamodule, device, cfg.fit_images)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            save_torch_atomic({**embeddings, "generator_ckpt": str(Path(str(cfg.generator_ckpt)).resolve())}, cache)
+            _save_embeddings(embeddings, cache, expected)
+        else:
+            _check_count(prior, len(embeddings["train"]))
     start = time.perf_counter()
     metrics: dict = {}
+    grid = None
     if not any(True for _ in prior.parameters()):  # closed form: no Lightning
         prior.fit_(embeddings["train"], embeddings["val"])
         if hasattr(prior, "val_log_likelihood"):
             metrics["val/log_likelihood"] = float(prior.val_log_likelihood)
-        _save_grid(prior, module.generator, run_dir / "samples" / "samples.png", device)
+        grid = _grid(prior, module.generator, device)
     else:
         with user_errors():
             logger = instantiate(cfg.logger) if cfg.get("logger") else False
@@ -124,6 +201,8 @@ def train_prior(cfg: DictConfig) -> dict:
             total_steps = steps_per_epoch * max_epochs if isinstance(max_epochs, int) and max_epochs > 0 else None
             prior_module = PriorModule(config, list(shape), **OmegaConf.to_container(cfg.module, resolve=True),
                                        total_steps=total_steps)
+            if checkpoint is not None:
+                check_weights_fit(prior_module, checkpoint["state_dict"], resume_from)
             prior_module.prior.fit_statistics_(embeddings["train"])
         for callback in callbacks:
             if isinstance(callback, PriorSampleGrids):
@@ -155,20 +234,31 @@ def train_prior(cfg: DictConfig) -> dict:
         if not trainer.is_global_zero:
             return metrics
     metrics["time/fit_seconds"] = time.perf_counter() - start
-    prior.save(run_dir / "prior.pt")
-    write_text_atomic(run_dir / "metrics.json", json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+    folders = [run_dir / "samples"] if grid is not None else []
+    with writing("hydra.run.dir", exclusive=False, folders=folders):  # the prior, its metrics and grid, or none
+        if grid is not None:
+            save_image_grid(grid, run_dir / "samples" / "samples.png", nrow=8)
+        prior.save(run_dir / "prior.pt")
+        write_text_atomic(run_dir / "metrics.json", json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
     print(f"{prior.kind} prior of w {tuple(shape)} fitted in {metrics['time/fit_seconds']:.1f} s: {(run_dir / 'prior.pt').resolve()}")
     print(f"sample with: python sample.py ckpt_path={cfg.generator_ckpt} prior_file={run_dir / 'prior.pt'}")
     return metrics
 
 
 @torch.no_grad()
-def _save_grid(prior, generator, path: Path, device, n: int = 64) -> None:
-    from ..figures.image_grid import save_image_grid
-
+def _grid(prior, generator, device, n: int = 64) -> torch.Tensor:
+    """``n`` samples of the prior decoded, ``(n, C, H, W)`` in [−1, 1], for ``samples/samples.png``."""
     w = prior.sample(n, torch.Generator().manual_seed(0)).to(device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_image_grid(generator.decode(w).float().clamp(-1, 1), path, nrow=8)
+    return generator.decode(w).float().clamp(-1, 1)
+
+
+def _check_count(prior, n_train: int) -> None:
+    """The prior can be fitted on ``n_train`` training embeddings, or one line naming its key (before the work)."""
+    try:
+        prior.check_count(n_train)
+    except ValueError as error:
+        key, _, message = str(error).partition(": ")
+        raise ConfigError(f"prior.{key}", f"{message} (fit_images={n_train}); lower prior.{key} or embed more images") from None
 
 
 @entry_point("train_prior")

@@ -15,8 +15,6 @@ a fresh fit (with a progress bar); they then travel in the checkpoint.
 
 from __future__ import annotations
 
-import importlib
-
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
@@ -24,6 +22,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..models.sparse_scatnet import SparseScatteringClassifier
+from ..registry import check_arguments
 from .data_pass import reduce_statistics, training_images
 from .data_record import DataRecord
 from .optimization import OPTIMIZERS, cosine_per_step
@@ -39,28 +38,17 @@ ARCHITECTURES = {"sparse_scatnet": "gennet.models.SparseScatteringClassifier", "
 _FLAT_KEYS = ("architecture", "scattering", "proj_channels", "proj_kernel", "num_atoms", "n_layers", "lambda_star",
               "lambda_min", "learn_lambda", "tied", "head", "hidden", "dropout", "pool_size", "pool_stride")
 
-_NETWORK_PACKAGE = "gennet.models"
-
-
 def network_class(target: object) -> type[nn.Module]:
-    """The network class named by ``network._target_``: a ``torch.nn.Module`` subclass of :mod:`gennet.models`.
-
-    Only that package is searched, so a checkpoint's ``hyper_parameters`` cannot make the loader import or
-    call anything else.
+    """The network class named by ``network._target_``: one of :data:`gennet.models.registry.NETWORKS`, looked up by
+    name (``gennet.models.HybridScatteringNet`` or its module's path); nothing is imported, so a checkpoint's
+    ``hyper_parameters`` cannot make the loader import or call anything else.
 
     Raises:
-        ValueError: ``target`` is not a string ``gennet.models[.module].Class`` naming such a class.
+        ValueError: ``target`` names no registered network (the message lists them).
     """
-    module_name, _, name = str(target).rpartition(".")
-    if not isinstance(target, str) or not (module_name == _NETWORK_PACKAGE or module_name.startswith(_NETWORK_PACKAGE + ".")):
-        raise ValueError(f"must name a network class of {_NETWORK_PACKAGE} (e.g. gennet.models.HybridScatteringNet), got {target!r}")
-    try:
-        cls = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError):
-        cls = None
-    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
-        raise ValueError(f"{target!r} is not a network class of {_NETWORK_PACKAGE}")
-    return cls
+    from ..models.registry import NETWORKS
+
+    return NETWORKS.lookup(target)
 
 
 def _flat_network(architecture: str, scattering: dict, seed: int, **keys) -> dict:
@@ -103,7 +91,8 @@ class ClassifierModule(DataRecord, pl.LightningModule):
     ``train/support_size``, ``train/relative_residual`` and ``train/lambda`` (``λ*``).
 
     Raises:
-        ValueError: a ``network._target_`` outside :mod:`gennet.models`, unknown ``architecture``/``optimizer``/
+        ValueError: a ``network._target_`` outside :data:`gennet.models.registry.NETWORKS`, network arguments its
+            constructor does not take or that are not plain values, unknown ``architecture``/``optimizer``/
             ``lr_schedule``, bad numbers, and the networks' checks.
     """
 
@@ -159,8 +148,9 @@ class ClassifierModule(DataRecord, pl.LightningModule):
                 learn_lambda=learn_lambda, tied=tied, head=head, hidden=hidden, dropout=dropout,
                 pool_size=pool_size, pool_stride=pool_stride,
             )
-        arguments = {k: v for k, v in network.items() if k != "_target_"}
         cls = network_class(network.get("_target_"))
+        arguments = check_arguments(cls, {k: v for k, v in network.items() if k != "_target_"}, "network",
+                                    given=("shape", "channels", "num_classes"))
         self.network = cls(shape=(image_size, image_size), channels=channels, num_classes=num_classes, **arguments)
         top_k = min(5, num_classes)
         for stage in ("train", "val", "test"):

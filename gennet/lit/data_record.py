@@ -1,5 +1,9 @@
 """The data a model was trained on, recorded in its checkpoint so that sample.py / interpolate.py /
-evaluate.py can rebuild it (``checkpoint["gennet_data"]``: plain types, loads with ``weights_only=True``)."""
+evaluate.py can rebuild it (``checkpoint["gennet_data"]``: plain types, loads with ``weights_only=True``).
+
+The record names its class; only the data modules of :data:`gennet.data.registry.DATA_MODULES` are built from it,
+with its arguments checked against their constructor first (:mod:`gennet.registry`): a checkpoint cannot make the
+loader import or call anything else."""
 
 from __future__ import annotations
 
@@ -31,11 +35,19 @@ def datamodule_record(datamodule) -> dict[str, Any] | None:
     return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **_plain(dict(hparams))}
 
 
-def datamodule_from_record(record: dict[str, Any], overrides: dict[str, Any] | None = None):
-    """Instantiate the recorded data module, with ``overrides`` (e.g. a moved ``root``) applied."""
-    from hydra.utils import instantiate
+def datamodule_from_record(record: dict[str, Any], overrides: dict[str, Any] | None = None, key: str = KEY):
+    """The recorded data module, with ``overrides`` (e.g. a moved ``root``) applied: a data module of
+    :data:`~gennet.data.registry.DATA_MODULES`, its arguments checked before its constructor runs.
 
-    return instantiate({**record, **(overrides or {})})
+    Raises:
+        ValueError: ``"KEY…: …"`` for a record that is not a mapping, names another class or gives an argument its
+            constructor does not take or that is not a plain value; the data module's own :class:`ConfigError`.
+    """
+    from ..data.registry import DATA_MODULES
+
+    if not isinstance(record, dict):
+        raise ValueError(f"{key}: must be a mapping with a _target_, got a {type(record).__name__}")
+    return DATA_MODULES.build({**record, **(overrides or {})}, key)
 
 
 class DataRecord:

@@ -17,8 +17,8 @@ from typing import Any
 from torch import nn
 
 from ..models.generator import EmbeddingInverse
+from ..registry import check_arguments
 from ..sparse.solver import solver_class
-from .classifier_module import network_class
 
 __all__ = ["ARCHITECTURES", "build_decoder", "decoder_class", "decoder_description", "solver_description"]
 
@@ -33,17 +33,23 @@ _SOLVER_KEYS = ("lambda_star", "n_layers", "positive", "learn_lambda")
 
 
 def decoder_class(target: object) -> type[EmbeddingInverse]:
-    """The decoder class named by ``decoder._target_``: a subclass of :class:`~gennet.models.EmbeddingInverse` of
-    :mod:`gennet.models` (no other package is searched).
+    """The decoder class named by ``decoder._target_``: one of :data:`gennet.models.registry.DECODERS` (subclasses of
+    :class:`~gennet.models.EmbeddingInverse`), looked up by name; nothing is imported.
 
     Raises:
         ValueError: ``target`` names no such class.
     """
-    cls = network_class(target)
-    if not issubclass(cls, EmbeddingInverse):
-        raise ValueError(f"must name a decoder of gennet.models (gennet.models.SparseInverseGenerator, "
-                         f"gennet.models.CNNGenerator), got {target!r}")
-    return cls
+    from ..models.registry import DECODERS
+
+    return DECODERS.lookup(target)
+
+
+def _named(lookup, target: object, key: str) -> type:
+    """``lookup(target)``, its ``ValueError`` naming ``key``."""
+    try:
+        return lookup(target)
+    except ValueError as error:
+        raise ValueError(f"{key}: {error}") from None
 
 
 def _parameters(cls: type) -> set[str]:
@@ -59,7 +65,7 @@ def solver_description(solver: dict | str | None, checkpoint_layers: bool = Fals
         ValueError: an unknown solver; ``checkpoint_layers`` for a solver without it (only ISTC is unrolled so).
     """
     solver = {"_target_": solver} if isinstance(solver, str) else dict(solver or {"_target_": "gennet.sparse.ADMM"})
-    cls = solver_class(solver.get("_target_"))
+    cls = _named(solver_class, solver.get("_target_"), "solver._target_")
     arguments = {k: keys[k] for k in _SOLVER_KEYS if k in keys}
     if checkpoint_layers:
         if "checkpoint_layers" not in _parameters(cls):
@@ -89,7 +95,7 @@ def decoder_description(
                              f"decoder._target_ or model=cnn_generator), got {architecture!r}")
         decoder = {"_target_": ARCHITECTURES[architecture or "sparse"]}
     decoder = dict(decoder)
-    cls = decoder_class(decoder.get("_target_"))
+    cls = _named(decoder_class, decoder.get("_target_"), "decoder._target_")
     accepted = _parameters(cls)
     description: dict[str, Any] = {"_target_": f"{cls.__module__.rpartition('.')[0]}.{cls.__name__}"}
     description.update({k: int(encoder[k]) for k in ("J", "L", "A") if k in encoder})
@@ -106,8 +112,14 @@ def decoder_description(
 
 def build_decoder(description: dict, shape: tuple[int, int], channels: int) -> nn.Module:
     """``Decoder(shape, channels, **arguments)`` from :func:`decoder_description`'s output (the solver built first)."""
-    arguments = {k: v for k, v in description.items() if k != "_target_"}
-    if isinstance(arguments.get("solver"), dict):
-        solver = dict(arguments["solver"])
-        arguments["solver"] = solver_class(solver.pop("_target_"))(**solver)
-    return decoder_class(description["_target_"])(shape, channels, **arguments)
+    cls = _named(decoder_class, description.get("_target_"), "decoder._target_")
+    arguments = {k: v for k, v in description.items() if k not in ("_target_", "solver")}
+    arguments = check_arguments(cls, arguments, "decoder", given=("shape", "channels"))
+    if "solver" in description:
+        solver = description["solver"]
+        if not isinstance(solver, dict):
+            raise ValueError(f"decoder.solver: must be a mapping with a _target_, got {solver!r}"[:200])
+        solver_cls = _named(solver_class, solver.get("_target_"), "decoder.solver._target_")
+        arguments["solver"] = solver_cls(**check_arguments(solver_cls, {k: v for k, v in solver.items() if k != "_target_"},
+                                                           "decoder.solver"))
+    return cls(shape, channels, **arguments)

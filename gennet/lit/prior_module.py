@@ -25,7 +25,9 @@ import torch
 
 from ..figures.image_grid import grid_to_pil, image_grid
 from ..files import save_image_atomic
+from ..limits import check_memory
 from ..priors import PRIOR_KINDS, Prior, build_prior
+from ..priors.loading import prior_bytes
 from .callbacks import log_image_grid
 
 __all__ = ["PriorModule", "PriorSampleGrids", "prior_from_config"]
@@ -36,15 +38,20 @@ def prior_from_config(config: dict, shape) -> Prior:
     of ``shape``; only the registered prior classes are built.
 
     Raises:
-        ValueError: an unknown ``_target_`` or arguments its constructor refuses.
+        ValueError: an unknown ``_target_``, arguments its constructor refuses, a prior larger than the memory free here
+            (:func:`gennet.limits.check_memory`; sized on the ``meta`` device first).
     """
     config = dict(config)
     target = str(config.pop("_target_", ""))
     kinds = {f"gennet.priors.{cls.__name__}": kind for kind, cls in PRIOR_KINDS.items()}
     if target not in kinds:
         raise ValueError(f"prior._target_ must be one of {', '.join(sorted(kinds))}, got {target!r}")
+    arguments = {"shape": list(shape), **config}
     try:
-        return build_prior(kinds[target], {"shape": list(shape), **config})
+        with torch.device("meta"):  # its size first, with no memory spent
+            skeleton = build_prior(kinds[target], arguments)
+        check_memory("prior", prior_bytes(skeleton), f"the {kinds[target]} prior of w {tuple(shape)}")
+        return build_prior(kinds[target], arguments)
     except TypeError as error:
         raise ValueError(f"prior: {error}") from None
 

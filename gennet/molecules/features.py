@@ -9,7 +9,8 @@ The cache is one float32 array per parameter set, ``cache_dir/scattering-<key>/f
 (``(n_molecules, n_features)``, memory-mapped) with a ``done.npy`` mask of the rows computed: runs asking for
 other molecules of the same dataset compute only the missing rows (and an interrupted run resumes). ``key``
 hashes every parameter, the feature code's version and the dataset's content (molecule numbers, charges,
-positions), so a stale cache is never read.
+positions), so a stale cache is never read; each block of rows carries a checksum, verified when the cache is read
+(:mod:`.feature_cache`): a damaged or truncated block is computed again, never read as computed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..files import atomic_path, write_text_atomic
+from ..files import write_text_atomic
+from .feature_cache import FeatureCache
 from .density import CHANNELS, align_principal_axes, charge_channels, check_fits, density_fourier
 from .harmonic_scattering import HarmonicScattering3D
 from .qm9 import QM9
@@ -42,19 +44,18 @@ def _ordered_unique(rows: np.ndarray) -> np.ndarray:
     return rows[np.sort(first)]
 
 
-def _save_mask(path: Path, done: np.ndarray) -> None:
-    """The cache's record of the rows computed so far (``done.npy``), written through a temporary file and a rename: an
-    interruption leaves the earlier record whole, so a row is never marked done before its features were flushed."""
-    with atomic_path(path) as temporary:
-        np.save(temporary, done)
-
-
 def _add_timing(path: Path, timing: dict) -> None:
     """Accumulate the molecules and seconds spent computing a cache's rows in ``timing.json``."""
-    total = json.loads(path.read_text()) if path.is_file() else {"molecules": 0, "wall_s": 0.0, "cpu_s": 0.0}
+    total = {"molecules": 0, "wall_s": 0.0, "cpu_s": 0.0}
+    try:
+        earlier = json.loads(path.read_text())
+        if isinstance(earlier, dict) and all(isinstance(earlier.get(k), (int, float)) for k in total):
+            total = {k: earlier[k] for k in total}
+    except (OSError, ValueError):  # none yet, or a damaged record: counted from here
+        pass
     for key in total:
         total[key] += timing[key]
-    write_text_atomic(path, json.dumps(total, indent=1))
+    write_text_atomic(path, json.dumps(total, indent=1), key="data.cache_dir")
 
 
 @dataclass
@@ -232,45 +233,30 @@ class ScatteringFeatures:
         if cache_dir is not None:
             folder = Path(cache_dir) / f"scattering-{self._key(data)}"
             folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(folder / "parameters.json", json.dumps(self.parameters(), indent=1))
-            path, mask_path = folder / "features.npy", folder / "done.npy"
-            table = done = None
-            if path.is_file() and mask_path.is_file():
-                try:
-                    table = np.load(path, mmap_mode="r+")
-                    done = np.load(mask_path)
-                    if table.shape != (len(data), n_features) or done.shape != (len(data),):
-                        raise ValueError("cache of another shape")
-                except (OSError, ValueError, EOFError):  # a damaged cache (e.g. a killed first write): computed again
-                    table = done = None
-            if table is None:
-                table = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(data), n_features))
-                done = np.zeros(len(data), dtype=bool)
-            todo = _ordered_unique(rows[~done[rows]])
+            write_text_atomic(folder / "parameters.json", json.dumps(self.parameters(), indent=1), key="data.cache_dir")
+            cache = FeatureCache(folder, len(data), n_features)  # verified block by block; failing blocks recomputed
+            todo = _ordered_unique(rows[~cache.done[rows]])
         else:
-            table, done, todo = None, None, _ordered_unique(rows)
+            cache, todo = None, _ordered_unique(rows)
             results = {}
         wall, cpu = time.perf_counter(), time.process_time()
         bar = tqdm(total=len(todo), desc=description, unit="mol", disable=not progress or len(todo) == 0)
         for start in range(0, len(todo), int(self.batch_size)):
             batch = todo[start : start + int(self.batch_size)]
             values = self.transform(torch.from_numpy(data.charges[batch]), torch.from_numpy(data.positions[batch])).numpy()
-            if table is not None:
-                table[batch] = values
-                done[batch] = True
+            if cache is not None:
+                cache.write(batch, values)
                 if (start // int(self.batch_size)) % 20 == 0 or start + len(batch) >= len(todo):
-                    table.flush()
-                    _save_mask(mask_path, done)
+                    cache.flush()
             else:
                 results.update(zip(batch.tolist(), values))
             bar.update(len(batch))
         bar.close()
         #: the cost of the rows computed by the last call: molecules, wall and process CPU seconds
         self.last_timing = {"molecules": int(len(todo)), "wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
-        if table is not None:
-            table.flush()
-            _save_mask(mask_path, done)
+        if cache is not None:
+            cache.flush()
             _add_timing(folder / "timing.json", self.last_timing)
-            return np.asarray(table[rows], dtype=np.float64)
+            return np.asarray(cache.table[rows], dtype=np.float64)
         return np.stack([results[int(r)] for r in rows]) if len(rows) else np.zeros((0, n_features))
 

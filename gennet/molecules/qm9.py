@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..cache_record import file_digest, read_record, verify_file, warn_recompute, write_record
 from ..files import atomic_path
 
 __all__ = [
@@ -191,17 +192,42 @@ def load_qm9(cache_dir: str | Path | None = None, files: list[Path] | None = Non
     cached = None
     if cache_dir is not None:
         cached = Path(cache_dir) / f"qm9_{_fingerprint(files)}.npz"
-        if cached.is_file():
-            try:
-                with np.load(cached) as arrays:
-                    return QM9(**{k: arrays[k] for k in ("index", "charges", "positions", "u0", "energy")})
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a damaged copy: parsed again
-                pass
+        if cached.exists():
+            data = _read_cached(cached)
+            if data is not None:
+                return data
     data = _read_csv(files)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cached) as temporary:  # concurrent runs never read half a file
+        with atomic_path(cached, key="data.cache_dir") as temporary:  # concurrent runs never read half a file
             np.savez(temporary, **data.__dict__)
+        size, sha256 = file_digest(cached)
+        write_record(cached, {"bytes": size, "sha256": sha256, "molecules": len(data.index)})
+    return data
+
+
+def _read_cached(path: Path) -> QM9 | None:
+    """The parsed copy at ``path`` if it proves itself (:mod:`gennet.cache_record`: the recorded bytes; arrays of the
+    recorded number of molecules, integer charges and indices, finite floats), else ``None`` after one warning line."""
+    record = read_record(path)
+    reason = verify_file(path, record, {})
+    if reason is None:
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                data = QM9(**{k: arrays[k] for k in ("index", "charges", "positions", "u0", "energy")})
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            reason = f"it cannot be read ({type(error).__name__})"
+    if reason is None:
+        n = record.get("molecules")
+        shapes_ok = (data.index.shape == (n,) and data.charges.shape == (n, MAX_ATOMS) and data.positions.shape == (n, MAX_ATOMS, 3)
+                     and data.u0.shape == (n,) and data.energy.shape == (n,))
+        kinds_ok = data.index.dtype.kind == data.charges.dtype.kind == "i" and all(
+            a.dtype.kind == "f" and np.isfinite(a).all() for a in (data.positions, data.u0, data.energy))
+        if not (shapes_ok and kinds_ok):
+            reason = f"its arrays are not {n} molecules of integer charges and finite coordinates and energies"
+    if reason is not None:
+        warn_recompute(path, reason)
+        return None
     return data
 
 

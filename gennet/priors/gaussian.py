@@ -89,6 +89,8 @@ class GaussianEmbedding(Prior):
     ICLR 2018, §3; T. Chan, G. Golub, R. LeVeque, The American Statistician 37 (1983) (pairwise update).
     """
 
+    fitted_flag = "finalized"
+
     def __init__(self, shape: tuple[int, int, int], covariance: str = "auto", max_full_dim: int = 6144) -> None:
         super().__init__()
         if len(shape) != 3 or min(shape) < 1:
@@ -217,14 +219,15 @@ class GaussianEmbedding(Prior):
         Raises:
             ValueError: the file is not a gennet Gaussian embedding model (the path is named).
         """
-        content = torch.load(path, map_location=map_location, weights_only=True)
-        if not isinstance(content, dict) or content.get("format") not in (_FORMAT, FORMAT) \
-                or (content.get("format") == FORMAT and content.get("kind") != "gaussian"):
+        from .loading import prior_from_content
+
+        content = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(content, dict) and content.get("format") == _FORMAT:  # the earlier layout: the config at the top
+            content = {"format": FORMAT, "kind": "gaussian", "state_dict": content.get("state_dict"),
+                       "config": {k: content.get(k) for k in ("shape", "covariance")}}
+        if not isinstance(content, dict) or content.get("format") != FORMAT:
             raise ValueError(f"'{path}' is not a gennet Gaussian embedding model")
-        config = content["config"] if content["format"] == FORMAT else content
-        model = cls(tuple(config["shape"]), covariance=config["covariance"])
-        model.load_state_dict(content["state_dict"], strict=False)  # m2 is not saved
-        return model.to(map_location)
+        return prior_from_content(content, path, kinds=("gaussian",)).to(map_location)
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}, covariance={self.covariance!r}, count={int(self.count)}"

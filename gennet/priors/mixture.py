@@ -49,20 +49,22 @@ class GaussianMixturePrior(Prior):
     Source: A. Dempster, N. Laird, D. Rubin (1977); T. Angles, S. Mallat, ICLR 2018, §3 (whitening).
     """
 
+    nan_allowed = ("val_log_likelihood",)  # NaN: fitted without validation embeddings
+
     def __init__(self, shape, num_components: int = 20, dim: int = 64, reg_covar: float = 1e-3,
                  max_iter: int = 300, tol: float = 1e-4, seed: int = 0) -> None:
         super().__init__()
         shape = tuple(int(s) for s in shape)
         if len(shape) != 3 or min(shape) < 1:
             raise ValueError(f"shape must be (C_w, h, w) with positive sizes, got {shape}")
-        if num_components < 1 or dim < 1:
-            raise ValueError(f"num_components and dim must be >= 1, got {num_components}, {dim}")
+        D = shape[0] * shape[1] * shape[2]
+        if num_components < 1 or not 1 <= dim <= D:
+            raise ValueError(f"need num_components >= 1 and dim in [1, {D}] (the size of w), got {num_components}, {dim}")
         if not reg_covar > 0:
             raise ValueError(f"reg_covar must be > 0, got {reg_covar}")
         self.shape = shape
         self.num_components, self.dim, self.reg_covar = int(num_components), int(dim), float(reg_covar)
         self.max_iter, self.tol, self.seed = int(max_iter), float(tol), int(seed)
-        D = shape[0] * shape[1] * shape[2]
         f64 = torch.float64
         self.register_buffer("mean", torch.zeros(D, dtype=f64))
         self.register_buffer("basis", torch.zeros(self.dim, D, dtype=f64))
@@ -77,6 +79,14 @@ class GaussianMixturePrior(Prior):
     def config(self) -> dict:
         return {"shape": list(self.shape), "num_components": self.num_components, "dim": self.dim,
                 "reg_covar": self.reg_covar, "max_iter": self.max_iter, "tol": self.tol, "seed": self.seed}
+
+    def check_count(self, n: int) -> None:
+        if n <= self.dim:
+            raise ValueError(f"dim: the mixture prior keeps dim={self.dim} PCA dimensions: it needs more than {self.dim} "
+                             f"embeddings, got {n}")
+        if n < self.num_components:
+            raise ValueError(f"num_components: {self.num_components} components need at least as many training "
+                             f"embeddings, got {n}")
 
     # -- coordinates --------------------------------------------------------------------------------
     def whiten(self, w: Tensor) -> Tensor:
@@ -100,8 +110,7 @@ class GaussianMixturePrior(Prior):
         """PCA of ``train: (N, C_w, h, w)``, then EM in the whitened subspace; ``val`` only scores the fit."""
         x = self.check(train).to(device=self.mean.device, dtype=torch.float64).flatten(1)
         N, D = x.shape
-        if N <= self.dim:
-            raise ValueError(f"the mixture prior keeps dim={self.dim} PCA dimensions: it needs more than {self.dim} embeddings, got {N}")
+        self.check_count(N)
         mean = x.mean(0)
         _, singular, vh = torch.linalg.svd(x - mean, full_matrices=False)
         variances = singular.square() / (N - 1)

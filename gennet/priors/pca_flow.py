@@ -92,6 +92,11 @@ class PCAFlowPrior(FlowMatching):
     def noise_shape(self) -> tuple[int, ...]:
         return (self.dim,)
 
+    def check_count(self, n: int) -> None:
+        if n <= self.dim:
+            raise ValueError(f"dim: the pca_flow prior keeps dim={self.dim} principal directions: it needs more than "
+                             f"{self.dim} embeddings, got {n}")
+
     # -- coordinates --------------------------------------------------------------------------------
     @torch.no_grad()
     def fit_statistics_(self, train: Tensor) -> PCAFlowPrior:
@@ -99,9 +104,7 @@ class PCAFlowPrior(FlowMatching):
         float64 — exact for small cases, randomized (seeded by ``seed``) when ``min(N, D) > 2·(d + PCA_OVERSAMPLE)``."""
         x = self.check(train).flatten(1)
         N, D = x.shape
-        if N <= self.dim:
-            raise ValueError(f"the pca_flow prior keeps dim={self.dim} principal directions: it needs more than "
-                             f"{self.dim} embeddings, got {N}")
+        self.check_count(N)
         x = x.to(self.mean.device, torch.float64)
         mean = x.mean(0)
         rows = x

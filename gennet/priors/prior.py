@@ -52,6 +52,10 @@ class Prior(nn.Module):
     """
 
     kind = "prior"
+    #: the boolean buffer that says the prior was fitted (a file of an unfitted prior is refused)
+    fitted_flag = "fitted"
+    #: buffers where NaN means "not measured" (every other floating-point value read from a file must be finite)
+    nan_allowed: tuple[str, ...] = ()
     supports_noise = False
     supports_condition = False
     shape: tuple[int, int, int]
@@ -61,6 +65,10 @@ class Prior(nn.Module):
         if w.ndim != 4 or tuple(w.shape[1:]) != tuple(self.shape):
             raise ValueError(f"expected embeddings (B, {', '.join(map(str, self.shape))}), got {tuple(w.shape)}")
         return w
+
+    def check_count(self, n: int) -> None:
+        """Raise ``ValueError("KEY: …")`` (``KEY`` a constructor argument) if ``n`` training embeddings are too few to fit
+        this prior; called by the fits, and by ``train_prior.py`` before the embeddings are computed."""
 
     def fit_(self, train: Tensor, val: Tensor | None = None) -> Prior:  # pragma: no cover - interface
         raise NotImplementedError

@@ -214,9 +214,20 @@ def tiny_run(tmp_path_factory) -> Path:
     return run_dir
 
 
+def unfinished_copy(run_dir: Path, to: Path) -> Path:
+    """A copy of a run without its ``metrics.json``: an unfinished run, which ``ckpt_path=last`` resumes (a finished one
+    is refused, issue 32)."""
+    import shutil
+
+    shutil.copytree(run_dir, to)
+    (to / "metrics.json").unlink()
+    return to
+
+
 def test_train_refuses_checkpoints_that_do_not_fit_and_non_finite_values(tiny_run, tmp_path):
     before = checksums(tiny_run)
-    changed = run_train(["ckpt_path=last", "model.num_atoms=32", "logger=csv"], tiny_run)
+    unfinished = unfinished_copy(tiny_run, tmp_path / "unfinished")
+    changed = run_train(["ckpt_path=last", "model.num_atoms=32", "logger=csv"], unfinished)
     line = one_line(changed)
     assert line.startswith("error: ckpt_path:") and "does not fit the configured model" in line and "[64" in line
     foreign = run_train([f"ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}", "model=scatnet", "logger=csv"], tmp_path / "c")
@@ -241,10 +252,7 @@ def test_a_divergence_after_a_checkpoint_keeps_it_loadable_and_finite(tiny_run, 
     """A run resumed from a good ``last.ckpt`` whose learning rate (optimizer and schedule state) is huge: the first update
     of the new epoch overflows the atoms, the next step's factorization fails; exit 3 names the step and the checkpoint,
     which is the one from before (same bytes), loads with ``weights_only=True`` and holds finite weights."""
-    import shutil
-
-    run_dir = tmp_path / "run"
-    shutil.copytree(tiny_run, run_dir)
+    run_dir = unfinished_copy(tiny_run, tmp_path / "run")
     last = run_dir / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=True)
     for group in checkpoint["optimizer_states"][0]["param_groups"]:

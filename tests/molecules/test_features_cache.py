@@ -69,6 +69,7 @@ def test_a_damaged_cache_is_computed_again(data, tmp_path):
     again = features.compute(data, np.arange(4), cache_dir=tmp_path, progress=False)
     assert features.last_timing["molecules"] == 4
     np.testing.assert_allclose(again, expected, rtol=1e-6)
-    assert sorted(p.name for p in folder.iterdir()) == ["done.npy", "features.npy", "parameters.json", "timing.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["done.npy", "features.npy", "features.npy.record.json", "parameters.json",
+                                                        "timing.json"]
     features.compute(data, np.arange(4), cache_dir=tmp_path, progress=False)
     assert features.last_timing["molecules"] == 0  # the rewritten record is read back
