@@ -9,7 +9,9 @@ tested on the 500 held-out test digits, for
 - ``hybrid_scatnet``: scattering J=2 + ResNet (3x3 conv 64, 2 blocks at 64, 2 at 128), as ``+experiment=mnist_hybrid``;
 - ``sle``: scattering J=2 + two 1x1 convolutions of 256 + an MLP (256 hidden);
 - ``sparse_scatnet`` and ``scatnet``: Zarka et al.'s networks sized as ``+experiment=mnist_classifier``;
-- ``resnet``: torchvision's ResNet-18 from scratch (``--resnet-stem``, see below).
+- ``resnet``: torchvision's ResNet-18 from scratch (``--resnet-stem``, see below);
+- ``irevnet``: the injective i-RevNet of ``+experiment=mnist_irevnet`` (blocks 2-2-2 at 32² / 16² / 8², widths 16-64-256,
+  F's inner width 16-32-64): a network that loses no information up to its head (DESIGN §14).
 
 Budget — the same for every network at a given n: the recipe of ``gennet/conf/experiment/mnist_digits.yaml``
 (SGD 0.1, momentum 0.9, weight decay 5e-4, batch 128 or the whole subset if smaller, cosine decay to 0 over
@@ -23,11 +25,12 @@ that the ResNet's residual stages see 8x8 maps like the hybrid's (whose scatteri
 ``--resnet-stem cifar`` is ``model=resnet``'s default (3x3 stride 1, no pooling: 32x32 maps, ~16x the compute).
 
 Prints the test accuracy (mean ± std over seeds, %) as a Markdown table, and seconds per run. Run a subset
-with ``--models``, ``--sizes``, ``--seeds``; the full default (5 networks x 4 sizes x 3 seeds = 60 runs) takes
-~35 min on two quiet cores (~80 min on a loaded machine).
+with ``--models``, ``--sizes``, ``--seeds``; the five scattering / ResNet networks (4 sizes x 3 seeds = 60 runs) take
+~35 min on two quiet cores (~80 min on a loaded machine); the i-RevNet's 12 runs ~15 min more.
 
     python benchmarks/small_data.py --threads 2
     python benchmarks/small_data.py --models hybrid_scatnet resnet --sizes 10 50 --seeds 0 1 2 --resnet-stem cifar
+    python benchmarks/small_data.py --models irevnet --sizes 10 100 400 --threads 1
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ NETWORKS = {
                        "model.hidden=512", "model.pool_size=2", "model.pool_stride=2"],
     "scatnet": ["model=scatnet", "model.scattering.J=2", "model.hidden=512", "model.pool_size=2", "model.pool_stride=2"],
     "resnet": ["model=resnet"],
+    # as gennet/conf/experiment/mnist_irevnet.yaml
+    "irevnet": ["model=irevnet", "model.network.blocks=[2,2,2]", "model.network.strides=[1,2,2]", "model.network.widths=[16,64,256]",
+                "model.network.init_ds=0", "model.network.bottleneck=[16,32,64]", "model.network.dropout=0.0"],
 }
 SIZES = (10, 50, 100, 400)
 BATCH = 128

@@ -1,5 +1,5 @@
 """The figures of ``analyze.py`` (DESIGN §11: angular spectrum of W₁, thresholding, Lipschitz bounds, progressive
-separation); also used by ``notebooks/04_analysis.ipynb``. Its Markdown report: :mod:`gennet.cli.analysis_report`.
+separation); also used by ``notebooks/04_analysis.ipynb``. Their Markdown reports: :mod:`gennet.cli.analysis_sections`.
 
 Figures are ``matplotlib.figure.Figure`` objects built without pyplot: no global state, any backend (save them
 with ``fig.savefig``; a notebook shows them with ``display(fig)``).

@@ -170,7 +170,7 @@ class ClassifierModule(DataRecord, pl.LightningModule):
         # Fresh fits only: a resumed run restores the statistics from its checkpoint.
         trainer = self.trainer
         features = getattr(self.network, "features", None)  # a train-set standardization to fit (Zarka et al.)
-        if features is None or trainer.ckpt_path is not None or trainer.datamodule is None:
+        if not hasattr(features, "fit_") or trainer.ckpt_path is not None or trainer.datamodule is None:
             return
         images = training_images(trainer.datamodule, self.device, self.hparams.standardization_samples,
                                  self.hparams.seed, "standardization statistics", trainer.is_global_zero,

@@ -4,6 +4,7 @@ from .classifier_head import ClassifierHead
 from .cnn_generator import CNNGenerator
 from .generator import EmbeddingInverse, SparseInverseGenerator
 from .hybrid_scatnet import HybridScatteringNet
+from .irevnet import IRevNet
 from .resnet import ResNet18
 from .scatnet import ScatteringClassifier
 from .scattering_features import ScatteringFeatures
@@ -16,6 +17,7 @@ __all__ = [
     "ClassifierHead",
     "EmbeddingInverse",
     "HybridScatteringNet",
+    "IRevNet",
     "ResNet18",
     "ScatteringClassifier",
     "ScatteringFeatures",

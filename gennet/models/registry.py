@@ -11,6 +11,7 @@ __all__ = ["DECODERS", "NETWORKS"]
 #: :class:`~gennet.lit.ClassifierModule`'s ``network``: a new classifier network is one more line here.
 NETWORKS = Registry("network", "gennet.models", [
     models.HybridScatteringNet,
+    models.IRevNet,
     models.ResNet18,
     models.ScatteringClassifier,
     models.SharedLocalEncoder,

@@ -14,11 +14,10 @@ pytestmark = pytest.mark.slow
 
 HYBRID = ["+experiment=mnist_hybrid", "model.network.widths=[16]", "model.network.blocks=[1]", "data.seed=0", "logger=csv"]
 VARIANTS = {"seed0": [], "seed1": ["seed=1"], "low4": ["data.frequency_filter=low:4"], "flip": ["data.frequency_flip=true"]}
-SMALL = ["reliance.images=24", "reliance.radii=[4,8]", "reliance.smoothing=[0.0,0.5]", "reliance.lipschitz_iterations=5",
-         "reliance.margins.images=3", "reliance.margins.max_iter=10", "reliance.margins.candidates=2",
-         "reliance.consistency_images=200", "reliance.robustness.images=24",
-         "reliance.robustness.linf=[0.1]", "reliance.robustness.l2=[1.0]", "reliance.robustness.steps=2",
-         "reliance.spectral.lines=3", "reliance.spectral.points=16"]
+SMALL = ["max_images=32", "frequency.images=16", "frequency.radii=[4,8]", "frequency.smoothing=[0.0,0.5]",
+         "lipschitz.power_iterations=5", "margins.images=2", "margins.max_iter=10", "margins.candidates=2",
+         "consistency.images=100", "robustness.images=8", "robustness.linf=[0.1]", "robustness.l2=[1.0]",
+         "robustness.steps=2", "spectral.lines=2", "spectral.points=16"]
 ALL = "analysis=[frequency,margins,robustness,spectral]"
 
 
@@ -58,18 +57,21 @@ def test_analyze_compares_the_runs_of_a_directory(runs, tmp_path):
 def test_the_sections_on_one_checkpoint_and_bad_values(runs, tmp_path):
     output = tmp_path / "one"
     ckpt = runs / "hybrid" / "seed0" / "checkpoints" / "last.ckpt"
-    args = [f"ckpt_path={ckpt}", f"output={output}", "analysis=[spectral,margins]", "max_images=24", "max_train_images=60",
-            "keep_percent=[100]", "lipschitz.pairs=1", "lipschitz.steps=1", "lipschitz.power_iterations=5", *SMALL]
+    args = [f"ckpt_path={ckpt}", f"output={output}", "analysis=[lipschitz,spectral,margins]", "max_train_images=60",
+            "lipschitz.pairs=1", "lipschitz.steps=1", *SMALL]
     result = run_script("analyze", args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     analysis = json.loads((output / "analysis.json").read_text())
     assert set(analysis["spectral"]["kinds"]) == {"random lines", "image paths"} and "## Margins along subspaces" in (output / "analysis.md").read_text()
-    assert (output / "spectral.png").is_file() and (output / "margins.png").is_file()
-    for extra, key in (("analysis=[bogus]", "analysis"), ("reliance.radii=[0]", "reliance.radii[0]"),
-                       ("reliance.margins.block=0", "reliance.margins.block")):
+    assert "angular" not in analysis and analysis["margins"]["lipschitz_bound"] == analysis["lipschitz"]["product"]  # one bound
+    assert (output / "spectral.png").is_file() and (output / "margins.png").is_file() and (output / "lipschitz.png").is_file()
+    for extra, key in (("analysis=[bogus]", "analysis"), ("frequency.radii=[0]", "frequency.radii[0]"),
+                       ("margins.block=0", "margins.block")):
         bad = run_script("analyze", [f"ckpt_path={ckpt}", f"output={tmp_path / 'bad'}", extra], tmp_path)
         lines = [line for line in bad.stderr.splitlines() if line.strip()]
         assert bad.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"error: {key}:"), bad.stderr
     missing = run_script("analyze", [f"runs={tmp_path / 'nowhere'}", f"output={tmp_path / 'bad'}", ALL], tmp_path)
     assert missing.returncode == 2 and missing.stderr.strip().startswith("error: runs:"), missing.stderr
+    single = run_script("analyze", [f"runs={runs}", f"output={tmp_path / 'bad'}", "analysis=[probes]"], tmp_path)
+    assert single.returncode == 2 and single.stderr.strip().startswith("error: analysis: probes is measured per checkpoint"), single.stderr
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())

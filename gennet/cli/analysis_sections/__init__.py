@@ -1,4 +1,13 @@
-"""The sections of ``analyze.py`` that measure what a classifier relies on (DESIGN §15), one module each:
+"""The sections of ``analyze.py``, one module each, in the order they run and appear in ``analysis.md``:
+
+- ``angular`` (:mod:`.angular`): the angular spectrum of ``W₁`` and its thresholding (scattering front ends);
+- ``lipschitz`` (:mod:`.lipschitz`): per-layer Lipschitz bounds, their product, an empirical lower bound;
+- ``separation`` (:mod:`.separation`): 1-NN accuracy and k-Local Support Vectors at each stage;
+- ``probes`` (:mod:`.probes`): linear probe, 1-NN and contraction at each stage, beside a random control;
+- ``invertibility`` (:mod:`.invertibility`): reconstruction, interpolation, edition, local conditioning
+  (networks with an inverse);
+
+and, off by default (run when listed), what the network relies on (DESIGN §15):
 
 - ``frequency`` (:mod:`.frequency`): accuracy on ``x_l`` / ``x_h`` at several radii, the paradox count, and the
   HFC smoothing of the first convolution (accuracy and FGSM accuracy);
@@ -7,49 +16,29 @@
 - ``robustness`` (:mod:`.robustness`): accuracy under captum's FGSM / PGD at several ε in ℓ∞ and ℓ2;
 - ``spectral`` (:mod:`.spectral`): the spectrum of the logit margin along random lines and image paths.
 
-``analyze.py ... analysis=[frequency,margins,robustness,spectral]`` runs them on one checkpoint;
-``analyze.py runs=DIR`` on every run of a directory, with a comparison table (:mod:`.runs`). Each section is a
-function ``(Context) → Section`` (numbers for the JSON, one row of the comparison table, figures).
+``analyze.py runs=DIR`` runs the sections that compare networks on every run of a directory, with one comparison
+table, knowledge consistency between seeds and the frequency-filtered / flipped runs (:mod:`.runs`).
+
+A section is a :class:`~.section.Section` (its name, the figures it writes, the check of its config keys, when it
+applies, and ``run(Context) → Result``; optionally the libraries it needs and its figure of several networks). To
+add one: a module here defining it, and one entry in :data:`SECTIONS`. ``analysis=null`` runs every default section
+that applies; ``analysis=[a, b]`` exactly those (a listed section that does not apply to the network is an error).
 """
 
 from __future__ import annotations
 
-from .context import Context, Section, check_options
-from .frequency import frequency_section
-from .margins import margins_section
-from .robustness import robustness_section
-from .spectral import spectral_section
+from .angular import ANGULAR
+from .frequency import FREQUENCY
+from .invertibility import INVERTIBILITY
+from .lipschitz import LIPSCHITZ
+from .margins import MARGINS
+from .probes import PROBES
+from .robustness import ROBUSTNESS
+from .section import Context, Result, Section
+from .separation import SEPARATION
+from .spectral import SPECTRAL
 
-__all__ = ["SECTIONS", "Context", "Section", "check_options", "check_sections", "run_sections"]
+__all__ = ["SECTIONS", "Context", "Result", "Section"]
 
-#: name → the function computing it.
-SECTIONS = {"frequency": frequency_section, "margins": margins_section, "robustness": robustness_section,
-            "spectral": spectral_section}
-
-
-def check_sections(names) -> list[str]:
-    """The ``analysis`` list, checked: known names, each once; a section whose library is missing is one line.
-
-    Raises:
-        ConfigError: ``analysis``, naming the unknown section or the missing library.
-    """
-    from ...errors import ConfigError
-
-    names = [str(n) for n in (names or [])]
-    unknown = [n for n in names if n not in SECTIONS]
-    if unknown:
-        raise ConfigError("analysis", f"unknown section {unknown[0]!r}; known: {', '.join(SECTIONS)}")
-    if len(set(names)) != len(names):
-        raise ConfigError("analysis", f"a section is listed twice: {names}")
-    if {"frequency", "robustness"} & set(names):
-        import importlib.util
-
-        if importlib.util.find_spec("captum") is None:
-            raise ConfigError("analysis", "the frequency and robustness sections attack with captum, which is not "
-                                          "installed: pip install 'gennet[analysis]'")
-    return names
-
-
-def run_sections(names: list[str], context: Context) -> dict[str, Section]:
-    """``{name: Section}`` for every name, in order."""
-    return {name: SECTIONS[name](context) for name in names}
+#: Every section, in order.
+SECTIONS: list[Section] = [ANGULAR, LIPSCHITZ, SEPARATION, PROBES, INVERTIBILITY, FREQUENCY, MARGINS, ROBUSTNESS, SPECTRAL]

@@ -1,29 +1,46 @@
-"""``analysis=[frequency]``: accuracy on the low- and high-frequency parts of the test images, the paradox count,
+"""``frequency`` (``analysis=[frequency]``; off by default): accuracy on the low- and high-frequency parts of the test images, the paradox count,
 and the HFC smoothing of the first convolution (Wang et al., CVPR 2020; :mod:`gennet.analysis.frequency`)."""
 
 from __future__ import annotations
 
+import torch
+
 from ...analysis import attack_accuracy, first_convolution, replaced_weight, smooth_kernels, split_accuracy
+from ...errors import check_int, check_number
 from ...figures.reliance import frequency_figure, smoothing_figure
-from .context import Context, Section
+from .section import Context, Result, Section, numbers_of
 
-__all__ = ["frequency_section"]
+__all__ = ["FREQUENCY"]
 
 
-def frequency_section(context: Context) -> Section:
-    options = context.options
-    images, labels = context.subset(options["images"])
-    accuracy = context.accuracy()
+def _check(cfg) -> dict:
+    options = cfg.frequency
+    return dict(images=check_int("frequency.images", options.images, 2),
+                radii=numbers_of("frequency.radii", options.radii),
+                smoothing=numbers_of("frequency.smoothing", options.smoothing, strict=False),
+                epsilon=check_number("frequency.smoothing_epsilon", options.smoothing_epsilon, 0.0))
+
+
+@torch.no_grad()
+def _accuracy(network, images, labels, batch_size: int) -> float:
+    predictions = torch.cat([network(x).argmax(1) for x in images.split(batch_size)])
+    return float((predictions == labels).double().mean())
+
+
+def _run(context: Context) -> Result:
+    options = context.options["frequency"]
+    images, labels = context.test_images(options["images"])
+    accuracy = _accuracy(context.network, images, labels, context.batch_size)
     splits = [s.__dict__ for s in split_accuracy(context.network, images, labels, options["radii"], context.batch_size)]
     smoothing = []
     found = first_convolution(context.network)
-    epsilon = options["smoothing_epsilon"]
+    epsilon = options["epsilon"]
     if found is not None:
         name, conv = found
         original = conv.weight.detach().clone()
         for rho in options["smoothing"]:
             with replaced_weight(conv, smooth_kernels(original, rho)):
-                clean = context.accuracy(images, labels)
+                clean = _accuracy(context.network, images, labels, context.batch_size)
                 (attacked,) = attack_accuracy(context.network, images, labels, {"Linf": [epsilon]}, attacks=["fgsm"],
                                               batch_size=context.batch_size)
             smoothing.append({"rho": rho, "accuracy": clean, "fgsm_accuracy": attacked.accuracy})
@@ -42,7 +59,14 @@ def frequency_section(context: Context) -> Section:
         report += ["", f"HFC smoothing of `{found[0]}` (kernel ⊛ [[ρ,ρ,ρ],[ρ,1,ρ],[ρ,ρ,ρ]]): accuracy and accuracy under "
                        f"FGSM ℓ∞ ε = {epsilon:g}.", "", "| ρ | accuracy (%) | FGSM accuracy (%) |", "|---|---|---|"]
         report += [f"| {s['rho']:g} | {100 * s['accuracy']:.1f} | {100 * s['fgsm_accuracy']:.1f} |" for s in smoothing]
-    figures = {"frequency": frequency_figure({context.name: numbers})}
-    if smoothing:
-        figures["smoothing"] = smoothing_figure({context.name: numbers})
-    return Section(numbers, row, figures, report + [""])
+    return Result(numbers, _compare({context.name: numbers}), report + [""], row=row)
+
+
+def _compare(numbers: dict[str, dict]) -> dict:
+    """The split accuracies of every network in one figure, and their smoothing curves (networks with a convolution)."""
+    smoothed = {name: n for name, n in numbers.items() if n["smoothing"]}
+    return {"frequency": frequency_figure(numbers), **({"smoothing": smoothing_figure(smoothed)} if smoothed else {})}
+
+
+FREQUENCY = Section("frequency", ("frequency", "smoothing"), _check, lambda network: None, _run, default=False,
+                    requires=("captum",), compare=_compare)

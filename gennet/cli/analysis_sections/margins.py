@@ -1,4 +1,4 @@
-"""``analysis=[margins]``: subspace DeepFool margins along the diagonal DCT blocks, a random subspace of the same
+"""``margins`` (``analysis=[margins]``; off by default): subspace DeepFool margins along the diagonal DCT blocks, a random subspace of the same
 dimension and the whole space, beside the certified radius of the Lipschitz bound (Ortiz-Jiménez et al., NeurIPS
 2020; :mod:`gennet.analysis.margins`). Images are not clipped to [−1, 1] (as in the paper)."""
 
@@ -10,10 +10,21 @@ import torch
 from tqdm.auto import tqdm
 
 from ...analysis import certified_radius, diagonal_dct_subspaces, random_subspace, subspace_deepfool
+from ...errors import check_int, check_number
 from ...figures.reliance import margins_figure
-from .context import Context, Section
+from .section import Context, Result, Section
 
-__all__ = ["margins_section"]
+__all__ = ["MARGINS"]
+
+
+def _check(cfg) -> dict:
+    options = cfg.margins
+    return dict(images=check_int("margins.images", options.images, 1),
+                block=check_int("margins.block", options.block, 1),
+                step=check_int("margins.step", options.step, 1),
+                max_iter=check_int("margins.max_iter", options.max_iter, 1),
+                overshoot=check_number("margins.overshoot", options.overshoot, 0.0),
+                candidates=None if options.candidates is None else check_int("margins.candidates", options.candidates, 2))
 
 
 def _median(margins: torch.Tensor, flipped: torch.Tensor) -> float:
@@ -22,9 +33,9 @@ def _median(margins: torch.Tensor, flipped: torch.Tensor) -> float:
     return float(values.sort().values[(len(values) - 1) // 2])
 
 
-def margins_section(context: Context) -> Section:
+def _run(context: Context) -> Result:
     options = context.options["margins"]
-    images, labels = context.subset(options["images"])
+    images, labels = context.test_images(options["images"])
     shape = tuple(images.shape[1:])
     subspaces = diagonal_dct_subspaces(shape, options["block"], options["step"])
     rank = subspaces[0][1].shape[1] if subspaces else options["block"] ** 2 * shape[0]
@@ -36,7 +47,7 @@ def margins_section(context: Context) -> Section:
         rows.append({"subspace": name, "median": _median(result.margin, result.flipped),
                      "found": int(result.flipped.sum()), "margins": result.margin.tolist(),
                      "flipped": result.flipped.tolist()})
-    lipschitz = context.lipschitz
+    lipschitz = context.lipschitz[1]
     with torch.no_grad():
         logits = context.network(images)
     certified = None if lipschitz is None else certified_radius(logits, labels, lipschitz)
@@ -57,4 +68,12 @@ def margins_section(context: Context) -> Section:
     report += ["", "Certified radius (f_y − max f_k)/(√2·L), L = product of the layer bounds: "
                + ("none (a layer has no Lipschitz rule)" if certified is None else
                   f"median {numbers['certified_median']:.3g} (L = {lipschitz:.4g})"), ""]
-    return Section(numbers, row, {"margins": margins_figure({context.name: numbers})}, report)
+    return Result(numbers, _compare({context.name: numbers}), report, row=row)
+
+
+def _compare(numbers: dict[str, dict]) -> dict:
+    return {"margins": margins_figure(numbers)}
+
+
+MARGINS = Section("margins", ("margins",), _check, lambda network: None, _run, default=False,
+                  compare=_compare)

@@ -1,4 +1,4 @@
-"""``analysis=[spectral]``: the power spectrum of the logit margin along random lines through test images and along
+"""``spectral`` (``analysis=[spectral]``; off by default): the power spectrum of the logit margin along random lines through test images and along
 the paths between pairs of test images (Rahaman et al., ICML 2019; :mod:`gennet.analysis.spectral`)."""
 
 from __future__ import annotations
@@ -6,16 +6,24 @@ from __future__ import annotations
 import torch
 
 from ...analysis import high_frequency_fraction, image_paths, line_spectrum, margin_along_lines, random_lines, spectral_median
+from ...errors import check_int, check_number
 from ...figures.reliance import spectral_figure
-from .context import Context, Section
+from .section import Context, Result, Section
 
-__all__ = ["spectral_section"]
+__all__ = ["SPECTRAL"]
 
 
-def spectral_section(context: Context) -> Section:
+def _check(cfg) -> dict:
+    options = cfg.spectral
+    return dict(lines=check_int("spectral.lines", options.lines, 1), points=check_int("spectral.points", options.points, 8),
+                radius=check_number("spectral.radius", options.radius, 0.0, strict=True),
+                cutoff=check_number("spectral.cutoff", options.cutoff, 0.0, strict=True))
+
+
+def _run(context: Context) -> Result:
     options = context.options["spectral"]
     n, R, points = options["lines"], options["radius"], options["points"]
-    images, _ = context.subset(2 * n)
+    images, _ = context.test_images(2 * n)
     origins = images[:n]
     t = torch.linspace(-R, R, points, dtype=images.dtype, device=images.device)
     lines = {}
@@ -43,4 +51,11 @@ def spectral_section(context: Context) -> Section:
               "between two test images; ν in cycles per unit of ℓ2 distance.", "",
               "| lines | median spectral median ν | median energy fraction at ν ≥ cut-off |", "|---|---|---|"]
     report += [f"| {k} | {v['spectral_median']:.4g} | {100 * v['high_fraction']:.2f}% |" for k, v in numbers["kinds"].items()]
-    return Section(numbers, row, {"spectral": spectral_figure({context.name: numbers})}, report + [""])
+    return Result(numbers, _compare({context.name: numbers}), report + [""], row=row)
+
+
+def _compare(numbers: dict[str, dict]) -> dict:
+    return {"spectral": spectral_figure(numbers)}
+
+
+SPECTRAL = Section("spectral", ("spectral",), _check, lambda network: None, _run, default=False, compare=_compare)
