@@ -1,5 +1,6 @@
-"""``frequency`` (``analysis=[frequency]``; off by default): accuracy on the low- and high-frequency parts of the test images, the paradox count,
-and the HFC smoothing of the first convolution (Wang et al., CVPR 2020; :mod:`gennet.analysis.frequency`)."""
+"""``frequency`` (``analysis=[frequency]``; off by default): accuracy on the low- and high-frequency parts of the test
+images, the paradox count, and the HFC smoothing of the first convolution (Wang et al., CVPR 2020;
+:mod:`gennet.analysis.frequency`)."""
 
 from __future__ import annotations
 

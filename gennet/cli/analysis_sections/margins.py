@@ -1,6 +1,7 @@
-"""``margins`` (``analysis=[margins]``; off by default): subspace DeepFool margins along the diagonal DCT blocks, a random subspace of the same
-dimension and the whole space, beside the certified radius of the Lipschitz bound (Ortiz-Jiménez et al., NeurIPS
-2020; :mod:`gennet.analysis.margins`). Images are not clipped to [−1, 1] (as in the paper)."""
+"""``margins`` (``analysis=[margins]``; off by default): subspace DeepFool margins along the diagonal DCT blocks, a
+random subspace of the same dimension and the whole space, beside the certified radius of the Lipschitz bound
+(Ortiz-Jiménez et al., NeurIPS 2020; :mod:`gennet.analysis.margins`). Images are not clipped to [−1, 1] (as in the
+paper)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``robustness`` (``analysis=[robustness]``; off by default): accuracy under captum's FGSM and PGD at several ε in ℓ∞ and ℓ2 (image units, [−1, 1];
-:mod:`gennet.analysis.robustness`), beside the network's Lipschitz bound."""
+"""``robustness`` (``analysis=[robustness]``; off by default): accuracy under captum's FGSM and PGD at several ε in ℓ∞
+and ℓ2 (image units, [−1, 1]; :mod:`gennet.analysis.robustness`), beside the network's Lipschitz bound."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""``spectral`` (``analysis=[spectral]``; off by default): the power spectrum of the logit margin along random lines through test images and along
-the paths between pairs of test images (Rahaman et al., ICML 2019; :mod:`gennet.analysis.spectral`)."""
+"""``spectral`` (``analysis=[spectral]``; off by default): the power spectrum of the logit margin along random lines
+through test images and along the paths between pairs of test images (Rahaman et al., ICML 2019;
+:mod:`gennet.analysis.spectral`)."""
 
 from __future__ import annotations
 
