@@ -8,6 +8,9 @@ network with an exact inverse — reconstruction, interpolation, edition and loc
 
 ``analysis=null`` (default) runs every section that applies to the network; ``analysis=[probes,invertibility]``
 runs exactly those, and a listed section that does not apply is one line naming it (exit 2, nothing written).
+The sections of what a network relies on (DESIGN §15: ``frequency``, ``margins``, ``robustness``, ``spectral``) run
+only when listed; ``runs=RUNS_DIR`` (instead of ``ckpt_path``) runs them on every run under ``RUNS_DIR`` with one
+comparison table (:mod:`gennet.cli.analysis_sections.runs`).
 Writes into ``DIR`` the sections' figures (``<name>.png``), ``analysis.json`` (one entry per section) and
 ``analysis.md``; with ``wandb=true`` also logs them to a wandb run in ``DIR/wandb`` (offline unless a key is set).
 Keys: ``gennet/conf/analyze.yaml``.
@@ -15,25 +18,26 @@ Keys: ``gennet/conf/analyze.yaml``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import Subset
 
 from ..errors import ConfigError, check_bool, check_int
 from ..files import save_figure_atomic, write_text_atomic
 from ..lit.classifier_module import ClassifierModule
 from .analysis_sections import SECTIONS, Context, Section
+from .analysis_sections.section import subset
 from .checkpoints import load_module
 from .devices import device_for
 from .errors import user_errors
 from .generation import datamodule_for
 from .startup import check_output_dir, entry_point, writing
 
-__all__ = ["main", "analyze", "load_classifier", "RESULTS"]
+__all__ = ["main", "analyze", "compare", "load_classifier", "RESULTS"]
 
 #: What analyze.py writes into its output directory; a directory holding any of them is an earlier result.
 RESULTS = ("analysis.json", "analysis.md", *(f"{stem}.png" for section in SECTIONS for stem in section.files))
@@ -43,12 +47,6 @@ def load_classifier(path, device: torch.device) -> tuple[ClassifierModule, dict]
     """The :class:`~gennet.lit.ClassifierModule` of a checkpoint (``weights_only=True``), in eval mode on ``device``."""
     return load_module(ClassifierModule, path, device, "classifier",
                        "train one with model=hybrid_scatnet, sle, sparse_scatnet, scatnet, resnet or irevnet")
-
-
-def _subset(dataset, limit: int | None, seed: int):
-    if limit is None or limit >= len(dataset):
-        return dataset
-    return Subset(dataset, torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:limit].tolist())
 
 
 def _requested(cfg: DictConfig) -> list[Section] | None:
@@ -62,7 +60,13 @@ def _requested(cfg: DictConfig) -> list[Section] | None:
     unknown = [n for n in names if n not in known]
     if unknown or len(set(names)) != len(names):
         raise ConfigError("analysis", f"unknown or repeated section {(unknown or list(names))[0]!r}; known: {', '.join(known)}")
-    return [section for section in SECTIONS if section.name in names]
+    requested = [section for section in SECTIONS if section.name in names]
+    for section in requested:
+        missing = [library for library in section.requires if importlib.util.find_spec(library) is None]
+        if missing:
+            raise ConfigError("analysis", f"the {section.name} section needs {missing[0]}, which is not installed: "
+                                          "pip install 'gennet[analysis]'")
+    return requested
 
 
 def _selected(requested: list[Section] | None, network) -> tuple[list[Section], dict[str, str]]:
@@ -114,20 +118,21 @@ def analyze(cfg: DictConfig) -> dict:
     seed = int(cfg.seed)
     torch.manual_seed(seed)
     context = Context(type(module.network).__name__, module.network,
-                      _subset(datamodule.train_dataset, max_train_images, seed), _subset(datamodule.test_dataset, max_images, seed),
+                      subset(datamodule.train_dataset, max_train_images, seed), subset(datamodule.test_dataset, max_images, seed),
                       int(module.hparams.num_classes), device, datamodule.batch_size, seed, options)
     context.baseline = context.accuracy()
     result: dict = {"checkpoint": str(Path(str(cfg.ckpt_path)).resolve()), "network": context.name,
                     "test_accuracy": context.baseline, "test_images": len(context.test)}
     done = {section.name: section.run(context) for section in sections}
 
-    paths = []
+    figures = {stem: figure for section in done.values() for stem, figure in section.figures.items()}
+    paths = [output / f"{stem}.png" for stem in figures]
     for name, section in done.items():
         result[name] = section.numbers
     report = "\n".join(_header(result, skipped) + [line for section in done.values() for line in section.report]) + "\n"
     with writing("output", folders=[output]):  # every file, or none
-        for section in done.values():
-            paths += [save_figure_atomic(figure, output / f"{stem}.png") for stem, figure in section.figures.items()]
+        for figure, path in zip(figures.values(), paths):
+            save_figure_atomic(figure, path)
         write_text_atomic(output / "analysis.json", json.dumps(result, indent=2, default=_plain) + "\n")
         write_text_atomic(output / "analysis.md", report)
     if wandb:
@@ -160,10 +165,58 @@ def _log_wandb(output: Path, network: str, metrics: dict[str, float], figures: l
     wandb.finish()
 
 
+def compare(cfg: DictConfig) -> dict:
+    """``runs=RUNS_DIR``: the ``analysis`` sections (those with a figure of several networks; ``null``: all of them) on
+    every run under it and their comparison table, written to ``output``
+    (:func:`gennet.cli.analysis_sections.runs.compare_runs`); returns the content of ``comparison.json``."""
+    from .analysis_sections.runs import RESULTS as COMPARISON
+    from .analysis_sections.runs import compare_runs
+
+    with user_errors():
+        requested = _requested(cfg)
+        sections = requested or [section for section in SECTIONS if section.compare is not None]
+        single = [section.name for section in sections if section.compare is None]
+        if single:
+            raise ConfigError("analysis", f"{single[0]} is measured per checkpoint (analyze.py ckpt_path=…); runs=DIR "
+                                          f"compares {', '.join(s.name for s in SECTIONS if s.compare)}")
+        options = {section.name: section.check(cfg) for section in SECTIONS}
+        options["consistency_images"] = check_int("consistency.images", cfg.consistency.images, 2)
+        limits = tuple(None if cfg[key] is None else check_int(key, cfg[key], 2) for key in ("max_images", "max_train_images"))
+        output = check_output_dir("output", cfg.output, COMPARISON)
+        device = device_for(cfg.device)
+        wandb = check_bool("wandb", cfg.get("wandb", False))
+    torch.manual_seed(int(cfg.seed))
+    with user_errors(catch_value_errors=False):
+        result = compare_runs(Path(str(cfg.runs)).expanduser(), output, sections, options, limits, device, int(cfg.seed),
+                              load_classifier)
+    if wandb:
+        _log_comparison(output, result)
+    print(result["table"])
+    print("written: " + ", ".join([str((output / name).resolve()) for name in ("comparison.json", "comparison.md")]
+                                  + result["figures"]))
+    return result
+
+
+def _log_comparison(output: Path, result: dict) -> None:
+    """The comparison's figures and table in a wandb run under ``output/wandb`` (offline unless a key is set)."""
+    import wandb
+
+    from ..lit.loggers import wandb_logger
+
+    logger = wandb_logger(save_dir=str(output), name="analyze-runs")
+    table = wandb.Table(columns=["measure", *result["rows"]])
+    measures = list(dict.fromkeys(m for row in result["rows"].values() for m in row if m != "network"))
+    for measure in measures:
+        table.add_data(measure, *[str(row.get(measure, "–")) for row in result["rows"].values()])
+    logger.experiment.log({"comparison/table": table,
+                           **{f"comparison/{Path(p).stem}": wandb.Image(p) for p in result["figures"]}})
+    wandb.finish()
+
+
 @entry_point("analyze")
 def main(cfg: DictConfig) -> None:
     """Console entry point (``gennet-analyze`` and ``python analyze.py``)."""
-    analyze(cfg)
+    compare(cfg) if cfg.get("runs") else analyze(cfg)
 
 
 if __name__ == "__main__":

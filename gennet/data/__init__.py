@@ -6,6 +6,9 @@
 - :class:`ImageNetDataModule` — ImageNet's ``train/<class>``, ``val/<class>`` folders, with augmentation.
 - :class:`LSUNDataModule` — one LSUN scene category (bedroom, …) from LSUN's lmdb databases.
 
+Every split can be seen through a frequency view (``data.frequency_filter=low:R`` / ``high:R``,
+``data.frequency_flip=true``; :mod:`gennet.data.frequency`, DESIGN §15) — MNIST5k exposes both keys.
+
 Constructor arguments map one-to-one onto the Hydra keys ``data.root``, ``data.batch_size``,
 ``data.image_size``, ``data.num_workers``, ``data.seed``, …; bad values raise
 :class:`gennet.errors.ConfigError` naming that key, from the constructor.

@@ -19,8 +19,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets.folder import pil_loader
 from torchvision.transforms import v2
 
+from gennet.data.frequency import frequency_views, parse_frequency_filter
 from gennet.data.resumable import ResumableDataLoader
-from gennet.errors import ConfigError, check_int
+from gennet.errors import ConfigError, check_bool, check_int
 
 Split = tuple[Dataset, Dataset, Dataset]
 
@@ -131,18 +132,25 @@ class ImageDataModule(L.LightningDataModule):
         seed: seeds the training shuffle (and the split, where a split is random).
         on_corrupt: for data modules that read image files: an unreadable image is skipped with a counted
             warning (``"skip"``) or stops the run naming the file (``"error"``); see :func:`readable_item`.
+        frequency_filter: ``"low:R"`` / ``"high:R"``: train and validate on ``x_l`` / ``x_h`` only, test on the
+            originals; frequency_flip: train, validate and test on DCT-flipped images
+            (:mod:`gennet.data.frequency`, DESIGN §15).
 
     Raises:
         ConfigError: ``"data.batch_size"`` if < 1, ``"data.num_workers"`` if < 0, ``"data.seed"`` if not an int,
-            ``"data.on_corrupt"`` if not ``skip`` or ``error``.
+            ``"data.on_corrupt"`` if not ``skip`` or ``error``, ``"data.frequency_filter"`` if not ``low:R`` /
+            ``high:R``, ``"data.frequency_flip"`` if not a boolean.
     """
 
     num_channels: int = 3
     num_classes: int = 1  #: distinct labels (1 for datasets without labels)
 
-    def __init__(self, batch_size: int, image_size: int, num_workers: int, seed: int, on_corrupt: str = "skip") -> None:
+    def __init__(self, batch_size: int, image_size: int, num_workers: int, seed: int, on_corrupt: str = "skip",
+                 frequency_filter: str | None = None, frequency_flip: bool = False) -> None:
         super().__init__()
         self.on_corrupt = check_on_corrupt(on_corrupt)
+        parse_frequency_filter(frequency_filter)
+        self.frequency_filter, self.frequency_flip = frequency_filter, check_bool("data.frequency_flip", frequency_flip)
         self.batch_size = check_int("data.batch_size", batch_size, 1)
         self.num_workers = check_int("data.num_workers", num_workers, 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -164,7 +172,8 @@ class ImageDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_dataset is None:
-            self.train_dataset, self.val_dataset, self.test_dataset = self.make_datasets()
+            self.train_dataset, self.val_dataset, self.test_dataset = frequency_views(
+                self.make_datasets(), self.frequency_filter, self.frequency_flip)
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         common = dict(num_workers=self.num_workers, pin_memory=torch.cuda.is_available(),

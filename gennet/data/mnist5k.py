@@ -49,6 +49,8 @@ class MNIST5kDataModule(ImageDataModule):
         image_size: output side, >= 28 (default 32, a power of two for the wavelet scales).
         num_workers: dataloader workers (>= 0; 0 is best here, the data are in memory).
         seed: seeds the split and the training shuffle.
+        frequency_filter, frequency_flip: frequency views of the splits (``low:R`` / ``high:R``; DCT flip), see
+            :class:`~gennet.data.base.ImageDataModule`.
 
     Raises:
         ConfigError: ``"data.image_size"`` if < 28; ``"data.batch_size"`` / ``"data.num_workers"`` as
@@ -65,8 +67,11 @@ class MNIST5kDataModule(ImageDataModule):
         image_size: int = 32,
         num_workers: int = 0,
         seed: int = 0,
+        frequency_filter: str | None = None,
+        frequency_flip: bool = False,
     ) -> None:
-        super().__init__(batch_size, image_size, num_workers, seed)
+        super().__init__(batch_size, image_size, num_workers, seed, frequency_filter=frequency_filter,
+                         frequency_flip=frequency_flip)
         self.save_hyperparameters(logger=False)
         why = " (MNIST digits are 28x28 and are padded, not resized)"
         check_int("data.image_size", image_size, DIGIT_SIZE, why=why)

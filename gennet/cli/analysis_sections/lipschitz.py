@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ...analysis import empirical_lipschitz, lipschitz_upper_bound, network_stages
+from ...analysis import empirical_lipschitz
 from ...errors import check_int, check_number
 from ...figures.analysis import lipschitz_figure
 from .section import Context, Result, Section
@@ -24,8 +24,7 @@ def _check(cfg) -> dict:
 
 def _run(context: Context) -> Result:
     options, network, test = context.options["lipschitz"], context.network, context.test
-    example = context.images(test, 1)[0]
-    rows, product = lipschitz_upper_bound(network_stages(network), example, n_iter=options["power_iterations"])
+    rows, product = context.lipschitz
     P = min(options["pairs"], len(test) // 2)
     order = torch.randperm(len(test), generator=torch.Generator().manual_seed(context.seed))[: 2 * P].tolist()
     images = torch.stack([test[i][0] for i in order]).to(context.device)

@@ -8,23 +8,45 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
-from ...analysis import network_stages, random_control, stage_features
+from ...analysis import lipschitz_upper_bound, network_stages, random_control, stage_features
+from ...errors import ConfigError, check_number
 
-__all__ = ["Context", "Result", "Section"]
+__all__ = ["Context", "Result", "Section", "numbers_of", "subset"]
 
 
 @dataclass
 class Result:
     """``numbers``: the section's entry of ``analysis.json``; ``figures``: ``{file stem: matplotlib Figure}``;
-    ``report``: Markdown lines of ``analysis.md``; ``metrics``: headline numbers logged to wandb."""
+    ``report``: Markdown lines of ``analysis.md``; ``metrics``: headline numbers logged to wandb; ``row``:
+    ``{measure: text}``, the network's cells of the comparison table of ``analyze.py runs=DIR``."""
 
     numbers: dict
     figures: dict = field(default_factory=dict)
     report: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
+    row: dict[str, str] = field(default_factory=dict)
+
+
+def numbers_of(key: str, values, minimum: float = 0.0, strict: bool = True) -> list[float]:
+    """A non-empty list of numbers above ``minimum`` (``strict``: not equal to it), checked one by one.
+
+    Raises:
+        ConfigError: naming ``key[i]`` of the first bad value, or ``key`` when the list is empty.
+    """
+    values = [check_number(f"{key}[{i}]", v, minimum, strict=strict) for i, v in enumerate(values or [])]
+    if not values:
+        raise ConfigError(key, "must list at least one value")
+    return values
+
+
+def subset(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
+    """A seeded random subset of ``limit`` items of ``dataset`` (all of it when ``limit`` is ``None`` or larger)."""
+    if limit is None or limit >= len(dataset):
+        return dataset
+    return Subset(dataset, torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:limit].tolist())
 
 
 @dataclass
@@ -61,11 +83,24 @@ class Context:
         x, y = zip(*(dataset[i] for i in range(n)))
         return torch.stack(x).to(self.device), torch.as_tensor(y)
 
+    def test_images(self, n: int | None = None) -> tuple[Tensor, Tensor]:
+        """The first ``n`` test images ``(n, C, H, W)`` and their labels ``(n,)``, both on device."""
+        x, y = self.images(self.test, n)
+        return x, y.to(self.device)
+
     @torch.no_grad()
     def accuracy(self, network: nn.Module | None = None) -> float:
         network = self.network if network is None else network
         correct = sum(int((network(x).argmax(1).cpu() == y).sum()) for x, y in self.batches(self.test, "accuracy"))
         return correct / len(self.test)
+
+    @functools.cached_property
+    def lipschitz(self) -> tuple[list, float | None]:
+        """The per-layer Lipschitz upper bounds of the logits and their product (``None``: a layer has no rule),
+        at ``lipschitz.power_iterations`` (:func:`~gennet.analysis.lipschitz_upper_bound`); computed once."""
+        example = self.images(self.test, 1)[0]
+        return lipschitz_upper_bound(network_stages(self.network), example,
+                                     n_iter=self.options["lipschitz"]["power_iterations"])
 
     @functools.cached_property
     def control(self) -> nn.Module:
@@ -100,7 +135,10 @@ class Section:
     ``name``: its key in ``analysis.json`` and in ``analysis=[…]``; ``files``: the figure stems it may write (an
     output folder holding one is an earlier result); ``check(cfg) → options``: its config keys, checked before any
     work (one line naming the key); ``applies(network) → None | reason``: why it does not apply to a network;
-    ``run(context) → Result``; ``default``: run without being asked when it applies (else only when listed).
+    ``run(context) → Result``; ``default``: run without being asked when it applies (else only when listed);
+    ``requires``: optional libraries it needs (a missing one is one line when the section is asked for);
+    ``compare(numbers by network) → {file stem: Figure}``: its figures with several networks together (a section
+    with one can run in ``analyze.py runs=DIR``).
     """
 
     name: str
@@ -109,3 +147,5 @@ class Section:
     applies: Callable[[nn.Module], str | None]
     run: Callable[[Context], Result]
     default: bool = True
+    requires: tuple[str, ...] = ()
+    compare: Callable[[dict[str, dict]], dict] | None = None
