@@ -23,7 +23,8 @@ float64 tensor ``(1, 1, H, W)``; every length is in pixels.
   intermittent random fields", Commun. Math. Phys. 284 (2008) (the 2-D/3-D fields of the same form);
   J.-P. Kahane, "Sur le chaos multiplicatif", Ann. Sci. Math. Québec 9 (1985).
 
-:data:`FIELDS` names the suite that ``benchmarks/bench_fields.py`` runs and :func:`field` builds one by name.
+:data:`FIELDS` names the suite that ``benchmarks/bench_fields.py`` runs and :func:`field` builds one by name; it also
+holds the squares, anisotropic ellipses and Voronoi cell edges of :mod:`gennet.stationary.geometric_fields`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from .geometric_fields import boolean_ellipses, boolean_squares, voronoi_edges
 
 __all__ = ["RADIUS_LAWS", "FIELDS", "boolean_disks", "boolean_segments", "boolean_coverage", "mean_disk_area",
            "multifractal_field", "log_correlated_field", "field"]
@@ -247,13 +250,18 @@ def multifractal_field(
     return ((x - x.mean()) / x.std())[None, None]
 
 
-#: The suite of issue 20: name → (generator, keyword arguments), each at any ``shape``.
+#: The suite of issues 20 and 33: name → (generator, keyword arguments), each at any ``shape``. Squares, ellipses
+#: (anisotropic: long axes near π/6) and Voronoi cells (straight edges meeting by three) are
+#: :mod:`gennet.stationary.geometric_fields`.
 FIELDS: dict[str, tuple] = {
     "disks_uniform": (boolean_disks, dict(coverage=0.3, radius_law="uniform", radius=(4.0, 16.0))),
     "disks_sparse_constant": (boolean_disks, dict(coverage=0.1, radius_law="constant", radius=6.0)),
     "disks_power": (boolean_disks, dict(coverage=0.4, radius_law="power", radius=(2.0, 24.0), alpha=2.0)),
     "segments": (boolean_segments, dict(coverage=0.2, length=(20.0, 80.0), width=2.0)),
     "turbulence": (multifractal_field, dict(intermittency=0.5, hurst=0.33, integral_scale=128.0)),
+    "squares": (boolean_squares, dict(coverage=0.25, side=(10.0, 28.0))),
+    "ellipses": (boolean_ellipses, dict(coverage=0.25, semi_axes=(14.0, 4.0), orientation=math.pi / 6, spread=0.2)),
+    "cells": (voronoi_edges, dict(intensity=1 / 900, width=2.0)),
 }
 
 
@@ -269,12 +277,14 @@ def field(name: str, shape: tuple[int, int] = (256, 256), seed: int = 0) -> torc
     generator, kwargs = FIELDS[name]
     factor = min(shape) / 256
     kwargs = dict(kwargs)
-    for key in ("radius", "length"):
+    for key in ("radius", "length", "side", "semi_axes"):
         if key in kwargs:
             value = kwargs[key]
             kwargs[key] = tuple(v * factor for v in value) if isinstance(value, tuple) else value * factor
     if "width" in kwargs:
         kwargs["width"] = max(kwargs["width"] * factor, 1.5)
+    if "intensity" in kwargs:
+        kwargs["intensity"] = kwargs["intensity"] / factor**2
     if "integral_scale" in kwargs:
         kwargs["integral_scale"] = kwargs["integral_scale"] * factor
     return generator(shape, seed=seed, **kwargs)

@@ -22,9 +22,14 @@ COLUMNS = (
     ("scattering_error", "scattering error (orders 1–2)", "{:.3f}"),
     ("scattering_order0", "order-0 error (σ)", "{:.3f}"),
     ("histogram_w1", "histogram W1 (σ)", "{:.3f}"),
+    ("histogram_w1_before_projection", "W1 before projection (σ)", "{:.3f}"),
     ("spectrum_error", "spectrum (log10)", "{:.3f}"),
     ("structure_error", "S(q) error", "{:.3f}"),
     ("copy_check_max", "copy check (max)", "{:.3f}"),
+    ("minkowski_error", "Minkowski error", "{:.3f}"),
+    ("circularity_median", "circularity (median)", "{:.3f}"),
+    ("circularity_w1", "circularity W1", "{:.3f}"),
+    ("straightness", "straightness", "{:.3f}"),
 )
 
 

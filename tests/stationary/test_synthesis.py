@@ -44,7 +44,7 @@ def test_bad_arguments(brick64):
     with pytest.raises(ValueError, match="n_iter"):
         synthesize(brick64, statistics, n_iter=0)
     with pytest.raises(ValueError, match="one image"):
-        synthesize(torch.zeros(2, 1, 64, 64), statistics)
+        synthesize(torch.zeros(2, 1, 1, 64, 64), statistics)
 
 
 def test_pixel_moments_are_rectified_means_at_the_levels():
