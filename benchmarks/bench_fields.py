@@ -36,11 +36,9 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
-from gennet.cli.stationary_models import build_statistics  # noqa: E402
-from gennet.cli.synthesize import CONFIG_DIR  # noqa: E402
+from gennet.cli.stationary_models import SYNTHESIS_KEYS, build_statistics, synthesize_defaults  # noqa: E402
 from gennet.stationary import gaussian_samples, synthesize  # noqa: E402
 from gennet.stationary.fields import FIELDS, field  # noqa: E402
 from gennet.stationary.metrics import validation_metrics  # noqa: E402
@@ -49,14 +47,6 @@ from gennet.stationary.shapes import shape_metrics  # noqa: E402
 
 #: The fields whose objects are convex (circularity judged) and the line fields (straightness judged).
 CONVEX, LINES = ("disks_uniform", "disks_sparse_constant", "disks_power", "squares"), ("segments", "cells")
-
-
-def defaults(overrides: list[str]):
-    """synthesize.py's config (its defaults) with ``key=value`` overrides."""
-    cfg = OmegaConf.load(Path(CONFIG_DIR) / "synthesize.yaml")
-    cfg.pop("defaults", None)
-    cfg.pop("hydra", None)
-    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
 
 
 def save_png(path: Path, image: torch.Tensor, original: torch.Tensor) -> None:
@@ -128,9 +118,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    cfg = defaults(args.set)
-    settings = {key: cfg.synthesis[key] for key in ("n_iter", "init", "history_size", "check_every", "plateau", "patience",
-                                                    "match_histogram", "histogram_levels", "histogram_weight")}
+    cfg = synthesize_defaults(args.set)
+    settings = {key: cfg.synthesis[key] for key in SYNTHESIS_KEYS}
     shape = (args.size, args.size)
 
     rows, checks = [], []

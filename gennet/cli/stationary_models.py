@@ -14,10 +14,27 @@ from torch import nn
 
 from ..errors import ConfigError, check_int, check_number
 
-__all__ = ["MODELS", "build_statistics", "check_model"]
+__all__ = ["MODELS", "SYNTHESIS_KEYS", "build_statistics", "check_model", "synthesize_defaults"]
 
 #: The values of ``model``.
 MODELS = ("joint", "scattering_spectra", "phase_harmonic", "gaussian")
+
+#: The keys of ``synthesis`` that are :func:`~gennet.stationary.synthesize`'s arguments.
+SYNTHESIS_KEYS = ("n_iter", "init", "history_size", "check_every", "plateau", "patience", "match_histogram",
+                  "histogram_levels", "histogram_weight")
+
+
+def synthesize_defaults(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """``synthesize.py``'s config with its defaults (``gennet/conf/synthesize/synthesize.yaml``, without Hydra's keys)
+    and ``key=value`` overrides: what the benchmarks run, so that they measure the defaults a user gets."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "synthesize" / "synthesize.yaml")
+    cfg.pop("defaults", None)
+    cfg.pop("hydra", None)
+    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
 
 
 def check_model(cfg: DictConfig) -> str:

@@ -33,7 +33,7 @@ import math
 
 import torch
 
-from .geometric_fields import boolean_ellipses, boolean_squares, voronoi_edges
+from .geometric_fields import boolean_ellipses, boolean_squares, torus_offsets, voronoi_edges
 
 __all__ = ["RADIUS_LAWS", "FIELDS", "boolean_disks", "boolean_segments", "boolean_coverage", "mean_disk_area",
            "multifractal_field", "log_correlated_field", "field"]
@@ -87,15 +87,6 @@ def boolean_coverage(intensity: float, mean_area: float) -> float:
     return 1 - math.exp(-intensity * mean_area)
 
 
-def _torus_offsets(H: int, W: int, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Minimal-image offsets (rows, columns) from each centre ``(n, 2)`` to each pixel: ``(n, H, 1)``, ``(n, 1, W)``."""
-    rows = torch.arange(H, dtype=torch.float64)[None, :, None] - centres[:, 0, None, None]
-    cols = torch.arange(W, dtype=torch.float64)[None, None, :] - centres[:, 1, None, None]
-    rows = rows - H * torch.round(rows / H)
-    cols = cols - W * torch.round(cols / W)
-    return rows, cols
-
-
 def boolean_disks(
     shape: tuple[int, int] = (256, 256),
     coverage: float = 0.3,
@@ -136,7 +127,7 @@ def boolean_disks(
     radii = _radii(radius_law, radius, n, alpha, generator)
     out = torch.zeros(H, W, dtype=torch.bool)
     for chunk in range(0, n, 256):
-        rows, cols = _torus_offsets(H, W, centres[chunk : chunk + 256])
+        rows, cols = torus_offsets(H, W, centres[chunk : chunk + 256])
         inside = rows.square() + cols.square() <= radii[chunk : chunk + 256, None, None].square()
         out |= inside.any(dim=0)
     return out.to(torch.float64)[None, None]
@@ -182,7 +173,7 @@ def boolean_segments(
     half = (low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)) / 2
     out = torch.zeros(H, W, dtype=torch.bool)
     for chunk in range(0, n, 256):
-        rows, cols = _torus_offsets(H, W, centres[chunk : chunk + 256])
+        rows, cols = torus_offsets(H, W, centres[chunk : chunk + 256])
         c, s = torch.cos(angle[chunk : chunk + 256])[:, None, None], torch.sin(angle[chunk : chunk + 256])[:, None, None]
         along = rows * s + cols * c  # coordinate along the segment's direction (column = cos, row = sin)
         across = -rows * c + cols * s

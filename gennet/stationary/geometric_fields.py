@@ -25,7 +25,7 @@ import math
 
 import torch
 
-__all__ = ["boolean_squares", "boolean_ellipses", "voronoi_edges"]
+__all__ = ["boolean_squares", "boolean_ellipses", "voronoi_edges", "torus_offsets"]
 
 
 def _check(shape: tuple[int, int], coverage: float | None = None) -> tuple[int, int]:
@@ -43,8 +43,9 @@ def _poisson_centres(H: int, W: int, intensity: float, generator: torch.Generato
     return torch.rand(n, 2, generator=generator, dtype=torch.float64) * torch.tensor([H, W], dtype=torch.float64)
 
 
-def _offsets(H: int, W: int, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Minimal-image offsets (rows ``(n, H, 1)``, columns ``(n, 1, W)``) from each centre to each pixel."""
+def torus_offsets(H: int, W: int, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Minimal-image offsets (rows ``(n, H, 1)``, columns ``(n, 1, W)``) from each centre ``(n, 2)`` to each pixel of the
+    ``H × W`` torus (also used by :mod:`gennet.stationary.fields`)."""
     rows = torch.arange(H, dtype=torch.float64)[None, :, None] - centres[:, 0, None, None]
     cols = torch.arange(W, dtype=torch.float64)[None, None, :] - centres[:, 1, None, None]
     return rows - H * torch.round(rows / H), cols - W * torch.round(cols / W)
@@ -56,7 +57,7 @@ def _union(H: int, W: int, centres: torch.Tensor, angles: torch.Tensor, inside) 
     out = torch.zeros(H, W, dtype=torch.bool)
     for start in range(0, len(centres), 256):
         chunk = slice(start, start + 256)
-        rows, cols = _offsets(H, W, centres[chunk])
+        rows, cols = torus_offsets(H, W, centres[chunk])
         c, s = torch.cos(angles[chunk])[:, None, None], torch.sin(angles[chunk])[:, None, None]
         along, across = rows * s + cols * c, -rows * c + cols * s
         out |= inside(along, across, chunk).any(dim=0)
@@ -158,7 +159,7 @@ def voronoi_edges(
     seeds = _poisson_centres(H, W, intensity, generator)
     if len(seeds) < 2:
         seeds = torch.rand(2, 2, generator=generator, dtype=torch.float64) * torch.tensor([H, W], dtype=torch.float64)
-    rows, cols = (offset.expand(-1, H, W) for offset in _offsets(H, W, seeds))
+    rows, cols = (offset.expand(-1, H, W) for offset in torus_offsets(H, W, seeds))
     squared = rows.square() + cols.square()  # (n, H, W)
     nearest = squared.topk(2, dim=0, largest=False)
     first, second = nearest.indices[0], nearest.indices[1]

@@ -256,8 +256,8 @@ class ScatteringSpectra2D(nn.Module):
                         * self._envelope_power(coefficients, r.c, (j2, l2), (j3, l3))) ** 0.5
             units.append(max(unit, tiny))
         units = torch.tensor(units, dtype=torch.float64, device=coefficients.device)
-        weights = self.reduction_matrix.to(coefficients.device)
-        weights = torch.sparse_coo_tensor(weights.indices(), weights.values().abs(), weights.shape)
+        reduction = self.reduction_matrix.to(coefficients.device)
+        weights = torch.sparse_coo_tensor(reduction.indices(), reduction.values().abs(), reduction.shape, check_invariants=True)
         mean_square = torch.sparse.mm(weights, units.square()[:, None])[:, 0] / torch.sparse.mm(weights, torch.ones_like(units)[:, None])[:, 0]
         dtype = target.dtype if target.dtype in (torch.float32, torch.float64) else torch.float32
         return mean_square.sqrt().to(dtype)

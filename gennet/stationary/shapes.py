@@ -33,6 +33,8 @@ import math
 import numpy as np
 import torch
 
+from .metrics import _pair as _checked_pair
+
 __all__ = [
     "minkowski_functionals",
     "minkowski_thresholds",
@@ -98,14 +100,9 @@ def minkowski_error(samples: torch.Tensor, original: torch.Tensor, n_thresholds:
 
 
 def _pair(samples: torch.Tensor, original: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    if original.dim() == 3:
-        original = original[None]
-    if samples.dim() == 3:
-        samples = samples[None]
-    if samples.dim() != 4 or original.dim() != 4 or original.shape[0] != 1 or samples.shape[1:] != original.shape[1:]:
-        raise ValueError(f"expected samples (N, C, H, W) and one original (C, H, W) of the same size, got "
-                         f"{tuple(samples.shape)} and {tuple(original.shape)}")
-    return samples.detach().to(torch.float64).cpu(), original.detach().to(torch.float64).cpu()
+    """:func:`gennet.stationary.metrics._pair` (shapes checked, float64), on the CPU."""
+    samples, original = _checked_pair(samples, original)
+    return samples.cpu(), original.cpu()
 
 
 def binarize(samples: torch.Tensor, original: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
