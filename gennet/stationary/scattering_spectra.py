@@ -172,22 +172,33 @@ class ScatteringSpectra2D(nn.Module):
         B, C = x.shape[:2]
         J, L = self.J, self.L
         spectrum = torch.fft.fft2(x)  # (B, C, H, W)
-        z = torch.fft.ifft2(spectrum[:, :, None] * self.psi.to(dtype))  # (B, C, J·L, H, W)
+        z = torch.fft.ifft2(spectrum[:, :, None] * self._cast("psi", dtype))  # (B, C, J·L, H, W)
         modulus = z.abs()
         half = torch.cat([torch.fft.rfft2(x)[:, :, None], torch.fft.rfft2(modulus)], dim=2).flatten(-2)  # (B, C, 1 + J·L, h)
         blocks = [x.mean(dim=(-2, -1))[..., None], modulus.mean(dim=(-2, -1))]
         for j3 in range(J):
             maps = half[:, :, : 1 + (j3 + 1) * L].index_select(-1, getattr(self, f"bins_{j3}"))  # (B, C, n, K)
             parts = torch.cat([maps.real, maps.imag], dim=-1)[:, :, None]  # (B, C, 1, n, 2K)
-            real = (parts * getattr(self, f"symmetric_{j3}").to(dtype)) @ parts.transpose(-1, -2)  # (B, C, L, n, n)
+            real = (parts * self._cast(f"symmetric_{j3}", dtype)) @ parts.transpose(-1, -2)  # (B, C, L, n, n)
             if self.imaginary:  # Im Σ F_n conj(F_m) w = M − Mᵀ, M = (Im F · w⁻) (Re F)ᵀ
-                M = (maps.imag[:, :, None] * getattr(self, f"antisymmetric_{j3}").to(dtype)) @ maps.real[:, :, None].transpose(-1, -2)
+                M = (maps.imag[:, :, None] * self._cast(f"antisymmetric_{j3}", dtype)) @ maps.real[:, :, None].transpose(-1, -2)
                 imaginary = M - M.transpose(-1, -2)
             else:
                 imaginary = torch.zeros_like(real)
             blocks.append(torch.stack([real, imaginary], dim=-1).flatten(2))
         values = torch.cat(blocks, dim=-1).flatten(1).index_select(1, self.gather)  # (B, R) unnormalized
         return values * self._normalization(values)
+
+    def _cast(self, name: str, dtype: torch.dtype) -> torch.Tensor:
+        """Buffer ``name`` in ``dtype``, cached until the buffer changes (``.to(device)``)."""
+        buffer = getattr(self, name)
+        if buffer.dtype == dtype:
+            return buffer
+        cache = self.__dict__.setdefault("_casts", {})
+        cached = cache.get((name, dtype))
+        if cached is None or cached[0] is not buffer:
+            cached = cache[(name, dtype)] = (buffer, buffer.to(dtype))
+        return cached[1]
 
     def _normalization(self, values: torch.Tensor) -> torch.Tensor:
         """Per raw coefficient, the factor that normalizes it by the image's own power: 1/√S2(λ) for S1, 1/√(S2 S2)
