@@ -75,8 +75,8 @@ def test_colour_non_square_crop_from_a_file(tmp_path):
     result = run_script("synthesize", args, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     samples = torch.load(tmp_path / "rgb" / "samples.pt")
-    assert samples["original"].shape == samples["phase_harmonic"].shape[1:] == (3, 64, 48)
-    assert Image.open(tmp_path / "rgb" / "samples" / "phase_harmonic_000.png").mode == "RGB"
+    assert samples["original"].shape == samples["joint"].shape[1:] == (3, 64, 48)
+    assert Image.open(tmp_path / "rgb" / "samples" / "joint_000.png").mode == "RGB"
     # the Gaussian baseline keeps every channel's spectrum and the cross-spectra of the colours
     original = torch.fft.fft2(samples["original"].double() - samples["original"].double().mean(dim=(-2, -1), keepdim=True))
     gaussian = torch.fft.fft2(samples["gaussian"][0].double() - samples["gaussian"][0].double().mean(dim=(-2, -1), keepdim=True))
