@@ -16,7 +16,8 @@ it (after it the histogram is imposed and W1 is 0); the other lines on the proje
 Acceptance (issue 33), printed per field: Gaussian/ours ≥ 2 on the scattering error, on W1 (before the projection) and
 on the Minkowski error; copy check < 0.9; ≤ 150 s per 256² sample; on the fields of convex objects (disks, squares)
 the median circularity within 0.08 of the original's and its W1 ≥ 3× closer than the Gaussian model's; on the line
-fields (segments, cells) the straightness within 10% of the original's. ``--save-samples DIR`` writes each field's
+fields (segments, cells) the straightness within 10% of the original's (with the branch length beside it, not
+judged: straightness alone does not tell long lines from short straight pieces). ``--save-samples DIR`` writes each field's
 panel (the original, a Gaussian sample and ours with their Minkowski curves) and PNGs of the first samples
 (**contrast-stretched**: the original's [min, max] ↦ 0..255; the turbulence field is not in [0, 1]).
 
@@ -99,6 +100,8 @@ def judge(name: str, ours: dict, raw: dict, gaussian: dict, size: int) -> tuple[
         relative = ours["straightness"] / ours["straightness_original"] - 1
         checks.append((abs(relative) <= 0.1, f"straightness {ours['straightness']:.3f} vs {ours['straightness_original']:.3f} "
                                              f"({relative:+.1%}; Gaussian {gaussian['straightness']:.3f}; within 10%)"))
+        checks.append((True, f"(not judged) branch length {ours['branch_length']:.1f} px vs {ours['branch_length_original']:.1f} "
+                             f"(Gaussian {gaussian['branch_length']:.1f}): how long the straight pieces are"))
     passed = all(ok for ok, _ in checks)
     return passed, "; ".join(text for _, text in checks) + f" → {'PASS' if passed else 'FAIL'}"
 

@@ -30,6 +30,7 @@ COLUMNS = (
     ("circularity_median", "circularity (median)", "{:.3f}"),
     ("circularity_w1", "circularity W1", "{:.3f}"),
     ("straightness", "straightness", "{:.3f}"),
+    ("branch_length", "branch length (px)", "{:.1f}"),
 )
 
 

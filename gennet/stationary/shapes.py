@@ -19,7 +19,8 @@ What the moments of a model do not impose, measured on thresholded images (issue
   border and those below ``min_area`` pixels left out (their shape is the crop's or the pixel grid's).
 - :func:`straightness`: on a line field, the skeleton (scikit-image's ``skeletonize``) cut at its junctions into
   branches; per branch of ≥ ``min_length`` pixels, the end-to-end distance over the length along the skeleton
-  (1 for a straight segment); the length-weighted mean.
+  (1 for a straight segment); the length-weighted mean. :func:`branch_length` (the length-weighted mean branch
+  length) tells long straight lines from networks of short straight pieces, which the straightness does not.
 - :func:`binarize`: samples thresholded so that they cover the original's fraction above its mid-range (a binary
   original stays as it is; the samples' covered fraction is then the original's, as after a histogram projection).
 
@@ -42,6 +43,8 @@ __all__ = [
     "binarize",
     "object_shapes",
     "straightness",
+    "branch_length",
+    "skeleton_branches",
     "circularity_distance",
     "shape_metrics",
 ]
@@ -144,10 +147,33 @@ def straightness(mask: np.ndarray | torch.Tensor, min_length: float = 8.0) -> fl
     """The length-weighted mean over the skeleton's branches of (end-to-end distance) / (length along the skeleton).
 
     The skeleton of the binary image ``(H, W)`` (scikit-image's ``skeletonize``) is cut at its junctions (pixels with
-    more than two 8-neighbours on it) into branches; a branch's length counts 1 per axial and √2 per diagonal pair of
-    neighbours in it (a diagonal pair joined by an axial pixel of the branch is not counted again), its end-to-end distance joins its two end pixels (one neighbour each; 0 for a closed loop).
-    Branches shorter than ``min_length`` pixels are left out. 1 for straight segments, smaller for curved or wavy
-    lines; ``nan`` when no branch qualifies."""
+    more than two 8-neighbours on it) into branches (:func:`skeleton_branches`); branches shorter than ``min_length``
+    pixels are left out. 1 for straight segments, smaller for curved or wavy lines; ``nan`` when no branch qualifies.
+    It judges each branch between two junctions: lines broken into short straight pieces score high —
+    :func:`branch_length` tells them from long ones."""
+    length, chord = skeleton_branches(mask)
+    keep = length >= min_length
+    if not keep.any():
+        return float("nan")
+    ratio = np.minimum(chord[keep] / length[keep], 1.0)
+    return float((ratio * length[keep]).sum() / length[keep].sum())
+
+
+def branch_length(mask: np.ndarray | torch.Tensor) -> float:
+    """The length-weighted mean length (pixels) of the skeleton's branches between junctions or ends
+    (:func:`skeleton_branches`): long for long straight lines, short for a network broken into small pieces; ``nan``
+    without a skeleton."""
+    length, _ = skeleton_branches(mask)
+    return float((length**2).sum() / length.sum()) if length.sum() > 0 else float("nan")
+
+
+def skeleton_branches(mask: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The branches of the skeleton of a binary image ``(H, W)``: their lengths and end-to-end distances (pixels).
+
+    The skeleton (scikit-image's ``skeletonize``) is cut at its junctions (pixels with more than two 8-neighbours on
+    it); a branch's length counts 1 per axial and √2 per diagonal pair of neighbours in it (a diagonal pair joined by
+    an axial pixel of the branch is not counted again: a digital straight segment measures 1–1.08 times its
+    Euclidean length), its end-to-end distance joins its two end pixels (one neighbour each; 0 for a closed loop)."""
     from skimage import measure, morphology
 
     mask = np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask).astype(bool)
@@ -155,8 +181,6 @@ def straightness(mask: np.ndarray | torch.Tensor, min_length: float = 8.0) -> fl
     branches = skeleton & (_neighbours(skeleton, skeleton) <= 2)
     labels = measure.label(branches, connectivity=2)
     n = labels.max() + 1
-    if n == 1:
-        return float("nan")
     axial, diagonal = np.zeros(n), np.zeros(n)
     on = labels > 0
     for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
@@ -169,8 +193,8 @@ def straightness(mask: np.ndarray | torch.Tensor, min_length: float = 8.0) -> fl
     for dr in (-1, 0, 1):
         for dc in (-1, 0, 1):
             if (dr, dc) != (0, 0):
-                degree += (labels > 0) & (_shift(labels, dr, dc) == labels)
-    rows, cols = np.nonzero((degree == 1) & (labels > 0))
+                degree += on & (_shift(labels, dr, dc) == labels)
+    rows, cols = np.nonzero((degree == 1) & on)
     ends = labels[rows, cols]
     order = np.argsort(ends, kind="stable")
     ends, rows, cols = ends[order], rows[order], cols[order]
@@ -179,11 +203,7 @@ def straightness(mask: np.ndarray | torch.Tensor, min_length: float = 8.0) -> fl
     chord = np.zeros(n)
     two = last > first
     chord[two] = np.hypot(rows[last[two]] - rows[first[two]], cols[last[two]] - cols[first[two]])
-    keep = (length >= min_length) & (np.arange(n) > 0)
-    if not keep.any():
-        return float("nan")
-    ratio = np.minimum(chord[keep] / length[keep], 1.0)
-    return float((ratio * length[keep]).sum() / length[keep].sum())
+    return length[1:], chord[1:]
 
 
 def _shift(image: np.ndarray, dr: int, dc: int) -> np.ndarray:
@@ -220,7 +240,8 @@ def shape_metrics(samples: torch.Tensor, original: torch.Tensor, min_area: int =
     ``circularity_median_original`` (the median circularity of the pooled components of the binarized samples,
     :func:`binarize`, and of the original's), ``circularity_w1`` (W1 between the two pooled distributions),
     ``objects`` and ``objects_original`` (components counted per image), ``straightness`` and
-    ``straightness_original`` (:func:`straightness`, mean over samples). ``ValueError`` for mismatched shapes.
+    ``straightness_original`` (:func:`straightness`, mean over samples), ``branch_length`` and
+    ``branch_length_original`` (:func:`branch_length`, mean over samples). ``ValueError`` for mismatched shapes.
     """
     samples, original = _pair(samples, original)
     ours, theirs = binarize(samples[:, :1], original[:, :1])
@@ -237,4 +258,6 @@ def shape_metrics(samples: torch.Tensor, original: torch.Tensor, min_area: int =
         "objects_original": float(len(reference["circularity"])),
         "straightness": float(np.nanmean([straightness(mask[0]) for mask in ours])),
         "straightness_original": straightness(theirs[0, 0]),
+        "branch_length": float(np.nanmean([branch_length(mask[0]) for mask in ours])),
+        "branch_length_original": branch_length(theirs[0, 0]),
     }

@@ -12,7 +12,15 @@ import torch
 from gennet.stationary import gaussian_samples
 from gennet.stationary.fields import boolean_disks, field
 from gennet.stationary.geometric_fields import boolean_squares
-from gennet.stationary.shapes import binarize, minkowski_error, minkowski_functionals, object_shapes, shape_metrics, straightness
+from gennet.stationary.shapes import (
+    binarize,
+    branch_length,
+    minkowski_error,
+    minkowski_functionals,
+    object_shapes,
+    shape_metrics,
+    straightness,
+)
 
 
 def test_minkowski_functionals_of_simple_sets():
@@ -88,3 +96,15 @@ def test_binarize_keeps_the_covered_fraction():
     ours, theirs = binarize(samples, x)
     assert torch.equal(theirs[0], x > 0.5)
     assert bool((ours.flatten(1).sum(dim=1) == int((x > 0.5).sum())).all())
+
+
+def test_branch_length_tells_long_lines_from_short_pieces():
+    from skimage import draw
+
+    long, short = np.zeros((128, 128), bool), np.zeros((128, 128), bool)
+    for row in range(10, 120, 20):
+        long[draw.line(row, 5, row, 120)] = True
+        for start in range(5, 110, 16):
+            short[draw.line(row, start, row, start + 10)] = True
+    assert straightness(long) > 0.99 and straightness(short) > 0.99
+    assert branch_length(long) == pytest.approx(115, abs=1) and branch_length(short) == pytest.approx(10, abs=1)
