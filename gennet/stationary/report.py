@@ -15,6 +15,7 @@ COLUMNS = (
     ("seconds_per_evaluation", "s / loss+grad", "{:.3f}"),
     ("seconds", "total s", "{:.1f}"),
     ("seconds_per_sample", "s / sample", "{:.1f}"),
+    ("cpu_seconds_per_sample", "CPU s / sample", "{:.1f}"),
     ("peak_memory_mb", "peak MB", "{:.0f}"),
     ("iterations", "iterations", "{:d}"),
     ("loss_reduction", "loss ÷", "{:.3g}"),
