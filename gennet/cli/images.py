@@ -3,13 +3,14 @@ for bad input (``synthesize.py``)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["load_image", "center_crop"]
+__all__ = ["load_image", "center_crop", "spread_crops"]
 
 
 def load_image(spec: str, grayscale: bool = False) -> np.ndarray:
@@ -75,3 +76,21 @@ def center_crop(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         raise ConfigError("size", f"the image is {h}×{w} pixels, smaller than the crop {H}×{W}; choose a smaller size")
     top, left = (h - H) // 2, (w - W) // 2
     return array[top : top + H, left : left + W]
+
+
+def spread_crops(array: np.ndarray, size: tuple[int, int], n: int) -> list[np.ndarray]:
+    """``n`` crops of ``size = (H, W)`` from an ``(h, w, C)`` image, their corners evenly spread over it on a grid of
+    ⌈√n⌉ rows (the central crop for ``n = 1``; crops overlap when the image is smaller than the grid).
+
+    Raises:
+        ConfigError: ``size`` — the image is smaller than one crop.
+    """
+    center_crop(array, size)  # the size check
+    h, w = array.shape[:2]
+    H, W = size
+    rows = math.ceil(math.sqrt(n))
+    columns = math.ceil(n / rows)
+    tops = np.linspace(0, h - H, rows + 2)[1:-1] if rows > 1 else [(h - H) / 2]
+    lefts = np.linspace(0, w - W, columns + 2)[1:-1] if columns > 1 else [(w - W) / 2]
+    corners = [(int(top), int(left)) for top in tops for left in lefts][:n]
+    return [array[top : top + H, left : left + W] for top, left in corners]

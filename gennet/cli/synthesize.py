@@ -1,17 +1,22 @@
-"""``python synthesize.py image=PATH|skimage:NAME [model=phase_harmonic|gaussian] [num_samples=4] [size=256] [output=DIR]``
-/ ``gennet-synthesize``: texture (stationary process) synthesis from one image (DESIGN §10).
+"""``python synthesize.py image=PATH|skimage:NAME|[A,B,…] [model=joint|scattering_spectra|phase_harmonic|gaussian]
+[num_samples=4] [size=256] [crops=1] [output=DIR]`` / ``gennet-synthesize``: texture (stationary process) synthesis
+from one image or several (DESIGN §10, issue 33).
 
-Crops the image (centre, ``size`` pixels, no resizing: a texture's scale is part of it), draws samples of
-the Gaussian (random-phase) baseline and — with ``model=phase_harmonic`` — of the microcanonical
-phase-harmonic model (:class:`~gennet.stationary.PhaseHarmonicCovariance2D`, L-BFGS from noise), and writes
-to ``output``::
+Crops the image (``crops`` crops of ``size`` pixels per image, the central one by default; no resizing: a texture's
+scale is part of it), draws samples of the Gaussian (random-phase) baseline and of the microcanonical model
+``model`` (:mod:`gennet.cli.stationary_models`: by default the phase-harmonic covariances and the scattering
+spectra together; L-BFGS from a Gaussian sample), whose statistics are averaged over the crops, and writes to
+``output``::
 
     panel.png        the original, the Gaussian samples and ours, side by side, with their pixel histograms
     spectra.png      radially averaged power spectra and pixel histograms of the original and the samples
-    samples/*.png    every sample (8 bits, the original's value range), and samples.pt (float tensors)
-    metrics.json     per method: M, timings, loss trace summary and the validation metrics
+    minkowski.png    area, boundary length and Euler characteristic of the excursion sets {x > t} against t
+    samples/*.png    every sample, at the input's grey levels (8 bits: [0, 1] ↦ 0..255, clipped), and samples.pt
+    metrics.json     per method: M, timings, loss trace summary, the validation and the shape metrics
     metrics.md       the same as a Markdown table
     wandb/           the (offline) wandb run, with logger=wandb
+
+With several crops, the metrics compare the samples with the first crop (``original``), which the panels show.
 
 Keys: ``gennet/conf/synthesize/synthesize.yaml``. Bad input (path, image, size, keys): one ``error: <key>: …`` line, exit 2.
 """
@@ -32,9 +37,10 @@ from ..files import save_figure_atomic, save_image_atomic, save_torch_atomic, wr
 from ..limits import check_memory, tensor_bytes
 from .devices import device_for
 from .errors import user_errors
-from .images import center_crop, load_image
+from .images import load_image, spread_crops
 from .signals import Interrupted, StopOnSignal, exit_status
 from .startup import check_output_dir, claimed, entry_point, writing
+from .stationary_models import build_statistics, check_model
 
 __all__ = ["main", "run_synthesis"]
 
@@ -42,7 +48,6 @@ __all__ = ["main", "run_synthesis"]
 #: ``model`` group for training) would not allow.
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf" / "synthesize")
 
-MODELS = ("phase_harmonic", "gaussian")
 LOGGERS = ("wandb", "none")
 
 
@@ -55,33 +60,31 @@ def _size(value) -> tuple[int, int]:
     return side, side
 
 
-def _statistics(cfg: DictConfig, shape: tuple[int, int], channels: int):
-    """The statistics operator of ``cfg.statistics`` for images of ``shape`` (its ``ValueError``s name the key)."""
-    from hydra.utils import instantiate
-
-    keys = cfg.statistics
-    J = check_int("statistics.J", keys.J, 1)
-    if 2**J > min(shape) or shape[0] % 2**J or shape[1] % 2**J:
-        raise ConfigError("size", f"{shape[0]}×{shape[1]} must be multiples of 2**J = {2**J} (statistics.J={J}); choose another size or J")
-    check_int("statistics.L", keys.L, 1)
-    if check_int("statistics.A", keys.A, 4) % 2:
-        raise ConfigError("statistics.A", f"must be even, got {keys.A}")
-    for key in ("delta_j", "delta_theta", "oversampling"):
-        check_int(f"statistics.{key}", keys[key], 0)
-    try:
-        return instantiate(keys, shape=shape, channels=channels, _convert_="all")
-    except Exception as error:
-        cause = error.__cause__ or error
-        raise ConfigError("statistics", str(cause).strip().splitlines()[0]) from None
+def _crops(cfg: DictConfig, size: tuple[int, int]) -> torch.Tensor:
+    """``cfg.crops`` crops of ``size`` from each image of ``cfg.image`` (one, or a list), ``(N, C, H, W)`` float32 in
+    [0, 1]; :class:`ConfigError` for unreadable images, colour counts that differ, constant crops."""
+    images = list(cfg.image) if isinstance(cfg.image, (list, tuple, ListConfig)) else [cfg.image]
+    if not images:
+        raise ConfigError("image", "the list of images is empty")
+    crops = []
+    for spec in images:
+        array = load_image(spec, bool(cfg.grayscale))
+        crops += [torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))) for crop in spread_crops(array, size, int(cfg.crops))]
+    if len({crop.shape[0] for crop in crops}) > 1:
+        raise ConfigError("image", "the images have different numbers of colour channels (grayscale=true converts them all)")
+    crops = torch.stack(crops)
+    if bool((crops.flatten(2).std(dim=-1) == 0).all(dim=-1).any()):
+        raise ConfigError("image", "a crop is constant: there is no texture to model")
+    return crops
 
 
 def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
-    if cfg.model not in MODELS:
-        raise ConfigError("model", f"must be one of {', '.join(MODELS)}, got {cfg.model!r}")
+    check_model(cfg)
     if cfg.logger not in LOGGERS:
         raise ConfigError("logger", f"must be one of {', '.join(LOGGERS)}, got {cfg.logger!r}")
     size = _size(cfg.size)
     n = check_int("num_samples", cfg.num_samples, 1)
+    check_int("crops", cfg.crops, 1)
     check_int("seed", cfg.seed, 0)
     check_int("synthesis.n_iter", cfg.synthesis.n_iter, 1)
     check_int("synthesis.history_size", cfg.synthesis.history_size, 1)
@@ -103,7 +106,7 @@ def _validate(cfg: DictConfig) -> tuple[tuple[int, int], int]:
 
 
 #: What synthesize.py writes into its output directory; a directory holding any of them is an earlier result.
-RESULTS = ("metrics.json", "metrics.md", "loss.json", "samples.pt", "panel.png", "spectra.png", "samples")
+RESULTS = ("metrics.json", "metrics.md", "loss.json", "samples.pt", "panel.png", "spectra.png", "minkowski.png", "samples")
 
 
 def _refuse_existing(output: Path) -> Path:
@@ -153,8 +156,9 @@ def run_synthesis(cfg: DictConfig) -> list[dict]:
 
 def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
     from ..stationary import gaussian_samples, synthesize
-    from ..stationary.metrics import validation_metrics
+    from ..stationary.metrics import histogram_distance, validation_metrics
     from ..stationary.report import markdown_table
+    from ..stationary.shapes import shape_metrics
 
     with user_errors():
         size, n = _validate(cfg)
@@ -162,23 +166,23 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
         device = device_for(str(cfg.device))
         if cfg.threads is not None:
             torch.set_num_threads(int(cfg.threads))
-        array = center_crop(load_image(cfg.image, bool(cfg.grayscale)), size)
-        original = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1))).to(device)  # (C, H, W) in [0, 1]
-        if float(original.std()) == 0:
-            raise ConfigError("image", "the crop is constant: there is no texture to model")
+        crops = _crops(cfg, size).to(device)  # (N, C, H, W) in [0, 1]
+        original = crops[0]
+        statistics = build_statistics(cfg, size, original.shape[0])
         levels = int(cfg.synthesis.histogram_levels)
-        if levels and cfg.model == "phase_harmonic":  # E[(x - t)_+] at 2n thresholds: (n_samples, C, 2n, H·W) float64, ×3 with its gradient
+        if levels and statistics is not None:  # E[(x - t)_+] at 2n thresholds: (n_samples, C, 2n, H·W) float64, ×3 with its gradient
             check_memory("synthesis.histogram_levels", 3 * tensor_bytes(((n, *original.shape, 2 * levels), 8)),
                          f"the pixel-histogram term at {2 * levels} thresholds")
-        statistics = _statistics(cfg, size, original.shape[0]).to(device) if cfg.model == "phase_harmonic" else None
+        statistics = statistics.to(device) if statistics is not None else None
     stop.defer()  # from here on a signal ends the work at its next evaluation and the results so far are written
     C, H, W = original.shape
-    print(f"{cfg.image}: {C} channel(s), crop {H}×{W}; {n} sample(s) per model on {device}")
+    method = str(cfg.model)
+    print(f"{cfg.image}: {C} channel(s), {len(crops)} crop(s) {H}×{W}; {n} sample(s) per model on {device}")
     samples: dict[str, torch.Tensor] = {}
     rows: list[dict] = []
     generator = torch.Generator().manual_seed(int(cfg.seed))
     start = time.perf_counter()
-    samples["gaussian"] = gaussian_samples(original, n, generator=generator)
+    samples["gaussian"] = gaussian_samples(crops, n, generator=generator)
     seconds = time.perf_counter() - start
     # the Gaussian model keeps the periodogram and the cross-spectra: C² real numbers per bin of the half plane
     rows.append({"method": "gaussian", "image": str(cfg.image), "M": C * C * H * (W // 2 + 1), "seconds": seconds,
@@ -186,16 +190,16 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
     result = None
     if statistics is not None:
         result = synthesize(
-            original, statistics, num_samples=n, n_iter=int(cfg.synthesis.n_iter), init=str(cfg.synthesis.init),
+            crops, statistics, num_samples=n, n_iter=int(cfg.synthesis.n_iter), init=str(cfg.synthesis.init),
             seed=int(cfg.seed), history_size=int(cfg.synthesis.history_size), check_every=int(cfg.synthesis.check_every),
             plateau=float(cfg.synthesis.plateau), patience=int(cfg.synthesis.patience),
             match_histogram=bool(cfg.synthesis.match_histogram), histogram_levels=int(cfg.synthesis.histogram_levels),
             histogram_weight=float(cfg.synthesis.histogram_weight), progress=True,
             should_stop=lambda: stop.received is not None,
         )
-        samples["phase_harmonic"] = result.samples
+        samples[method] = result.samples
         rows.append({
-            "method": "phase_harmonic", "image": str(cfg.image), "M": statistics.M, "seconds": result.seconds,
+            "method": method, "image": str(cfg.image), "M": statistics.M, "seconds": result.seconds,
             "seconds_per_sample": result.seconds / n, "seconds_per_evaluation": result.seconds / max(result.evaluations, 1),
             "iterations": result.iterations, "evaluations": result.evaluations, "converged": result.converged,
             "loss_initial": result.loss[0] if result.loss else None, "loss_final": result.loss[-1] if result.loss else None,
@@ -207,14 +211,17 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
     if cfg.metrics:
         for row in rows:
             row.update(validation_metrics(samples_cpu[row["method"]], original_cpu))
-    titles = {"gaussian": "Gaussian", "phase_harmonic": f"phase harmonic (M={statistics.M})" if statistics is not None else ""}
+            row.update(shape_metrics(samples_cpu[row["method"]], original_cpu))
+        if result is not None and result.unprojected is not None:  # the histogram W1 before the projection imposes it
+            rows[-1]["histogram_w1_before_projection"] = float(histogram_distance(result.unprojected.cpu(), original_cpu).mean())
+    titles = {"gaussian": "Gaussian", method: f"{method.replace('_', ' ')} (M={statistics.M})" if statistics is not None else ""}
 
     with writing("output", folders=[output / "samples"]):  # every file, or none
         _write_results(cfg, output, original, original_cpu, samples, samples_cpu, titles, rows, result, interrupted)
     if cfg.logger == "wandb":
-        _log_wandb(cfg, output, rows, [output / "panel.png", output / "spectra.png"])
+        _log_wandb(cfg, output, rows, [output / "panel.png", output / "spectra.png", output / "minkowski.png"])
     print(markdown_table(rows))
-    print(f"written: {output.resolve()}/ (panel.png, spectra.png, samples/, samples.pt, metrics.json, metrics.md, loss.json)")
+    print(f"written: {output.resolve()}/ (panel.png, spectra.png, minkowski.png, samples/, samples.pt, metrics.json, metrics.md, loss.json)")
     if interrupted is not None:
         iterations = result.iterations if result is not None else 0
         print(f"interrupted after {iterations} iterations: the best samples so far are in {output} "
@@ -230,18 +237,20 @@ def _write_results(cfg, output: Path, original, original_cpu, samples, samples_c
     """Every file of a synthesis in ``output`` (inside :func:`~gennet.files.written_together`)."""
     from PIL import Image
 
+    from ..figures.minkowski import minkowski_figure
     from ..figures.power_spectrum import spectra_figure
     from ..figures.texture_panel import texture_panel, to_uint8
     from ..stationary.report import markdown_table
 
-    low, high = float(original.min()), float(original.max())
-    save_image_atomic(Image.fromarray(to_uint8(original, low, high)), output / "samples" / "original.png")
+    # the input's grey levels, as read ([0, 1] ↦ 0..255), not stretched: the PNGs can be read back as data
+    save_image_atomic(Image.fromarray(to_uint8(original, 0.0, 1.0)), output / "samples" / "original.png")
     for name, batch in samples.items():
         for i, sample in enumerate(batch):
-            save_image_atomic(Image.fromarray(to_uint8(sample, low, high)), output / "samples" / f"{name}_{i:03d}.png")
+            save_image_atomic(Image.fromarray(to_uint8(sample, 0.0, 1.0)), output / "samples" / f"{name}_{i:03d}.png")
     save_torch_atomic({"original": original_cpu, **samples_cpu}, output / "samples.pt")
     save_figure_atomic(texture_panel(original_cpu, samples_cpu, titles), output / "panel.png", dpi=100)
     save_figure_atomic(spectra_figure(original_cpu, samples_cpu, titles), output / "spectra.png", dpi=100)
+    save_figure_atomic(minkowski_figure(original_cpu, samples_cpu, titles), output / "minkowski.png", dpi=100)
     trace = {"interrupted": interrupted is not None, "loss": result.loss if result is not None else [],
              "iterations": result.iterations if result is not None else 0}
     write_text_atomic(output / "loss.json", json.dumps(trace) + "\n")

@@ -23,7 +23,8 @@ float64 tensor ``(1, 1, H, W)``; every length is in pixels.
   intermittent random fields", Commun. Math. Phys. 284 (2008) (the 2-D/3-D fields of the same form);
   J.-P. Kahane, "Sur le chaos multiplicatif", Ann. Sci. Math. Québec 9 (1985).
 
-:data:`FIELDS` names the suite that ``benchmarks/bench_fields.py`` runs and :func:`field` builds one by name.
+:data:`FIELDS` names the suite that ``benchmarks/bench_fields.py`` runs and :func:`field` builds one by name; it also
+holds the squares, anisotropic ellipses and Voronoi cell edges of :mod:`gennet.stationary.geometric_fields`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from .geometric_fields import boolean_ellipses, boolean_squares, torus_offsets, voronoi_edges
 
 __all__ = ["RADIUS_LAWS", "FIELDS", "boolean_disks", "boolean_segments", "boolean_coverage", "mean_disk_area",
            "multifractal_field", "log_correlated_field", "field"]
@@ -84,15 +87,6 @@ def boolean_coverage(intensity: float, mean_area: float) -> float:
     return 1 - math.exp(-intensity * mean_area)
 
 
-def _torus_offsets(H: int, W: int, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Minimal-image offsets (rows, columns) from each centre ``(n, 2)`` to each pixel: ``(n, H, 1)``, ``(n, 1, W)``."""
-    rows = torch.arange(H, dtype=torch.float64)[None, :, None] - centres[:, 0, None, None]
-    cols = torch.arange(W, dtype=torch.float64)[None, None, :] - centres[:, 1, None, None]
-    rows = rows - H * torch.round(rows / H)
-    cols = cols - W * torch.round(cols / W)
-    return rows, cols
-
-
 def boolean_disks(
     shape: tuple[int, int] = (256, 256),
     coverage: float = 0.3,
@@ -133,7 +127,7 @@ def boolean_disks(
     radii = _radii(radius_law, radius, n, alpha, generator)
     out = torch.zeros(H, W, dtype=torch.bool)
     for chunk in range(0, n, 256):
-        rows, cols = _torus_offsets(H, W, centres[chunk : chunk + 256])
+        rows, cols = torus_offsets(H, W, centres[chunk : chunk + 256])
         inside = rows.square() + cols.square() <= radii[chunk : chunk + 256, None, None].square()
         out |= inside.any(dim=0)
     return out.to(torch.float64)[None, None]
@@ -179,7 +173,7 @@ def boolean_segments(
     half = (low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)) / 2
     out = torch.zeros(H, W, dtype=torch.bool)
     for chunk in range(0, n, 256):
-        rows, cols = _torus_offsets(H, W, centres[chunk : chunk + 256])
+        rows, cols = torus_offsets(H, W, centres[chunk : chunk + 256])
         c, s = torch.cos(angle[chunk : chunk + 256])[:, None, None], torch.sin(angle[chunk : chunk + 256])[:, None, None]
         along = rows * s + cols * c  # coordinate along the segment's direction (column = cos, row = sin)
         across = -rows * c + cols * s
@@ -247,13 +241,18 @@ def multifractal_field(
     return ((x - x.mean()) / x.std())[None, None]
 
 
-#: The suite of issue 20: name → (generator, keyword arguments), each at any ``shape``.
+#: The suite of issues 20 and 33: name → (generator, keyword arguments), each at any ``shape``. Squares, ellipses
+#: (anisotropic: long axes near π/6) and Voronoi cells (straight edges meeting by three) are
+#: :mod:`gennet.stationary.geometric_fields`.
 FIELDS: dict[str, tuple] = {
     "disks_uniform": (boolean_disks, dict(coverage=0.3, radius_law="uniform", radius=(4.0, 16.0))),
     "disks_sparse_constant": (boolean_disks, dict(coverage=0.1, radius_law="constant", radius=6.0)),
     "disks_power": (boolean_disks, dict(coverage=0.4, radius_law="power", radius=(2.0, 24.0), alpha=2.0)),
     "segments": (boolean_segments, dict(coverage=0.2, length=(20.0, 80.0), width=2.0)),
     "turbulence": (multifractal_field, dict(intermittency=0.5, hurst=0.33, integral_scale=128.0)),
+    "squares": (boolean_squares, dict(coverage=0.25, side=(10.0, 28.0))),
+    "ellipses": (boolean_ellipses, dict(coverage=0.25, semi_axes=(14.0, 4.0), orientation=math.pi / 6, spread=0.2)),
+    "cells": (voronoi_edges, dict(intensity=1 / 900, width=2.0)),
 }
 
 
@@ -269,12 +268,14 @@ def field(name: str, shape: tuple[int, int] = (256, 256), seed: int = 0) -> torc
     generator, kwargs = FIELDS[name]
     factor = min(shape) / 256
     kwargs = dict(kwargs)
-    for key in ("radius", "length"):
+    for key in ("radius", "length", "side", "semi_axes"):
         if key in kwargs:
             value = kwargs[key]
             kwargs[key] = tuple(v * factor for v in value) if isinstance(value, tuple) else value * factor
     if "width" in kwargs:
         kwargs["width"] = max(kwargs["width"] * factor, 1.5)
+    if "intensity" in kwargs:
+        kwargs["intensity"] = kwargs["intensity"] / factor**2
     if "integral_scale" in kwargs:
         kwargs["integral_scale"] = kwargs["integral_scale"] * factor
     return generator(shape, seed=seed, **kwargs)

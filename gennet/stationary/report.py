@@ -15,6 +15,7 @@ COLUMNS = (
     ("seconds_per_evaluation", "s / loss+grad", "{:.3f}"),
     ("seconds", "total s", "{:.1f}"),
     ("seconds_per_sample", "s / sample", "{:.1f}"),
+    ("cpu_seconds_per_sample", "CPU s / sample", "{:.1f}"),
     ("peak_memory_mb", "peak MB", "{:.0f}"),
     ("iterations", "iterations", "{:d}"),
     ("loss_reduction", "loss ÷", "{:.3g}"),
@@ -22,9 +23,15 @@ COLUMNS = (
     ("scattering_error", "scattering error (orders 1–2)", "{:.3f}"),
     ("scattering_order0", "order-0 error (σ)", "{:.3f}"),
     ("histogram_w1", "histogram W1 (σ)", "{:.3f}"),
+    ("histogram_w1_before_projection", "W1 before projection (σ)", "{:.3f}"),
     ("spectrum_error", "spectrum (log10)", "{:.3f}"),
     ("structure_error", "S(q) error", "{:.3f}"),
     ("copy_check_max", "copy check (max)", "{:.3f}"),
+    ("minkowski_error", "Minkowski error", "{:.3f}"),
+    ("circularity_median", "circularity (median)", "{:.3f}"),
+    ("circularity_w1", "circularity W1", "{:.3f}"),
+    ("straightness", "straightness", "{:.3f}"),
+    ("branch_length", "branch length (px)", "{:.1f}"),
 )
 
 

@@ -67,6 +67,8 @@ class SynthesisResult:
         initial: ``(num_samples, C, H, W)`` the initialization.
         interrupted: whether ``should_stop`` ended the optimization early; ``samples`` are then the evaluated
             point of lowest loss so far.
+        unprojected: with ``match_histogram``, the samples before the projection onto the target's histogram (on
+            which the histogram distance is still a measured, not an imposed, number); else ``None``.
     """
 
     samples: torch.Tensor
@@ -77,6 +79,7 @@ class SynthesisResult:
     converged: bool = False
     initial: torch.Tensor | None = None
     interrupted: bool = False
+    unprojected: torch.Tensor | None = None
 
 
 class _StopRequested(Exception):
@@ -109,7 +112,11 @@ def synthesize(
     """Draw ``num_samples`` images whose statistics match the target's (microcanonical sampling by L-BFGS).
 
     Args:
-        target: ``(1, C, H, W)`` or ``(C, H, W)`` real image (any value range; float32 recommended).
+        target: ``(1, C, H, W)`` or ``(C, H, W)`` real image (any value range; float32 recommended); or ``(N, C, H,
+            W)``: N images (crops) of one process, whose statistics are averaged (the goal is the mean of their Φ,
+            the units the mean of their ``scale``; pixels are standardized, the histogram term and the projection
+            use the pooled pixels, the Gaussian initialization their mean cross-spectrum), so that a sparse
+            field's statistics are not those of a few objects.
         statistics: a module mapping ``(B, C, H, W)`` to ``(B, M)`` statistics with a ``scale(target) -> (M,)``
             method, e.g. :class:`~gennet.stationary.PhaseHarmonicCovariance2D`, on the target's device.
         num_samples: independent samples, optimized in one batch.
@@ -144,7 +151,7 @@ def synthesize(
 
     Raises:
         ValueError: for a bad ``init``, ``num_samples < 1``, ``n_iter < 1``, ``patience < 1``, negative
-            ``histogram_levels`` or ``histogram_weight``, or a target that is not one image.
+            ``histogram_levels`` or ``histogram_weight``, or a target that is not ``(C, H, W)`` / ``(N, C, H, W)``.
     """
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
@@ -157,26 +164,29 @@ def synthesize(
         raise ValueError(f"histogram_levels and histogram_weight must be ≥ 0, got {histogram_levels} and {histogram_weight}")
     if target.dim() == 3:
         target = target[None]
-    if target.dim() != 4 or target.shape[0] != 1:
-        raise ValueError(f"target must be one image (C, H, W) or (1, C, H, W), got {tuple(target.shape)}")
+    if target.dim() != 4 or target.shape[0] < 1:
+        raise ValueError(f"target must be one image (C, H, W) or images (N, C, H, W), got {tuple(target.shape)}")
     device = target.device
-    # Work in standardized units (per channel) for conditioning; map back at the end.
-    mean = target.mean(dim=(-2, -1), keepdim=True)
-    std = target.std(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+    # Work in standardized units (per channel, over every image) for conditioning; map back at the end.
+    mean = target.mean(dim=(0, -2, -1), keepdim=True)[:1]
+    std = target.transpose(0, 1).flatten(1).std(dim=1).clamp_min(1e-12)[None, :, None, None]
     standard = (target - mean) / std
     with torch.no_grad():
-        goal = statistics(standard)[0]
-        scale = statistics.scale(standard, raw=goal)
+        raw = statistics(standard)
+        goal = raw.mean(dim=0)
+        scale = torch.stack([statistics.scale(standard[i : i + 1], raw=raw[i]) for i in range(len(standard))]).mean(dim=0)
     weight = torch.ones_like(goal) if weights is None else weights.to(goal)
-    quantiles = standard.flatten(2).sort(dim=-1).values  # (1, C, d): the target's sorted pixels
-    levels = pixel_levels(standard, int(histogram_levels)) if histogram_levels > 0 else None
+    pooled = standard.transpose(0, 1).flatten(1)[None]  # (1, C, N·d): every image's pixels
+    d = standard.shape[-2] * standard.shape[-1]
+    quantiles = pooled.sort(dim=-1).values[..., (torch.arange(d, device=device) * len(standard) + len(standard) // 2)]  # (1, C, d)
+    levels = pixel_levels(pooled[..., None], int(histogram_levels)) if histogram_levels > 0 else None
     if levels is not None:
-        pixel_goal = pixel_moments(standard, levels)
+        pixel_goal = pixel_moments(standard, levels).mean(dim=0)
     generator = torch.Generator().manual_seed(int(seed))
     if init == "noise":
         start = torch.randn(num_samples, *standard.shape[1:], generator=generator, dtype=standard.dtype).to(device)
     else:
-        start = gaussian_samples(standard[0], num_samples, generator=generator)
+        start = gaussian_samples(standard, num_samples, generator=generator)
     x = start.clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS(
         [x], lr=1.0, max_iter=check_every, history_size=history_size, line_search_fn="strong_wolfe",
@@ -240,6 +250,7 @@ def synthesize(
     result.evaluations = len(result.loss)
     samples = best["x"] if result.interrupted else x.detach()
     if match_histogram:
+        result.unprojected = (samples * std + mean).to(target.dtype)
         samples = _match_histogram(samples, quantiles)
     result.samples = (samples * std + mean).to(target.dtype)
     return result

@@ -95,3 +95,43 @@ def test_bad_arguments():
         multifractal_field((32, 32), hurst=1.5)
     with pytest.raises(KeyError, match="the suite"):
         field("clouds")
+
+
+def test_square_and_ellipse_coverage_laws():
+    """Boolean models: P(pixel covered) = 1 − exp(−λ E[area]) (Chiu et al. 2013, eq. 3.5), within 4 standard errors
+    of the seed-to-seed spread; the ellipses' boundaries run along their long axes (near ``orientation``)."""
+    import math
+
+    from gennet.stationary.geometric_fields import boolean_ellipses, boolean_squares
+
+    for make in (lambda s: boolean_squares((96, 96), 0.25, (6.0, 14.0), seed=s),
+                 lambda s: boolean_ellipses((96, 96), 0.25, (8.0, 3.0), orientation=0.0, spread=0.1, seed=s)):
+        fractions = torch.tensor([float(make(s).mean()) for s in range(12)])
+        assert abs(float(fractions.mean()) - 0.25) < 4 * fractions.std() / math.sqrt(len(fractions))
+    # long axes along the columns (orientation 0): more transitions between rows than between columns
+    x = torch.cat([boolean_ellipses((96, 96), 0.25, (8.0, 3.0), orientation=0.0, spread=0.1, seed=s) for s in range(4)])
+    across_rows = (x - torch.roll(x, 1, dims=-2)).abs().mean()
+    across_columns = (x - torch.roll(x, 1, dims=-1)).abs().mean()
+    assert across_rows > 2 * across_columns
+    with pytest.raises(ValueError, match="side"):
+        boolean_squares((64, 64), side=(4.0, 30.0))
+    with pytest.raises(ValueError, match="semi_axes"):
+        boolean_ellipses((64, 64), semi_axes=(2.0, 4.0))
+
+
+def test_voronoi_edges_have_the_poisson_voronoi_length_and_are_straight():
+    """The edge length per unit area of the Poisson–Voronoi tessellation is 2√λ (Chiu et al. 2013, Table 9.1): drawn
+    ``width`` wide, the edges cover ≈ 2√λ·width (less the overlaps at the vertices, a few percent); the edges are
+    straight segments."""
+    import math
+
+    from gennet.stationary.geometric_fields import voronoi_edges
+    from gennet.stationary.shapes import straightness
+
+    intensity, width = 1 / 400, 2.0
+    fractions = torch.tensor([float(voronoi_edges((160, 160), intensity, width, seed=s).mean()) for s in range(6)])
+    expected = 2 * math.sqrt(intensity) * width
+    assert 0.9 * expected < float(fractions.mean()) < expected
+    assert straightness(voronoi_edges((160, 160), intensity, width, seed=0)[0, 0].numpy() > 0.5) > 0.92
+    with pytest.raises(ValueError, match="intensity"):
+        voronoi_edges((64, 64), intensity=1 / 1000)

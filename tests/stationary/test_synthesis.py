@@ -44,7 +44,7 @@ def test_bad_arguments(brick64):
     with pytest.raises(ValueError, match="n_iter"):
         synthesize(brick64, statistics, n_iter=0)
     with pytest.raises(ValueError, match="one image"):
-        synthesize(torch.zeros(2, 1, 64, 64), statistics)
+        synthesize(torch.zeros(2, 1, 1, 64, 64), statistics)
 
 
 def test_pixel_moments_are_rectified_means_at_the_levels():
@@ -114,3 +114,35 @@ def test_the_histogram_term_brings_the_pixel_histogram_closer():
     assert with_term.loss[0] / with_term.loss[-1] > 100
     with pytest.raises(ValueError, match="histogram_levels"):
         synthesize(target, PhaseHarmonicCovariance2D((64, 64), J=3), histogram_levels=-1)
+
+
+def test_several_crops_are_one_goal_and_the_joint_loss_weighs_each_model():
+    """With N crops the goal is the mean of their statistics: the samples end closer to it than the crops are to each
+    other. JointStatistics' units make the loss Σ_m w_m · (model m's mean squared residual)."""
+    from gennet.stationary import JointStatistics, ScatteringSpectra2D
+
+    crops = torch.stack([brick_crop for brick_crop in _brick_crops()])  # (3, 1, 32, 32)
+    phc, spectra = PhaseHarmonicCovariance2D((32, 32), J=3), ScatteringSpectra2D((32, 32), J=3)
+    joint = JointStatistics({"phc": phc, "spectra": spectra}, weights={"spectra": 3.0})
+    assert joint.M == phc.M + spectra.M and sum(joint.describe().values()) == joint.M
+    x = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    target = crops[0]
+    residual = lambda model: ((model(x) - model(target[None])) / model.scale(target)).square().mean(dim=1)  # noqa: E731
+    combined = ((joint(x) - joint(target[None])) / joint.scale(target)).square().mean(dim=1)
+    assert torch.allclose(combined, residual(phc) + 3.0 * residual(spectra), rtol=1e-4)
+    with pytest.raises(ValueError, match="weights"):
+        JointStatistics({"phc": phc}, weights={"other": 1.0})
+
+    result = synthesize(crops, phc, num_samples=1, n_iter=40, seed=0, progress=False)
+    standard = (crops - crops.mean()) / crops.std()
+    goal, each = phc(standard).mean(dim=0), phc(standard)
+    scale = phc.scale(standard[:1])
+    sample = phc((result.samples - crops.mean()) / crops.std())[0]
+    distance = lambda a, b: float(((a - b) / scale).square().mean())  # noqa: E731
+    assert distance(sample, goal) < min(distance(each[i], goal) for i in range(3)) / 2
+
+
+def _brick_crops() -> list[torch.Tensor]:
+    from tests.stationary.textures import texture_crop
+
+    return [texture_crop("brick", (32, 32), top, left).float() for top, left in ((100, 100), (300, 120), (200, 350))]
