@@ -46,6 +46,10 @@ __all__ = ["ELEMENTS", "FEATURES_VERSION", "ScatteringFeatures", "element_counts
 #: Bumped whenever the features' definition changes (part of the cache key).
 FEATURES_VERSION = 2
 
+#: Widths (Å) of the grid-free ``q = 2`` invariants by default: half octaves from 0.42 Å (≈ 1.9 σ for σ = 0.22 Å,
+#: the authors' σ₀) to 9.5 Å, ``0.42 · 2^(j/2)`` rounded as in ``gennet/conf/features/reference.yaml``.
+REFERENCE_SCALES = (0.42, 0.594, 0.84, 1.188, 1.68, 2.376, 3.36, 4.752, 6.72, 9.504)
+
 #: The elements counted by ``counts`` (atomic numbers of QM9's H, C, N, O, F).
 ELEMENTS = {1: "H", 6: "C", 7: "N", 8: "O", 9: "F"}
 
@@ -87,7 +91,7 @@ class ScatteringFeatures:
         sigma_density: width of the atoms' Gaussians, Å.
         sigma_0: width of the mother wavelet, Å (``sigma_0 / spacing`` voxels; ≥ ~1.5 voxels for invariance).
         J, L, max_order, integral_powers: as :class:`HarmonicScattering3D`.
-        channels: charge channels from ``("full", "valence", "core")``.
+        channels: charge channels from ``("full", "valence", "core", "bond_valence")``.
         margin_sigmas: clearance required between a molecule and its periodic copy, in units of the widest
             smoothing ``sqrt(sigma_density² + (sigma_0 2^J)²)`` (:func:`check_fits`; :attr:`margin` in Å).
         subsample: coarse grids for the large scales (:class:`HarmonicScattering3D`), voxels, or None.
@@ -103,15 +107,19 @@ class ScatteringFeatures:
         batch_size: molecules per batch.
         device: torch device of the computation ("cpu", "cuda:0", …).
         dtype: "float32" or "float64".
+    The defaults are the reference settings (``gennet/conf/features/reference.yaml``): Gaussians of 0.22 Å (the
+    authors' rule: QM9's closest atoms, 0.959 Å apart, overlap ≤ 0.1), four channels, counts and the grid-free
+    invariants, no grid; ``features/fast.yaml`` holds the grid settings used before.
+
     Raises:
         ValueError: at construction, a parameter out of range.
     """
 
     shape: Sequence[int] = (32, 28, 24)
     spacing: float = 0.7
-    sigma_density: float = 0.7
-    sigma_0: float = 0.7
-    J: int = 2
+    sigma_density: float = 0.22
+    sigma_0: float = 1.05
+    J: int = 1
     L: int = 3
     max_order: int = 2
     integral_powers: Sequence[float] = (0.5, 1.0, 2.0, 3.0)
@@ -119,14 +127,14 @@ class ScatteringFeatures:
     margin_sigmas: float = 3.5
     subsample: float | None = 1.6
     align: bool = True
-    grid: bool = True
-    grid_order0: bool = True
-    counts: bool = False
-    exact_scales: Sequence[float] = ()
+    grid: bool = False
+    grid_order0: bool = False
+    counts: bool = True
+    exact_scales: Sequence[float] = REFERENCE_SCALES
     exact_L: int = 4
-    cross_channels: bool = False
-    cubic_scales: Sequence[float] = ()
-    batch_size: int = 32
+    cross_channels: bool = True
+    cubic_scales: Sequence[float] = (0.0, *REFERENCE_SCALES[:6])
+    batch_size: int = 64
     device: str = "cpu"
     dtype: str = "float32"
     _scattering: HarmonicScattering3D | None = field(default=None, init=False, repr=False, compare=False)

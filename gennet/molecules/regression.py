@@ -56,7 +56,7 @@ def loo_residuals(U: torch.Tensor, s2: torch.Tensor, y: torch.Tensor, h_free: to
     """
     g = alphas / (s2[:, None] + alphas)  # (r, A) = 1 − shrinkage
     uy = U.T @ y
-    if U.shape[1] + round(float(h_free.sum())) >= len(y):  # U and the free part span everything: nothing outside
+    if U.shape[1] + round(float(h_free.sum())) >= len(y):  # U and the free part (rank Σ h) span all: nothing outside
         outside_y, outside_h = torch.zeros_like(y), torch.zeros_like(y)
     else:
         outside_y = y - U @ uy  # the part of y outside span(U) (and the free part)
@@ -154,8 +154,11 @@ class RidgeRegression:
         yr = affine.project_out(y[:, None])[:, 0]
         Dr = affine.project_out(D)
         U, s, Vt = torch.linalg.svd(Dr, full_matrices=False)
-        keep = s > s.max() * max(Dr.shape) * torch.finfo(s.dtype).eps if len(s) else s > 0
-        U, s, Vt = U[:, keep], s[keep], Vt[keep]  # numerical rank: the rest lies in the free part
+        # numerical rank: taking the free part out of D leaves round-off of the order of eps |D| (D's columns keep
+        # the composition's part, up to 10⁴ here), which is no direction of the data
+        tolerance = max(Dr.shape) * torch.finfo(s.dtype).eps * float(torch.linalg.matrix_norm(D)) if len(s) else 0.0
+        keep = s > tolerance
+        U, s, Vt = U[:, keep], s[keep], Vt[keep]
         s2 = s * s
         if len(s):
             alphas = torch.tensor(self.alphas, dtype=y.dtype, device=y.device) * s2.max()
