@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="outputs/benchmarks")
     parser.add_argument("--qm9-npz", default=None, help="read QM9 from this file of --export-npz instead of qm9pack")
     parser.add_argument("--export-npz", default=None, help="write QM9 (from qm9pack) to this compact file and stop")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip the fits already recorded in --out by an interrupted run with the same settings")
     parser.add_argument("--dry-run", type=int, default=None, metavar="N",
                         help="with --full: cap the training set at N and the test set at N // 2 (a rehearsal)")
     args = parser.parse_args(argv)
@@ -187,10 +189,29 @@ def main(argv: list[str] | None = None) -> int:
         options[name] = {"kernel": BASELINE_KERNELS[name], "standardize": False, "linear": False, "device": args.device}
     counts = element_counts(data.charges[rows]).numpy()
     y_train, y_test = data.energy[split.train], data.energy[split.test]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    def run_key(descriptor: str) -> str:  # what a record depends on: a baseline's rows survive a change of our features
+        what = [features.parameters() if descriptor == SCATTERING else descriptor, args.seed, len(y_test),
+                BASELINE_KERNELS.get(descriptor)]
+        return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    partial = out / "qm9_learning_curve.partial.jsonl"  # every fit as it ends: an interrupted run loses nothing
+    done = []
+    if args.resume and partial.is_file():
+        done = [r for r in map(json.loads, partial.read_text().splitlines()) if r.pop("run", None) == run_key(r["descriptor"])]
+        print(f"--resume: {len(done)} fits recorded in {partial}")
+    elif partial.is_file():
+        partial.unlink()
+
+    def save(record: dict) -> None:
+        with partial.open("a") as f:
+            f.write(json.dumps({**record, "run": run_key(record["descriptor"])}) + "\n")
+
     start = time.perf_counter()
     records, predictions, fitted = learning_curve(descriptors, y_train, y_test, sizes, models,
                                                   covariates=(counts[:n_train], counts[n_train:]), options=options,
-                                                  keep=[SCATTERING])
+                                                  keep=[SCATTERING], done=done, on_record=save)
     regression_s = time.perf_counter() - start
 
     spreads = {}
@@ -234,8 +255,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"QM9 read {load_s:.1f} s, regression {regression_s:.1f} s, total {total_s:.1f} s wall (this run); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     result = {
         "records": records, "quoted": QUOTED, "num_test": len(y_test), "sizes": sizes, "device": args.device,
         "features": features.parameters(), "feature_timing": feature_timing, "baseline_timing": baseline_timing,

@@ -9,7 +9,7 @@ unpenalized covariates) and scored on the whole test set.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -28,6 +28,8 @@ def learning_curve(
     options: Mapping[str, Mapping] | None = None,
     keep: Sequence[str] = (),
     progress: bool = True,
+    done: Sequence[dict] = (),
+    on_record: Callable[[dict], None] | None = None,
 ) -> tuple[list[dict], dict[str, np.ndarray], dict]:
     """Fit and score every (descriptor, model) at every training size.
 
@@ -39,6 +41,9 @@ def learning_curve(
         covariates: ``(C_train, C_test)`` unpenalized covariates of every model (the element counts), or None.
         options: ``descriptor name → keyword arguments`` of :func:`fit_regressor` (kernel, widths, standardize, …).
         keep: descriptors whose models fitted at the largest size are returned (others are freed as they go).
+        done: records of an interrupted run (same data, sizes and options): their fits are not repeated, except those
+            of ``keep`` at the largest size (their models and predictions are returned).
+        on_record: called with each new record as soon as it exists (a long curve saves its progress).
     Returns:
         ``(records, predictions, fitted)``: one record per fit — ``descriptor, model, num_train, mae, rmse``
         (kcal/mol), ``loo_mae`` (the leave-one-out MAE on the training molecules), ``params`` (chosen
@@ -54,8 +59,11 @@ def learning_curve(
         raise ValueError(f"data.curve: size {sizes[-1]} exceeds the {len(y_train)} training molecules")
     options = options or {}
     C_train, C_test = covariates if covariates is not None else (None, None)
+    previous = {(r["num_train"], r["descriptor"], r["model"]): r for r in done}
     jobs = [(n, d, m) for n in sizes for d in descriptors for m in models.get(d, ())]
-    records, predictions, fitted, selections = [], {}, {}, {}
+    records = [previous[job] for job in jobs if job in previous and not (job[0] == sizes[-1] and job[1] in keep)]
+    jobs = [job for job in jobs if job not in previous or (job[0] == sizes[-1] and job[1] in keep)]
+    predictions, fitted, selections = {}, {}, {}
     for n, name, model in tqdm(jobs, desc="regression", disable=not progress):
         X_train, X_test = descriptors[name]
         start = time.perf_counter()
@@ -70,6 +78,8 @@ def learning_curve(
                   "loo_mae": float(estimator.loo_mae_),
                   "params": {k: float(v) for k, v in estimator.best_params_.items()}, "fit_s": round(fit_s, 2)}
         records.append(record)
+        if on_record is not None:
+            on_record(record)
         if n == sizes[-1]:
             predictions[f"{name}/{model}"] = predicted
             if name in keep:

@@ -22,7 +22,8 @@ def grid():
     """First-order grid invariants, q = 2 and 3, j = 0, 1 (σ_j = 0.35, 0.7 Å), l ≤ 3, on 64³ voxels of 0.15 Å."""
     features = ScatteringFeatures(shape=(64, 64, 64), spacing=0.15, sigma_density=SIGMA, sigma_0=SIGMA_0, J=1, L=L,
                                   max_order=1, integral_powers=(2.0, 3.0), align=False, dtype="float64", subsample=None,
-                                  margin_sigmas=0)
+                                  margin_sigmas=0, grid=True, grid_order0=True, counts=False, exact_scales=(),
+                                  cubic_scales=())  # the grid's invariants only
     values = features.transform(Z, R).reshape(1, len(features.channels), -1)
     order0, first = values[..., :2], values[..., 2:].reshape(1, len(features.channels), 2, L + 1, 2)
     return order0, first

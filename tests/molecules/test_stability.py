@@ -14,7 +14,7 @@ from tests.molecules.helpers import write_qm9_head
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return load_qm9(files=write_qm9_head(tmp_path_factory.mktemp("qm9"), rows=20))
+    return load_qm9(files=write_qm9_head(tmp_path_factory.mktemp("qm9"), rows=12))
 
 
 def test_random_rotations_are_rotations():
@@ -32,7 +32,7 @@ def _spread(features, data):
     def predict(z, p):
         return model.predict(features.transform(torch.from_numpy(z), torch.from_numpy(p)).numpy(), element_counts(z).numpy())
 
-    return rotation_spread(predict, data.charges[:10], data.positions[:10], rotations=3, seed=1)
+    return rotation_spread(predict, data.charges[:6], data.positions[:6], rotations=3, seed=1)
 
 
 def test_grid_free_invariants_do_not_move(data):
