@@ -8,6 +8,8 @@ numbers quoted beside ours.
     python benchmarks/qm9_learning_curve.py --train 500 1000 --test 500 --baselines coulomb bob   # a quick look
     python benchmarks/qm9_learning_curve.py --features fast --models ridge kernel --train 1000 2000 5000 --baselines
     python benchmarks/qm9_learning_curve.py --device cuda:0 --full     # the whole split: 110,000 train (ridge, quadratic)
+    python benchmarks/qm9_learning_curve.py --resume                   # go on with an interrupted run
+    python benchmarks/qm9_learning_curve.py --report                   # table and plot of the fits it recorded
     python benchmarks/qm9_learning_curve.py --export-npz qm9.npz       # QM9 in one ~40 MB file, to carry where
     python benchmarks/qm9_learning_curve.py --qm9-npz qm9.npz …        #   qm9pack (a 100 MB wheel) cannot go
 
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-npz", default=None, help="write QM9 (from qm9pack) to this compact file and stop")
     parser.add_argument("--resume", action="store_true",
                         help="skip the fits already recorded in --out by an interrupted run with the same settings")
+    parser.add_argument("--report", action="store_true",
+                        help="no fitting: the table, slopes and plot of the fits recorded in --out (an interrupted run)")
     parser.add_argument("--dry-run", type=int, default=None, metavar="N",
                         help="with --full: cap the training set at N and the test set at N // 2 (a rehearsal)")
     args = parser.parse_args(argv)
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
     partial = out / "qm9_learning_curve.partial.jsonl"  # every fit as it ends: an interrupted run loses nothing
     done = []
-    if args.resume and partial.is_file():
+    if (args.resume or args.report) and partial.is_file():
         done = [r for r in map(json.loads, partial.read_text().splitlines()) if r.pop("run", None) == run_key(r["descriptor"])]
         print(f"--resume: {len(done)} fits recorded in {partial}")
     elif partial.is_file():
@@ -209,10 +213,13 @@ def main(argv: list[str] | None = None) -> int:
             f.write(json.dumps({**record, "run": run_key(record["descriptor"])}) + "\n")
 
     start = time.perf_counter()
-    records, predictions, fitted = learning_curve(descriptors, y_train, y_test, sizes, models,
-                                                  covariates=(counts[:n_train], counts[n_train:]), options=options,
-                                                  keep=[SCATTERING], done=done, on_record=save)
-    regression_s = time.perf_counter() - start
+    if args.report:  # the recorded fits only: no models, so no predictions and no rotation check
+        records, predictions, fitted, args.rotations = done, {}, {}, 0
+    else:
+        records, predictions, fitted = learning_curve(descriptors, y_train, y_test, sizes, models,
+                                                      covariates=(counts[:n_train], counts[n_train:]), options=options,
+                                                      keep=[SCATTERING], done=done, on_record=save)
+    regression_s = sum(r["fit_s"] for r in records) if args.report else time.perf_counter() - start
 
     spreads = {}
     test_rows = split.test[: args.rotation_molecules]
@@ -235,12 +242,17 @@ def main(argv: list[str] | None = None) -> int:
     for model, spread in spreads.items():
         print(f"rotation spread, {SCATTERING}/{model} at N={sizes[-1]}: std over {args.rotations} rotations "
               f"{spread['std_mean']:.2e} kcal/mol (mean over {len(test_rows)} test molecules), {spread['std_max']:.2e} max")
-    best = {d: min(r["mae"] for r in records if r["descriptor"] == d and r["num_train"] == n)
-            for d in descriptors for n in [sizes[-1]]}
-    if "bob" in best:
-        below = [n for n in sizes if min(r["mae"] for r in records if r["descriptor"] == SCATTERING and r["num_train"] == n)
-                 < next(r["mae"] for r in records if r["descriptor"] == "bob" and r["num_train"] == n)]
-        print(f"ours (best model) below Bag of Bonds at N = {below or 'none'}")
+    missing = [f"{d}/{m}/{n}" for n in sizes for d, m in columns
+               if not any((r["descriptor"], r["model"], r["num_train"]) == (d, m, n) for r in records)]
+    if missing:
+        print(f"not fitted (the run was stopped before them): {', '.join(missing)}")
+    if "bob" in descriptors:
+        ours = {n: min((r["mae"] for r in records if r["descriptor"] == SCATTERING and r["num_train"] == n), default=None)
+                for n in sizes}
+        bob = {r["num_train"]: r["mae"] for r in records if r["descriptor"] == "bob"}
+        both = [n for n in sizes if ours[n] is not None and n in bob]
+        print(f"ours (best model) below Bag of Bonds at N = {[n for n in both if ours[n] < bob[n]] or 'none'} "
+              f"(of the sizes where both were fitted: {both})")
     print("\nquoted (published, not measured here):")
     for q in QUOTED:
         print(f"  {q['mae']:>6.2f}  N_train≈{q['num_train']:<7} {q['dataset']}: {q['source']}")
@@ -252,20 +264,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: cold {bt['cold_cpu_s'] / bt['molecules']:.5f} s/molecule process CPU ({bt['source']})"
               + (f", warm {bt['warm_s']:.2f} s" if "warm_s" in bt else ""))
     total_s = time.perf_counter() - begin
-    print(f"QM9 read {load_s:.1f} s, regression {regression_s:.1f} s, total {total_s:.1f} s wall (this run); "
+    what = "the recorded fits' sum" if args.report else "this run"
+    print(f"QM9 read {load_s:.1f} s, regression {regression_s:.1f} s ({what}), total {total_s:.1f} s wall (this run); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
 
     result = {
         "records": records, "quoted": QUOTED, "num_test": len(y_test), "sizes": sizes, "device": args.device,
         "features": features.parameters(), "feature_timing": feature_timing, "baseline_timing": baseline_timing,
         "slopes": slopes, "rotation_spread": spreads, "qm9_read_s": load_s, "regression_s": regression_s,
-        "total_s": total_s, "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "total_s": total_s, "torch": torch.__version__, "threads": torch.get_num_threads(), "missing": missing,
+        "report_only": args.report,
     }
     name = "qm9_learning_curve_full" if args.full else "qm9_learning_curve"
     (out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     plot_learning_curve(records, out / f"{name}.png", quoted=[q for q in QUOTED if q["dataset"] == "QM9"])
-    plot_predictions(y_test, {k: v for k, v in predictions.items() if k.startswith(SCATTERING)},
-                     out / ("qm9_predictions_full.png" if args.full else "qm9_predictions.png"))
+    if predictions:
+        plot_predictions(y_test, {k: v for k, v in predictions.items() if k.startswith(SCATTERING)},
+                         out / ("qm9_predictions_full.png" if args.full else "qm9_predictions.png"))
     print(f"wrote {out / (name + '.json')}, {out / (name + '.png')}")
     return 0
 
