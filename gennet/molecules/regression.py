@@ -326,9 +326,13 @@ class KernelRidge:
         if coefficients is None:  # all molecules: (K + α) c = r by Cholesky, in place
             K = kernel_matrix(inputs, inputs, self.kernel, self.width_)
             K.diagonal().add_(self.alpha_)
-            torch.linalg.cholesky(K, out=K)
-            coefficients = torch.cholesky_solve(residual[:, None], K)[:, 0]
-            del K
+            # K is symmetric, so K.mT is a column-major view of it: LAPACK factors it where it lies (U = Lᵀ) and the
+            # triangular solves read it there (cholesky(K, out=K) and cholesky_solve each made an n × n copy)
+            U = K.mT
+            torch.linalg.cholesky(U, upper=True, out=U)
+            z = torch.linalg.solve_triangular(U.mT, residual[:, None], upper=False)
+            coefficients = torch.linalg.solve_triangular(U, z, upper=True)[:, 0]
+            del K, U
         self.coef_, self.train_ = coefficients, inputs
         return self
 
