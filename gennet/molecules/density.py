@@ -1,8 +1,9 @@
 """Surrogate electronic densities of molecules on a 3D grid (Eickenberg et al., J. Chem. Phys. 148, 241732,
 2018, §II.B; the seed's Dirac density ``x(u) = Σ_k z_k δ(u − r_k)`` smoothed by a Gaussian of width σ).
 
-Three charge channels, as in the paper: ``full`` (z_k = atomic number), ``valence`` (valence electrons) and
-``core`` (atomic number − valence; 0 for hydrogen), so ``full = valence + core``.
+Four charge channels, as in the authors' code (github louity/pyscatharm, ``examples/qm.py``): ``full`` (z_k =
+atomic number), ``valence`` (valence electrons), ``core`` (atomic number − valence; 0 for hydrogen), so
+``full = valence + core``, and ``bond_valence`` (the number of covalent bonds an atom forms: H 1, C 4, N 3, O 2, F 1).
 
 The density is built in the Fourier domain, in closed form: the DFT of ``x(u) = Σ_k z_k g_σ(u − r_k)``
 (``g_σ`` the normalized Gaussian, e/Å³) sampled at the voxels ``u_n = (n − shape/2) h`` is
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 import torch
 
 __all__ = [
+    "BOND_VALENCE",
     "CHANNELS",
     "VALENCE_ELECTRONS",
     "align_principal_axes",
@@ -36,8 +38,11 @@ __all__ = [
 #: Valence electrons of the elements of QM9 (by atomic number).
 VALENCE_ELECTRONS = {1: 1, 6: 4, 7: 5, 8: 6, 9: 7}
 
-#: The charge channels (Eickenberg et al. 2018, §II.B).
-CHANNELS = ("full", "valence", "core")
+#: Covalent bonds an atom forms (its valence in the chemist's sense; the authors' "atom valence" channel).
+BOND_VALENCE = {1: 1, 6: 4, 7: 3, 8: 2, 9: 1}
+
+#: The charge channels (Eickenberg et al. 2018, §II.B; ``bond_valence`` from the authors' code).
+CHANNELS = ("full", "valence", "core", "bond_valence")
 
 
 def charge_channels(charges: torch.Tensor, channels: Sequence[str] = CHANNELS) -> torch.Tensor:
@@ -56,15 +61,16 @@ def charge_channels(charges: torch.Tensor, channels: Sequence[str] = CHANNELS) -
         raise ValueError(f"channels must be a non-empty list from {list(CHANNELS)}, got {list(channels)}")
     charges = torch.as_tensor(charges).long()
     table = torch.zeros(max(VALENCE_ELECTRONS) + 1, dtype=torch.float64)
+    bonds = torch.zeros_like(table)
     for z, v in VALENCE_ELECTRONS.items():
-        table[z] = v
+        table[z], bonds[z] = v, BOND_VALENCE[z]
     known = torch.tensor([0, *VALENCE_ELECTRONS])
     bad = charges[~torch.isin(charges, known)]
     if bad.numel():
         raise ValueError(f"atomic number {int(bad[0])} has no valence count (elements H, C, N, O, F)")
     full = charges.double()
     valence = table[charges]
-    parts = {"full": full, "valence": valence, "core": full - valence}
+    parts = {"full": full, "valence": valence, "core": full - valence, "bond_valence": bonds[charges]}
     return torch.stack([parts[c] for c in channels], -1)
 
 

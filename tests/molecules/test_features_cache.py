@@ -8,7 +8,8 @@ from gennet.molecules.features import ScatteringFeatures
 from gennet.molecules.qm9 import QM9, load_qm9
 from tests.molecules.helpers import write_qm9_head
 
-SMALL = dict(shape=(16, 16, 16), spacing=0.7, J=1, L=2, integral_powers=(0.5, 1.0, 2.0), batch_size=4)
+SMALL = dict(shape=(16, 16, 16), spacing=0.7, sigma_density=0.7, sigma_0=0.7, J=1, L=2, integral_powers=(0.5, 1.0, 2.0),
+             grid=True, grid_order0=True, exact_scales=(0.42, 1.2), exact_L=1, cubic_scales=(0.0,), batch_size=4)
 
 
 @pytest.fixture(scope="module")

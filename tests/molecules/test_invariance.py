@@ -25,7 +25,8 @@ def molecules(tmp_path_factory):
 @pytest.fixture(scope="module")
 def features():
     return ScatteringFeatures(shape=(32, 32, 32), spacing=0.5, sigma_density=0.7, sigma_0=0.7, J=2, L=3, align=False,
-                              dtype="float64", subsample=None)
+                              dtype="float64", subsample=None, grid=True, grid_order0=True, counts=False, exact_scales=(),
+                              cubic_scales=())  # the grid's invariants only
 
 
 def _relative(a, b):

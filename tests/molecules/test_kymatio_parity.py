@@ -49,3 +49,23 @@ def test_subsampled_scales_agree_with_the_full_grid(signal):
     a, b = full(signal), coarse(signal)
     torch.testing.assert_close(b[:, 0], a[:, 0])  # j = 0 computed identically
     assert ((b - a).abs() / a.abs()).max() < 2e-2
+
+
+def test_grid_free_invariants_match_kymatio():
+    """The pair sums of :mod:`gennet.molecules.exact_invariants` (no grid) against kymatio's first-order q = 2
+    invariants of its own sums of Gaussians (σ = 2 voxels, wavelets of 2 and 4 voxels, l ≤ 3): equal to 1e-6 on
+    48³ voxels (measured ≤ 2e-7; on a 32-voxel axis the periodic copies of the j = 1 wavelets add 1e-3)."""
+    from kymatio.scattering3d.utils import generate_weighted_sum_of_gaussians
+
+    from gennet.molecules.exact_invariants import pair_energy_invariants
+
+    M = N = O = 48
+    grid = np.fft.ifftshift(np.mgrid[-M // 2 : M // 2, -N // 2 : N // 2, -O // 2 : O // 2].astype("float32"), axes=(1, 2, 3))
+    rng = np.random.default_rng(0)
+    positions = rng.uniform(-3, 3, size=(2, 5, 3))
+    weights = rng.integers(1, 9, size=(2, 5)).astype(float)
+    x = torch.from_numpy(generate_weighted_sum_of_gaussians(grid, positions, weights, 2.0)).double()
+    reference = kymatio_harmonic_scattering()(J=1, shape=(M, N, O), L=3, sigma_0=2.0, max_order=1, integral_powers=(2.0,))
+    expected = reference.double()(x)[..., 0].double()  # (2, J + 1, L + 1)
+    got = pair_energy_invariants(torch.from_numpy(positions), torch.from_numpy(weights)[..., None], 2.0, [2.0, 4.0], 3)[:, 0]
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=0)
