@@ -178,7 +178,11 @@ class GeneratorModule(DataRecord, pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x = batch[0]
-        w = mix_embeddings(self.generator.encode(x), self.hparams.get("embedding_mix", 0.0))
+        w = self.generator.encode(x)
+        strength = float(self.hparams.get("embedding_mix", 0.0))
+        if strength:  # drawn from (seed, step, rank) alone: a run resumed mid-epoch mixes as the uninterrupted one did
+            seed = ((int(self.hparams.seed) * 1_000_003 + int(self.global_step)) * 4096 + int(self.global_rank)) % 2**63
+            w = mix_embeddings(w, strength, torch.Generator(device=w.device).manual_seed(seed))
         x_hat, stats = self.generator.decode(w, return_stats=True)
         loss = self._loss(x_hat, x)
         self.train_psnr(x_hat.detach().clamp(-1, 1), x)
