@@ -30,7 +30,7 @@ from ..lit.divergence import NonFiniteLossError
 from .checkpoints import check_weights_fit, load_checkpoint
 from .errors import user_errors
 from .resolvers import register_resolvers
-from .startup import CONFIG_DIR, check_finite_values, claimed, entry_point, writing
+from .startup import check_finite_values, claimed, entry_point, writing
 from .validate import validate_train_config
 
 __all__ = ["main", "train"]

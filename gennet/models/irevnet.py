@@ -23,7 +23,6 @@ one-channel digits). Reversible back-propagation (Gomez et al. 2017) is :mod:`ge
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
 import torch

@@ -19,7 +19,6 @@ networks", Information and Inference 2020.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..compute_path import check_path, resolve_path
