@@ -43,7 +43,8 @@ def test_grid_free_invariants_do_not_move(data):
 
 
 def test_grid_invariants_move_a_little_and_orientation_a_lot(data):
-    grid = ScatteringFeatures(shape=(32, 28, 24), spacing=0.7, J=1, L=2, integral_powers=(0.5, 1.0, 2.0), align=False)
+    grid = ScatteringFeatures(shape=(32, 28, 24), spacing=0.7, J=1, L=2, integral_powers=(0.5, 1.0, 2.0), align=False,
+                              grid=True, exact_scales=(), cubic_scales=())  # the grid's invariants alone
     spread = _spread(grid, data)
     assert 0 < spread["std_mean"] < 5.0, spread  # kcal/mol: the grid's discretization, no alignment
     turned = rotation_spread(lambda z, p: 100 * p[:, 0, 0], data.charges[:10], data.positions[:10], rotations=3)
