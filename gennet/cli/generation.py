@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_int, check_number
 from ..files import WriteError, save_torch_atomic
 from ..limits import check_memory
 from ..lit.data_pass import training_images
@@ -149,8 +149,6 @@ def refinement_for(cfg: DictConfig, prior: Prior, generator) -> ScoreRefinement 
 
     Raises:
         ConfigError: the key of a bad setting."""
-    from ..errors import check_int, check_number
-
     steps = check_int("refine_steps", cfg.get("refine_steps", 0), 0)
     if steps == 0 or not isinstance(prior, FlowMatching):
         return None
