@@ -70,14 +70,14 @@ def test_prior_fitted_on_reconstructions_sees_phi_of_g_of_phi(generator, tmp_pat
     from gennet.cli.generation import datamodule_for, load_generator
 
     run_dir = tmp_path / "reconstructions"
-    result = train_prior([f"generator_ckpt={generator}", "prior=gaussian", "fit_images=8", "fit_on=reconstructions",
-                          "logger=csv"], run_dir)
+    result = train_prior([f"generator_ckpt={generator}", "prior=mixture", "prior.num_components=2", "prior.dim=4",
+                          "fit_images=16", "fit_on=reconstructions", "logger=csv"], run_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     kept = torch.load(run_dir / "embeddings.pt", weights_only=True)["train"]
     module, checkpoint = load_generator(str(generator), torch.device("cpu"))
     datamodule = datamodule_for(checkpoint, None, str(generator))
     datamodule.setup("fit")
-    x = torch.stack([datamodule.train_dataset[i][0] for i in range(8)])
+    x = torch.stack([datamodule.train_dataset[i][0] for i in range(16)])
     with torch.no_grad():
         w = module.generator.encode(x)
         expected = module.generator.encode(module.generator.decode(w).clamp(-1, 1))
