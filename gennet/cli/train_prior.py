@@ -43,9 +43,12 @@ register_resolvers()
 
 
 @torch.no_grad()
-def embeddings_for(module, datamodule, device: torch.device, fit_images: int | None = None) -> dict[str, torch.Tensor]:
+def embeddings_for(module, datamodule, device: torch.device, fit_images: int | None = None,
+                   fit_on: str = "images") -> dict[str, torch.Tensor]:
     """``{"train": (N, C_w, h, w), "val": (M, C_w, h, w)}`` float32 on the CPU: ``Φ`` of the training images (the first
-    ``fit_images`` of them, or all) and of the validation images, with a progress bar."""
+    ``fit_images`` of them, or all) and of the validation images, with a progress bar. ``fit_on="reconstructions"``:
+    ``Φ(G(Φ(x)))`` instead, the embeddings of the decoder's own reconstructions (clamped to [−1, 1]), on which the
+    decoder is consistent (issue 31)."""
     from tqdm.auto import tqdm
 
     datamodule.setup("fit")
@@ -56,7 +59,10 @@ def embeddings_for(module, datamodule, device: torch.device, fit_images: int | N
         batches = []
         for start in tqdm(range(0, count, 256), desc=f"embedding the {split} images", unit="batch", leave=False):
             x = torch.stack([dataset[i][0] for i in range(start, min(count, start + 256))]).to(device)
-            batches.append(module.generator.encode(x).float().cpu())
+            w = module.generator.encode(x)
+            if fit_on == "reconstructions":
+                w = module.generator.encode(module.generator.decode(w).clamp(-1, 1))
+            batches.append(w.float().cpu())
         out[split] = torch.cat(batches)
     return out
 
@@ -69,9 +75,19 @@ def _prior_config(cfg: DictConfig, shape, image_channels: int) -> dict:
 
 
 def _embeddings_record(cfg: DictConfig, shape) -> dict:
-    """What ``embeddings.pt`` is computed from: the generator checkpoint (its bytes), ``fit_images``, the shape of ``w``."""
+    """What ``embeddings.pt`` is computed from: the generator checkpoint (its bytes), ``fit_images``, ``fit_on``, the
+    shape of ``w``."""
     generator = Path(str(cfg.generator_ckpt)).expanduser()
-    return {"generator_sha256": file_digest(generator)[1], "fit_images": cfg.fit_images, "shape": list(shape)}
+    return {"generator_sha256": file_digest(generator)[1], "fit_images": cfg.fit_images, "fit_on": _fit_on(cfg),
+            "shape": list(shape)}
+
+
+def _fit_on(cfg: DictConfig) -> str:
+    """``cfg.fit_on`` (``images`` or ``reconstructions``), or one line naming the key."""
+    fit_on = cfg.get("fit_on", "images")
+    if fit_on not in ("images", "reconstructions"):
+        raise ConfigError("fit_on", f"must be images or reconstructions, got {fit_on!r}")
+    return fit_on
 
 
 def _cached_embeddings(cache: Path, expected: dict) -> dict[str, torch.Tensor] | None:
@@ -142,6 +158,7 @@ def _train_prior(cfg: DictConfig) -> dict:
         batch_size = check_int("batch_size", cfg.batch_size, 1)
         if cfg.fit_images is not None:
             check_int("fit_images", cfg.fit_images, 2, why=" (or null for all)")
+        _fit_on(cfg)
         resuming = bool(cfg.get("ckpt_path"))
         if (run_dir / "prior.pt").exists():
             raise ConfigError("hydra.run.dir", f"'{run_dir}' already holds a prior (prior.pt), which is never overwritten "
@@ -173,7 +190,7 @@ def _train_prior(cfg: DictConfig) -> dict:
             _check_count(prior, n_train)
             check_memory("fit_images", tensor_bytes(((n_train + n_val, *shape), 4)) * 2,
                          f"the embeddings of {n_train} + {n_val} images")
-            embeddings = embeddings_for(module, datamodule, device, cfg.fit_images)
+            embeddings = embeddings_for(module, datamodule, device, cfg.fit_images, _fit_on(cfg))
             _save_embeddings(embeddings, cache, expected)
         else:
             _check_count(prior, len(embeddings["train"]))

@@ -65,7 +65,28 @@ def test_flow_prior_killed_and_resumed_ends_identical(generator, tmp_path):
     torch.testing.assert_close(a.sample(3, torch.Generator().manual_seed(0)), b.sample(3, torch.Generator().manual_seed(0)))
 
 
+def test_prior_fitted_on_reconstructions_sees_phi_of_g_of_phi(generator, tmp_path):
+    """``fit_on=reconstructions``: the embeddings kept are ``Φ(G(Φ(x)))`` of the training images, not ``Φ(x)``."""
+    from gennet.cli.generation import datamodule_for, load_generator
+
+    run_dir = tmp_path / "reconstructions"
+    result = train_prior([f"generator_ckpt={generator}", "prior=mixture", "prior.num_components=2", "prior.dim=4",
+                          "fit_images=16", "fit_on=reconstructions", "logger=csv"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    kept = torch.load(run_dir / "embeddings.pt", weights_only=True)["train"]
+    module, checkpoint = load_generator(str(generator), torch.device("cpu"))
+    datamodule = datamodule_for(checkpoint, None, str(generator))
+    datamodule.setup("fit")
+    x = torch.stack([datamodule.train_dataset[i][0] for i in range(16)])
+    with torch.no_grad():
+        w = module.generator.encode(x)
+        expected = module.generator.encode(module.generator.decode(w).clamp(-1, 1))
+    torch.testing.assert_close(kept, expected, rtol=1e-4, atol=1e-4)
+    assert (kept - w).abs().max() > 1e-2  # the reconstructions' embeddings differ from the images'
+
+
 @pytest.mark.parametrize("args, key", [
+    (["fit_on=pixels"], "error: fit_on:"),
     (["generator_ckpt=/nowhere/last.ckpt"], "error: generator_ckpt:"),
     (["prior._target_=os.system"], "error: prior:"),
     (["prior.steps=0"], "error: prior:"),
