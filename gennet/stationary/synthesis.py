@@ -24,7 +24,9 @@ rectifier, which the line search takes; the histogram W1 of the samples is then 
 ``s`` is the target's own
 scale (:meth:`~gennet.stationary.PhaseHarmonicCovariance2D.scale`). The ``num_samples`` samples are
 optimized together: the loss is the sum of their (independent) losses, so the gradient of each sample only
-depends on that sample; the line search is shared. Everything runs on the target's device.
+depends on that sample; the line search is shared. On the CPU the objective is evaluated one sample per pass
+(``samples_per_pass``: the same loss and gradient, a ``num_samples``-fold smaller peak memory and allocations).
+Everything runs on the target's device.
 """
 
 from __future__ import annotations
