@@ -21,7 +21,7 @@ import ctypes.util
 import os
 import sys
 
-__all__ = ["retain_freed_memory", "M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD", "MMAP_THRESHOLD_CAP", "THRESHOLD"]
+__all__ = ["MMAP_THRESHOLD_CAP", "M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD", "THRESHOLD", "retain_freed_memory"]
 
 #: ``mallopt`` parameters of glibc's ``<malloc.h>``.
 M_TRIM_THRESHOLD = -1
@@ -53,10 +53,11 @@ def retain_freed_memory(threshold: int = THRESHOLD) -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.gnu_get_libc_version  # glibc only: musl has no mallopt parameters of this meaning
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    except OSError:
         return False
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):  # glibc only (musl: no such mallopt)
+        return False
+    mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     mmap = bool(mallopt(M_MMAP_THRESHOLD, threshold)) or bool(mallopt(M_MMAP_THRESHOLD, min(threshold, MMAP_THRESHOLD_CAP)))
     return bool(mallopt(M_TRIM_THRESHOLD, threshold)) and mmap
