@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+from gennet.allocator import retain_freed_memory  # noqa: E402
 from gennet.cli.stationary_models import SYNTHESIS_KEYS, build_statistics, synthesize_defaults  # noqa: E402
 from gennet.stationary import gaussian_samples, synthesize  # noqa: E402
 from gennet.stationary.fields import FIELDS, field  # noqa: E402
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--save-samples", type=Path, default=None, help="write <field>_panel.png and <field>_{original,gaussian,ours}.png here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    retain_freed_memory()  # as synthesize.py does (gennet.allocator)
     device = torch.device(args.device)
     cfg = synthesize_defaults(args.set)
     settings = {key: cfg.synthesis[key] for key in SYNTHESIS_KEYS}

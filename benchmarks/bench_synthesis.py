@@ -50,6 +50,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+from gennet.allocator import retain_freed_memory  # noqa: E402
 from gennet.cli.stationary_models import SYNTHESIS_KEYS, build_statistics, synthesize_defaults  # noqa: E402
 from gennet.stationary import gaussian_samples, synthesize  # noqa: E402
 from gennet.stationary.metrics import histogram_distance, portilla_simoncelli_scales, validation_metrics  # noqa: E402
@@ -258,6 +259,7 @@ def main() -> None:
     parser.add_argument("--save-samples", type=Path, default=None, help="write <image>_<method>.png of the first sample of each method here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    retain_freed_memory()  # as synthesize.py does (gennet.allocator)
     device = torch.device(args.device)
     if device.type == "cuda" and device.index is None:  # "cuda" means the current device (pywph needs its index)
         device = torch.device("cuda", torch.cuda.current_device())

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from ..allocator import retain_freed_memory
 from ..errors import ConfigError, check_bool, check_int, check_number
 from ..files import save_figure_atomic, save_image_atomic, save_torch_atomic, write_text_atomic
 from ..limits import check_memory, tensor_bytes
@@ -166,6 +167,7 @@ def _run_synthesis(cfg: DictConfig, stop: StopOnSignal) -> list[dict]:
         device = device_for(str(cfg.device))
         if cfg.threads is not None:
             torch.set_num_threads(int(cfg.threads))
+        retain_freed_memory()  # glibc: freed blocks stay in the heap between L-BFGS evaluations (gennet.allocator)
         crops = _crops(cfg, size).to(device)  # (N, C, H, W) in [0, 1]
         original = crops[0]
         statistics = build_statistics(cfg, size, original.shape[0])

@@ -45,6 +45,19 @@ def test_bad_arguments(brick64):
         synthesize(brick64, statistics, n_iter=0)
     with pytest.raises(ValueError, match="one image"):
         synthesize(torch.zeros(2, 1, 1, 64, 64), statistics)
+    with pytest.raises(ValueError, match="samples_per_pass"):
+        synthesize(brick64, statistics, samples_per_pass=0)
+
+
+def test_one_sample_per_pass_is_the_batch_up_to_round_off(brick64):
+    """The loss is a sum of per-sample losses: evaluated one sample at a time (the CPU default) or all at once, the
+    loss trace and the samples agree up to float32 round-off."""
+    target, statistics = brick64.float(), PhaseHarmonicCovariance2D((64, 64), J=3)
+    run = functools.partial(synthesize, target, statistics, num_samples=3, n_iter=8, seed=1, progress=False, histogram_levels=4)
+    apart, together = run(samples_per_pass=1), run(samples_per_pass=3)
+    assert apart.evaluations == together.evaluations
+    assert torch.allclose(torch.tensor(apart.loss), torch.tensor(together.loss), rtol=1e-4)
+    assert (apart.samples - together.samples).abs().max() < 1e-3 * float(target.std())
 
 
 def test_pixel_moments_are_rectified_means_at_the_levels():
