@@ -19,8 +19,9 @@ Adding a network is one entry of :data:`NETWORKS` (its ``train.py`` overrides an
 Writes ``--output`` (default ``outputs/what_networks_rely_on``): ``runs/``, ``analysis/`` (comparison.md, figures),
 ``experiments.json``, ``planted_noise.png``, ``cace.png``; prints the tables and the seconds of each part.
 
-    python benchmarks/what_networks_rely_on.py --threads 1   # training included: 26.1 min of CPU time (torch 2.14.1,
-                                                             # 1 thread), 38.4 min of wall time at load 5 on 2 cores
+    python benchmarks/what_networks_rely_on.py               # training included: 15.1 min of wall time, 2 threads, quiet
+                                                             # 2-core CPU (torch 2.14.1); with --threads 1: 26.1 min of
+                                                             # CPU time, 38.4 min of wall time at load 5
     python benchmarks/what_networks_rely_on.py --networks hybrid_scatnet --epochs 1 --output /tmp/quick
 """
 
