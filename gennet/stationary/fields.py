@@ -33,7 +33,7 @@ import math
 
 import torch
 
-from .geometric_fields import boolean_ellipses, boolean_squares, torus_offsets, voronoi_edges
+from .geometric_fields import boolean_ellipses, boolean_squares, poisson_centres, torus_union, voronoi_edges
 
 __all__ = ["RADIUS_LAWS", "FIELDS", "boolean_disks", "boolean_segments", "boolean_coverage", "mean_disk_area",
            "multifractal_field", "log_correlated_field", "field"]
@@ -122,15 +122,11 @@ def boolean_disks(
         raise ValueError(f"radius must be in (0, min(H, W)/2) (and low < high), got {radius}")
     generator = _generator(seed)
     intensity = -math.log(1 - coverage) / mean_disk_area(radius_law, radius, alpha)
-    n = int(torch.poisson(torch.tensor(intensity * H * W, dtype=torch.float64), generator=generator))
-    centres = torch.rand(n, 2, generator=generator, dtype=torch.float64) * torch.tensor([H, W], dtype=torch.float64)
+    centres = poisson_centres(H, W, intensity, generator)
+    n = len(centres)
     radii = _radii(radius_law, radius, n, alpha, generator)
-    out = torch.zeros(H, W, dtype=torch.bool)
-    for chunk in range(0, n, 256):
-        rows, cols = torus_offsets(H, W, centres[chunk : chunk + 256])
-        inside = rows.square() + cols.square() <= radii[chunk : chunk + 256, None, None].square()
-        out |= inside.any(dim=0)
-    return out.to(torch.float64)[None, None]
+    return torus_union(H, W, centres, torch.zeros(n, dtype=torch.float64),
+                       lambda along, across, i: along.square() + across.square() <= radii[i, None, None].square())
 
 
 def boolean_segments(
@@ -167,19 +163,16 @@ def boolean_segments(
     generator = _generator(seed)
     area = (low + high) / 2 * width + math.pi * width**2 / 4
     intensity = -math.log(1 - coverage) / area
-    n = int(torch.poisson(torch.tensor(intensity * H * W, dtype=torch.float64), generator=generator))
-    centres = torch.rand(n, 2, generator=generator, dtype=torch.float64) * torch.tensor([H, W], dtype=torch.float64)
+    centres = poisson_centres(H, W, intensity, generator)
+    n = len(centres)
     angle = torch.rand(n, generator=generator, dtype=torch.float64) * math.pi
     half = (low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)) / 2
-    out = torch.zeros(H, W, dtype=torch.bool)
-    for chunk in range(0, n, 256):
-        rows, cols = torus_offsets(H, W, centres[chunk : chunk + 256])
-        c, s = torch.cos(angle[chunk : chunk + 256])[:, None, None], torch.sin(angle[chunk : chunk + 256])[:, None, None]
-        along = rows * s + cols * c  # coordinate along the segment's direction (column = cos, row = sin)
-        across = -rows * c + cols * s
-        excess = (along.abs() - half[chunk : chunk + 256, None, None]).clamp_min(0)
-        out |= (excess.square() + across.square() <= (width / 2) ** 2).any(dim=0)
-    return out.to(torch.float64)[None, None]
+
+    def inside(along: torch.Tensor, across: torch.Tensor, i: slice) -> torch.Tensor:  # within width/2 of the segment
+        excess = (along.abs() - half[i, None, None]).clamp_min(0)
+        return excess.square() + across.square() <= (width / 2) ** 2
+
+    return torus_union(H, W, centres, angle, inside)
 
 
 def _radial_frequency(H: int, W: int) -> torch.Tensor:

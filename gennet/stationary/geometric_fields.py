@@ -37,23 +37,26 @@ def _check(shape: tuple[int, int], coverage: float | None = None) -> tuple[int, 
     return H, W
 
 
-def _poisson_centres(H: int, W: int, intensity: float, generator: torch.Generator) -> torch.Tensor:
-    """A Poisson number of uniform points on the ``H × W`` torus, ``(n, 2)`` float64 (row, column)."""
+def poisson_centres(H: int, W: int, intensity: float, generator: torch.Generator) -> torch.Tensor:
+    """A Poisson number (mean ``intensity·H·W``) of uniform points on the ``H × W`` torus, ``(n, 2)`` float64 (row,
+    column) (also used by :mod:`gennet.stationary.fields`)."""
     n = int(torch.poisson(torch.tensor(intensity * H * W, dtype=torch.float64), generator=generator))
     return torch.rand(n, 2, generator=generator, dtype=torch.float64) * torch.tensor([H, W], dtype=torch.float64)
 
 
 def torus_offsets(H: int, W: int, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Minimal-image offsets (rows ``(n, H, 1)``, columns ``(n, 1, W)``) from each centre ``(n, 2)`` to each pixel of the
-    ``H × W`` torus (also used by :mod:`gennet.stationary.fields`)."""
+    ``H × W`` torus."""
     rows = torch.arange(H, dtype=torch.float64)[None, :, None] - centres[:, 0, None, None]
     cols = torch.arange(W, dtype=torch.float64)[None, None, :] - centres[:, 1, None, None]
     return rows - H * torch.round(rows / H), cols - W * torch.round(cols / W)
 
 
-def _union(H: int, W: int, centres: torch.Tensor, angles: torch.Tensor, inside) -> torch.Tensor:
-    """The union of objects centred at ``centres (n, 2)``, turned by ``angles (n,)``: ``inside(along, across, i)``
-    decides membership from the coordinates along and across each object's axis (chunks of 256 objects)."""
+def torus_union(H: int, W: int, centres: torch.Tensor, angles: torch.Tensor, inside) -> torch.Tensor:
+    """The union of objects centred at ``centres (n, 2)``, turned by ``angles (n,)`` (radians): ``inside(along, across,
+    i)`` decides membership from the coordinates along (column = cos, row = sin) and across each object's axis, ``i``
+    the slice of the objects in the chunk (chunks of 256 objects). Returns ``(1, 1, H, W)`` float64 in {0, 1} (also
+    used by :mod:`gennet.stationary.fields`)."""
     out = torch.zeros(H, W, dtype=torch.bool)
     for start in range(0, len(centres), 256):
         chunk = slice(start, start + 256)
@@ -90,11 +93,11 @@ def boolean_squares(
         raise ValueError(f"need 0 < low ≤ high and high·√2 < min(H, W)/2; got side={side}")
     generator = torch.Generator().manual_seed(int(seed))
     mean_area = (high**3 - low**3) / (3 * (high - low)) if high > low else low**2
-    centres = _poisson_centres(H, W, -math.log(1 - coverage) / mean_area, generator)
+    centres = poisson_centres(H, W, -math.log(1 - coverage) / mean_area, generator)
     n = len(centres)
     angles = torch.rand(n, generator=generator, dtype=torch.float64) * (math.pi / 2)
     half = (low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)) / 2
-    return _union(H, W, centres, angles, lambda along, across, i: (along.abs() <= half[i, None, None]) & (across.abs() <= half[i, None, None]))
+    return torus_union(H, W, centres, angles, lambda along, across, i: (along.abs() <= half[i, None, None]) & (across.abs() <= half[i, None, None]))
 
 
 def boolean_ellipses(
@@ -126,9 +129,9 @@ def boolean_ellipses(
     if not 0 < b <= a < min(H, W) / 2 or spread < 0:
         raise ValueError(f"need 0 < b ≤ a < min(H, W)/2 and spread ≥ 0; got semi_axes={semi_axes}, spread={spread}")
     generator = torch.Generator().manual_seed(int(seed))
-    centres = _poisson_centres(H, W, -math.log(1 - coverage) / (math.pi * a * b), generator)
+    centres = poisson_centres(H, W, -math.log(1 - coverage) / (math.pi * a * b), generator)
     angles = orientation + spread * torch.randn(len(centres), generator=generator, dtype=torch.float64)
-    return _union(H, W, centres, angles, lambda along, across, i: (along / a).square() + (across / b).square() <= 1)
+    return torus_union(H, W, centres, angles, lambda along, across, i: (along / a).square() + (across / b).square() <= 1)
 
 
 def voronoi_edges(
@@ -156,7 +159,7 @@ def voronoi_edges(
     if intensity <= 0 or width <= 0 or 1 / intensity > min(H, W) ** 2 / 16:
         raise ValueError(f"need intensity > 0 with 1/intensity ≤ min(H, W)²/16, and width > 0; got {intensity}, {width}")
     generator = torch.Generator().manual_seed(int(seed))
-    seeds = _poisson_centres(H, W, intensity, generator)
+    seeds = poisson_centres(H, W, intensity, generator)
     if len(seeds) < 2:
         seeds = torch.rand(2, 2, generator=generator, dtype=torch.float64) * torch.tensor([H, W], dtype=torch.float64)
     rows, cols = (offset.expand(-1, H, W) for offset in torus_offsets(H, W, seeds))
