@@ -35,6 +35,8 @@ E. Allys et al., "New interpretable statistics for large-scale structure analysi
 
 from __future__ import annotations
 
+from collections import Counter
+
 import torch
 from torch import nn
 
@@ -157,10 +159,7 @@ class ScatteringSpectra2D(nn.Module):
 
     def describe(self) -> dict[str, int]:
         """``{family: count}`` in output order; the counts sum to ``M``."""
-        counts: dict[str, int] = {}
-        for entry in self._entries:
-            counts[entry.family] = counts.get(entry.family, 0) + 1
-        return counts
+        return dict(Counter(entry.family for entry in self._entries))  # first-seen order: the output order
 
     # -- evaluation -------------------------------------------------------------------------------
     def raw(self, x: torch.Tensor) -> torch.Tensor:

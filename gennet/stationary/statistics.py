@@ -73,6 +73,7 @@ harmonic (g_0, |ℓ − ℓ̄| or |x − x̄|); a covariance of channels ``(c, j
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import torch
 from torch import nn
@@ -167,10 +168,7 @@ class PhaseHarmonicCovariance2D(nn.Module):
 
     def describe(self) -> dict[str, int]:
         """``{family: count}`` in output order (families with no statistic are omitted); the counts sum to ``M``."""
-        counts: dict[str, int] = {}
-        for st in self._table:
-            counts[st.family] = counts.get(st.family, 0) + 1
-        return counts
+        return dict(Counter(st.family for st in self._table))  # first-seen order: the output order
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Φ(x) for images ``x: (B, C, H, W)`` → ``(B, M)`` in the order of :meth:`table` (not normalized)."""
