@@ -74,11 +74,11 @@ def _prior_config(cfg: DictConfig, shape, image_channels: int) -> dict:
     return config
 
 
-def _embeddings_record(cfg: DictConfig, shape) -> dict:
+def _embeddings_record(cfg: DictConfig, shape, fit_on: str) -> dict:
     """What ``embeddings.pt`` is computed from: the generator checkpoint (its bytes), ``fit_images``, ``fit_on``, the
     shape of ``w``."""
     generator = Path(str(cfg.generator_ckpt)).expanduser()
-    return {"generator_sha256": file_digest(generator)[1], "fit_images": cfg.fit_images, "fit_on": _fit_on(cfg),
+    return {"generator_sha256": file_digest(generator)[1], "fit_images": cfg.fit_images, "fit_on": fit_on,
             "shape": list(shape)}
 
 
@@ -158,7 +158,7 @@ def _train_prior(cfg: DictConfig) -> dict:
         batch_size = check_int("batch_size", cfg.batch_size, 1)
         if cfg.fit_images is not None:
             check_int("fit_images", cfg.fit_images, 2, why=" (or null for all)")
-        _fit_on(cfg)
+        fit_on = _fit_on(cfg)
         resuming = bool(cfg.get("ckpt_path"))
         if (run_dir / "prior.pt").exists():
             raise ConfigError("hydra.run.dir", f"'{run_dir}' already holds a prior (prior.pt), which is never overwritten "
@@ -182,7 +182,7 @@ def _train_prior(cfg: DictConfig) -> dict:
             raise ConfigError("prior", str(error).removeprefix("prior: ")) from None
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         cache = run_dir / "embeddings.pt"
-        expected = _embeddings_record(cfg, shape)
+        expected = _embeddings_record(cfg, shape, fit_on)
         embeddings = _cached_embeddings(cache, expected)
         if embeddings is None:
             datamodule = datamodule_for(generator_checkpoint, None, cfg.generator_ckpt)
@@ -190,7 +190,7 @@ def _train_prior(cfg: DictConfig) -> dict:
             _check_count(prior, n_train)
             check_memory("fit_images", tensor_bytes(((n_train + n_val, *shape), 4)) * 2,
                          f"the embeddings of {n_train} + {n_val} images")
-            embeddings = embeddings_for(module, datamodule, device, cfg.fit_images, _fit_on(cfg))
+            embeddings = embeddings_for(module, datamodule, device, cfg.fit_images, fit_on)
             _save_embeddings(embeddings, cache, expected)
         else:
             _check_count(prior, len(embeddings["train"]))
